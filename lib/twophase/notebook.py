@@ -1,0 +1,142 @@
+"""Helpers used inside the book's chapter notebooks.
+
+Chapters stay thin: they call the library, plot, and state claims. This module
+gives them two verbs:
+
+* :func:`claim` records a verdict the chapter states in prose and fails the
+  build (``AssertionError``) when it does not hold.
+* :func:`show_figure` writes a figure atomically as PNG and PDF with a
+  provenance record beside it, shows it, and closes it.
+
+The runner (``python -m twophase.book``) tells a notebook who it is through
+environment variables: ``TWOPHASE_CHAPTER``, ``TWOPHASE_PROFILE``,
+``TWOPHASE_PARAMS`` (JSON) and ``TWOPHASE_OUT`` (the chapter's output
+folder). Run by hand, a notebook falls back to ``_build/interactive``.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import subprocess
+from pathlib import Path
+
+__all__ = ["claim", "show_figure", "context", "claims_so_far"]
+
+_CLAIMS: list[dict] = []
+
+
+def _repo_root() -> Path:
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "_toc.yml").exists():
+            return parent
+    return Path.cwd()
+
+
+def context() -> dict:
+    """Who is running: chapter, profile, parameters, output folder, versions."""
+    from . import __version__
+
+    root = _repo_root()
+    out = os.environ.get("TWOPHASE_OUT") or str(root / "_build" / "interactive")
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+            text=True, timeout=10,
+        ).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    return {
+        "chapter": os.environ.get("TWOPHASE_CHAPTER", "interactive"),
+        "profile": os.environ.get("TWOPHASE_PROFILE", "interactive"),
+        "parameters": json.loads(os.environ.get("TWOPHASE_PARAMS", "{}")),
+        "out": out,
+        "twophase_version": __version__,
+        "git_commit": commit,
+    }
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def claims_so_far() -> list[dict]:
+    """The claims recorded in this kernel so far (copies)."""
+    return [dict(c) for c in _CLAIMS]
+
+
+def claim(key: str, holds, detail: str = "") -> bool:
+    """Record a claim the chapter makes and fail loudly if it does not hold.
+
+    Parameters
+    ----------
+    key : str
+        Short stable identifier, e.g. ``"fig1-best-nu-above-one"``.
+    holds : bool
+        The computed truth value of the claim.
+    detail : str
+        The numbers behind the verdict, shown in the book and in the error.
+
+    Raises
+    ------
+    AssertionError
+        If ``holds`` is false. The runner turns this into a failed chapter.
+    """
+    ok = bool(holds)
+    ctx = context()
+    record = {"chapter": ctx["chapter"], "key": str(key), "holds": ok, "detail": str(detail)}
+    _CLAIMS.append(record)
+    _atomic_write_text(Path(ctx["out"]) / "claims.json", json.dumps(_CLAIMS, indent=1))
+    mark = "PASS" if ok else "FAIL"
+    print(f"[claim {mark}] {key}: {detail}")
+    if not ok:
+        raise AssertionError(f"claim {key!r} does not hold: {detail}")
+    return ok
+
+
+def show_figure(fig, name: str, caption: str = "", display: bool = True) -> Path:
+    """Save ``fig`` as PNG and PDF with provenance, show it, close it.
+
+    Files go to ``<out>/figures/<name>.{png,pdf,json}``; each is written to a
+    temporary name first and moved into place, so an interrupted run never
+    leaves a half-written figure. Returns the PNG path.
+    """
+    import matplotlib.pyplot as plt
+
+    ctx = context()
+    figdir = Path(ctx["out"]) / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    png = figdir / f"{name}.png"
+    for ext in ("png", "pdf"):
+        final = figdir / f"{name}.{ext}"
+        tmp = figdir / f".{name}.tmp-{os.getpid()}.{ext}"
+        fig.savefig(tmp, dpi=150 if ext == "png" else None, bbox_inches="tight")
+        os.replace(tmp, final)
+    prov = {
+        "figure": name,
+        "caption": caption,
+        "chapter": ctx["chapter"],
+        "profile": ctx["profile"],
+        "parameters": ctx["parameters"],
+        "twophase_version": ctx["twophase_version"],
+        "git_commit": ctx["git_commit"],
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    _atomic_write_text(figdir / f"{name}.json", json.dumps(prov, indent=1))
+    if display:
+        from IPython.display import Markdown, display as _display
+
+        _display(fig)
+        params = ", ".join(f"{k}={v!r}" for k, v in ctx["parameters"].items()) or "notebook defaults"
+        text = (f"{caption}\n\n" if caption else "") + (
+            f"*Provenance:* chapter `{ctx['chapter']}`, profile `{ctx['profile']}`, "
+            f"twophase {ctx['twophase_version']}, commit `{ctx['git_commit']}`; parameters: {params}. "
+            f"Files: `{name}.png`, `{name}.pdf`."
+        )
+        _display(Markdown(text))
+    plt.close(fig)
+    return png
