@@ -1,0 +1,217 @@
+r"""The scaled local method: Local SGD whose local steps use a diagonal
+preconditioner that is refreshed only at communication.
+
+With M workers, a server and rounds of H local steps (notation of the book,
+chapter 5):
+
+.. math::
+
+    \text{round } r:\quad x_m^{(0)} = \bar x_{r-1},\qquad
+    x_m^{(h+1)} = x_m^{(h)} - \gamma\,\hat D_{r-1}^{-1} g_m(x_m^{(h)}),\quad h=0..H-1,
+
+    \bar x_r = \frac1M\sum_m x_m^{(H)},\qquad
+    \hat D_r = \mathrm{refresh}(\hat D_{r-1};\ \text{statistics}),
+
+and the server broadcasts :math:`(\bar x_r, \hat D_r)`. :math:`\hat D\equiv I`
+is Local SGD (Stich, 2019); ``H = 1`` is synchronous mini-batch scaled SGD.
+
+Open choices of the description (Chezhegov et al., 2024, as summarised in
+``local-scaling.md``) are options of :func:`run_local`, defaults marked *:
+
+* ``stats``: where the refresh statistics come from -
+  ``"averaged_point"`` * (a fresh stochastic gradient, or a fresh Hutchinson
+  probe, at the averaged iterate :math:`\bar x_r` on every worker) or
+  ``"last_local"`` (the workers' last local gradients; for OASIS a probe at
+  the last local iterates).
+* ``average_stats``: ``True`` * (the server averages the M workers'
+  statistics and keeps one shared :math:`\hat D`) or ``False`` (every worker
+  keeps its own :math:`\hat D_m`, still frozen inside a round).
+* ``mode``: ``"scaled"`` * (the method above) or ``"local_adam"`` - the
+  ablation where every worker refreshes its own preconditioner at every local
+  step from its own statistic (not the analysed method).
+
+Randomness: ``seed`` is split by ``numpy.random.SeedSequence(seed).spawn(2)``
+into a stream for the local stochastic gradients and a stream for the refresh
+statistics, so that changing the preconditioner never changes the gradient
+noise the local steps see.
+"""
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from ._checks import choice, positive_float, positive_int
+from .precond import Preconditioner, PrecondState, make_precond
+from .problems import rademacher
+
+__all__ = ["LocalResult", "run_local", "streams", "STATS", "MODES"]
+
+STATS = ("averaged_point", "last_local")
+MODES = ("scaled", "local_adam")
+
+
+class LocalResult(NamedTuple):
+    r"""Output of :func:`run_local`.
+
+    Attributes
+    ----------
+    x : ndarray (d,)
+        Final averaged iterate.
+    loss : ndarray (rounds + 1,)
+        ``problem.loss`` at the averaged iterate; entry 0 is the start.
+        ``inf`` from the round the run diverged.
+    dmin, dmax : ndarray (rounds,)
+        Smallest and largest entry of :math:`\hat D` used in each round.
+    metrics : dict of str -> ndarray (rounds + 1,)
+        User metrics evaluated at the averaged iterate.
+    state : PrecondState
+        Preconditioner state after the last refresh.
+    diverged : bool
+    """
+
+    x: np.ndarray
+    loss: np.ndarray
+    dmin: np.ndarray
+    dmax: np.ndarray
+    metrics: dict
+    state: PrecondState
+    diverged: bool
+
+
+def streams(seed: int):
+    """The two generators ``(rng_steps, rng_stats)`` used by :func:`run_local`."""
+    a, b = np.random.SeedSequence(seed).spawn(2)
+    return np.random.default_rng(a), np.random.default_rng(b)
+
+
+def _statistic(pc: Preconditioner, problem, X, G_last, rng, n_probes):
+    """Per-worker statistic (M, d) for a refresh at points ``X`` (M, d)."""
+    if pc.needs == "grad_sq":
+        G = problem.stoch_grad(X, rng) if G_last is None else G_last
+        return G * G
+    if pc.needs == "hutchinson":
+        acc = np.zeros_like(X)
+        for _ in range(n_probes):
+            z = rademacher(rng, X.shape)
+            acc += z * problem.hvp(X, z, rng)
+        return acc / n_probes
+    return None
+
+
+def run_local(problem, x0, *, gamma: float, H: int, rounds: int,
+              precond: Preconditioner | str = "identity", seed: int = 0,
+              stats: str = "averaged_point", average_stats: bool = True,
+              mode: str = "scaled", n_probes: int = 1,
+              metrics: dict[str, Callable] | None = None,
+              blowup: float = 1e10) -> LocalResult:
+    r"""Run the scaled local method for ``rounds`` communication rounds.
+
+    Parameters
+    ----------
+    problem : a problem from :mod:`twophase.local.problems` (``M`` workers).
+    x0 : ndarray (d,), common starting point.
+    gamma : float > 0, step size :math:`\gamma`.
+    H : int >= 1, local steps per round.
+    rounds : int >= 1, communication rounds.
+    precond : Preconditioner or one of "identity", "rmsprop", "adam", "oasis"
+        (a name uses the default options of :class:`Preconditioner`).
+    seed : int, see the module docstring for the two random streams.
+    stats : {"averaged_point", "last_local"}; default "averaged_point".
+    average_stats : bool; default True (one shared :math:`\hat D`).
+    mode : {"scaled", "local_adam"}; default "scaled".
+    n_probes : int >= 1, Hutchinson probes per OASIS refresh; default 1.
+    metrics : dict name -> f(x) evaluated at the averaged iterate each round.
+    blowup : the run counts as diverged once ``loss > blowup * max(1, loss[0])``
+        or the iterate is not finite; the remaining losses are ``inf``.
+
+    Returns
+    -------
+    LocalResult
+    """
+    gamma = positive_float("gamma", gamma)
+    H = positive_int("H", H)
+    rounds = positive_int("rounds", rounds)
+    M = positive_int("M (number of workers)", getattr(problem, "M", 0))
+    stats = choice("stats", stats, STATS)
+    mode = choice("mode", mode, MODES)
+    n_probes = positive_int("n_probes", n_probes)
+    if not isinstance(average_stats, (bool, np.bool_)):
+        raise ValueError(f"average_stats must be True or False; got {average_stats!r}")
+    pc = make_precond(precond) if isinstance(precond, str) else precond
+    if not isinstance(pc, Preconditioner):
+        raise ValueError(f"precond must be a Preconditioner or one of its names; got {precond!r}")
+    x0 = np.asarray(x0, dtype=float)
+    d = x0.shape[0]
+    rng_steps, rng_stats = streams(seed)
+    metrics = dict(metrics or {})
+
+    loss = np.full(rounds + 1, np.inf)
+    dmin = np.full(rounds, np.nan)
+    dmax = np.full(rounds, np.nan)
+    mvals = {k: np.full(rounds + 1, np.nan) for k in metrics}
+    loss[0] = problem.loss(x0)
+    for k, f in metrics.items():
+        mvals[k][0] = f(x0)
+    limit = blowup * max(1.0, abs(loss[0]))
+
+    per_worker = (mode == "local_adam") or not average_stats
+    shape = (M, d) if per_worker else (d,)
+
+    def reduce(S):
+        return S if per_worker else S.mean(axis=0)
+
+    # ---- initial preconditioner (statistics at x0) ---------------------------------
+    X0 = np.broadcast_to(x0, (M, d)).copy()
+    state = pc.init(shape)
+    if mode == "scaled" and pc.needs != "none":
+        if pc.name == "oasis":
+            probes = [reduce(_statistic(pc, problem, X0, None, rng_stats, 1)) for _ in range(pc.n_warm)]
+            state = pc.warm_start(np.stack(probes))
+        else:
+            state = pc.update(state, reduce(_statistic(pc, problem, X0, None, rng_stats, n_probes)))
+
+    xbar = x0.copy()
+    diverged = False
+    with np.errstate(all="ignore"):
+        for r in range(rounds):
+            X = np.broadcast_to(xbar, (M, d)).copy()
+            G = None
+            if mode == "scaled":
+                Dhat = pc.dhat(state)
+                lo, hi = float(Dhat.min()), float(Dhat.max())
+                for _ in range(H):
+                    G = problem.stoch_grad(X, rng_steps)
+                    X = X - gamma * (G / Dhat)
+            else:  # local_adam: per-worker refresh at every local step
+                lo, hi = np.inf, -np.inf
+                for _ in range(H):
+                    G = problem.stoch_grad(X, rng_steps)
+                    if pc.needs != "none":
+                        S = G * G if pc.needs == "grad_sq" else _statistic(pc, problem, X, None, rng_stats, n_probes)
+                        if pc.name == "oasis" and state.count == 0:
+                            state = pc.warm_start(S[None])
+                        else:
+                            state = pc.update(state, S)
+                    Dhat = pc.dhat(state)
+                    lo, hi = min(lo, float(Dhat.min())), max(hi, float(Dhat.max()))
+                    X = X - gamma * (G / Dhat)
+            dmin[r], dmax[r] = lo, hi
+            xbar = X.mean(axis=0)
+            f = problem.loss(xbar) if np.all(np.isfinite(xbar)) else np.inf
+            if not np.isfinite(f) or f > limit:
+                diverged = True
+                break
+            loss[r + 1] = f
+            for k, fn in metrics.items():
+                mvals[k][r + 1] = fn(xbar)
+            # ---- refresh at communication ----------------------------------------
+            if mode == "scaled" and pc.needs != "none":
+                if stats == "averaged_point":
+                    Xs = np.broadcast_to(xbar, (M, d)).copy()
+                    S = _statistic(pc, problem, Xs, None, rng_stats, n_probes)
+                else:
+                    S = _statistic(pc, problem, X, G if pc.needs == "grad_sq" else None,
+                                   rng_stats, n_probes)
+                state = pc.update(state, reduce(S))
+    return LocalResult(xbar, loss, dmin, dmax, mvals, state, diverged)

@@ -1,0 +1,452 @@
+r"""Distributed test problems: M workers, each with its own objective.
+
+Every problem exposes the same small oracle interface, vectorised over workers
+(workers are the leading axis of every array):
+
+* ``stoch_grad(X, rng)`` : one stochastic gradient per worker, ``X`` of shape
+  ``(M, d)`` holds the workers' points; returns ``(M, d)``.
+* ``grad(X)`` : exact local gradients :math:`\nabla f_m(X_m)`, ``(M, d)``.
+* ``hvp(X, V, rng)`` : :math:`\nabla^2 f_m(X_m) V_m`, ``(M, d)``; exact where
+  the model allows, otherwise a central finite difference of gradients
+  (:func:`fd_hvp`).
+* ``loss(x)`` : the global objective :math:`f(x)=\frac1M\sum_m f_m(x)` at one
+  point ``x`` of shape ``(d,)`` (minus :math:`f^\star` where it is known, so
+  that it is a suboptimality).
+
+Problems: :class:`Quadratic` (per-worker Hessians and optima, additive
+Gaussian gradient noise), :class:`Logistic` (l2-regularised logistic
+regression on data shards, mini-batch gradients, exact HVPs) and
+:class:`MLPClassifier` (numpy MLP on data shards, see :mod:`twophase.local.nn`).
+Data splits: :func:`iid_shards`, :func:`dirichlet_shards`,
+:func:`check_shards`.
+
+Reference for the setting: Chezhegov et al., *Local Methods with Adaptivity
+via Scaling* (2024); Dirichlet label skew as in Hsu, Qi & Brown (2019).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._checks import nonneg_float, positive_float, positive_int
+
+__all__ = [
+    "Quadratic", "Logistic", "MLPClassifier", "fd_hvp", "rademacher",
+    "make_quadratic", "make_logistic", "iid_shards", "dirichlet_shards", "check_shards",
+    "load_digits_split",
+]
+
+
+def rademacher(rng: np.random.Generator, shape) -> np.ndarray:
+    """Independent +-1 entries with probability 1/2 each."""
+    return 2.0 * rng.integers(0, 2, size=shape).astype(float) - 1.0
+
+
+def fd_hvp(grad_fn, X: np.ndarray, V: np.ndarray, eps: float = 1e-5) -> np.ndarray:
+    r"""Central finite-difference Hessian-vector product, row by row.
+
+    .. math:: \nabla^2 f(x) v \approx \frac{\nabla f(x+hv)-\nabla f(x-hv)}{2h},
+       \qquad h = \epsilon\,\max(1,\|x\|)/\|v\|
+
+    The error is :math:`O(h^2)` times third derivatives plus :math:`O(u/h)`
+    rounding (u = machine epsilon), so ``eps`` ~ 1e-5 balances the two.
+    ``grad_fn`` maps ``(M, d) -> (M, d)``; ``X`` and ``V`` are ``(M, d)``.
+    The same ``grad_fn`` (same mini-batch) must be used for both sides.
+    """
+    X = np.atleast_2d(X)
+    V = np.atleast_2d(V)
+    vn = np.linalg.norm(V, axis=1, keepdims=True)
+    xn = np.linalg.norm(X, axis=1, keepdims=True)
+    h = eps * np.maximum(1.0, xn) / np.where(vn > 0, vn, 1.0)
+    return (grad_fn(X + h * V) - grad_fn(X - h * V)) / (2.0 * h)
+
+
+# --------------------------------------------------------------------------- shards
+def check_shards(shards, n: int) -> list[np.ndarray]:
+    """Check that ``shards`` (a list of index arrays) partitions ``range(n)``.
+
+    Raises ``ValueError`` naming ``shards`` if a shard is empty, an index is
+    out of range, an index appears twice, or some index is missing.
+    """
+    n = positive_int("n (number of samples)", n)
+    shards = [np.asarray(s, dtype=int).ravel() for s in shards]
+    if len(shards) < 1:
+        raise ValueError("shards must be a non-empty list of index arrays (one per worker, M >= 1)")
+    for m, s in enumerate(shards):
+        if s.size == 0:
+            raise ValueError(f"shards[{m}] is empty; every worker needs at least one sample")
+        if s.min() < 0 or s.max() >= n:
+            raise ValueError(f"shards[{m}] has indices outside the allowed range [0, {n - 1}]")
+    allidx = np.concatenate(shards)
+    counts = np.bincount(allidx, minlength=n)
+    if np.any(counts > 1):
+        raise ValueError(f"shards must partition the data: index {int(np.argmax(counts > 1))} "
+                         "belongs to more than one shard")
+    if np.any(counts == 0):
+        raise ValueError(f"shards must partition the data: index {int(np.argmin(counts))} "
+                         f"(of range [0, {n - 1}]) is in no shard")
+    return shards
+
+
+def iid_shards(n: int, M: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Random partition of ``range(n)`` into ``M`` shards of near-equal size."""
+    n = positive_int("n", n)
+    M = positive_int("M", M)
+    if M > n:
+        raise ValueError(f"M must be <= n = {n} so that no shard is empty; got M={M}")
+    perm = rng.permutation(n)
+    return [np.sort(s) for s in np.array_split(perm, M)]
+
+
+def dirichlet_shards(labels: np.ndarray, M: int, concentration: float,
+                     rng: np.random.Generator, min_size: int = 2) -> list[np.ndarray]:
+    r"""Label-skewed partition: for every class, split its samples across the
+    ``M`` workers with proportions drawn from :math:`\mathrm{Dir}(c\,\mathbf 1_M)`.
+
+    Small ``concentration`` c gives strong skew (each worker sees few classes);
+    large c approaches an iid split. Redraws (up to 100 times) until every
+    shard holds at least ``min_size`` samples.
+    """
+    labels = np.asarray(labels)
+    M = positive_int("M", M)
+    concentration = positive_float("concentration", concentration)
+    classes = np.unique(labels)
+    for _ in range(100):
+        parts = [[] for _ in range(M)]
+        for c in classes:
+            idx = rng.permutation(np.flatnonzero(labels == c))
+            p = rng.dirichlet(concentration * np.ones(M))
+            cuts = (np.cumsum(p)[:-1] * idx.size).astype(int)
+            for m, chunk in enumerate(np.split(idx, cuts)):
+                parts[m].append(chunk)
+        shards = [np.sort(np.concatenate(p)) for p in parts]
+        if min(s.size for s in shards) >= min_size:
+            return shards
+    raise ValueError(f"dirichlet_shards: could not give every one of M={M} workers >= {min_size} "
+                     f"samples with concentration={concentration}; raise concentration or lower M")
+
+
+class _Sharded:
+    """Mixin: per-worker mini-batch sampling from shards, vectorised."""
+
+    def _setup_shards(self, shards, n, batch):
+        self.shards = check_shards(shards, n)
+        self.M = len(self.shards)
+        self.batch = positive_int("batch", batch)
+        self._order = np.concatenate(self.shards)
+        self._sizes = np.array([s.size for s in self.shards])
+        self._offsets = np.concatenate([[0], np.cumsum(self._sizes)[:-1]])
+
+    def sample(self, rng: np.random.Generator, batch: int | None = None) -> np.ndarray:
+        """Row indices ``(M, batch)``: uniform with replacement from each shard."""
+        b = self.batch if batch is None else batch
+        u = rng.random((self.M, b))
+        local = np.minimum((u * self._sizes[:, None]).astype(int), self._sizes[:, None] - 1)
+        return self._order[self._offsets[:, None] + local]
+
+
+# --------------------------------------------------------------------------- quadratic
+class Quadratic:
+    r"""Per-worker quadratics :math:`f_m(x)=\tfrac12(x-c_m)^\top A_m(x-c_m)`.
+
+    Stochastic gradients add isotropic Gaussian noise:
+    :math:`g_m = A_m(x_m-c_m)+\sigma\xi_m`, :math:`\xi_m\sim N(0,I)`.
+    ``loss`` returns :math:`f(x)-f^\star` with the exact minimiser
+    :math:`x^\star = (\sum A_m)^{-1}\sum A_m c_m`.
+
+    Parameters
+    ----------
+    A : ndarray, ``(d, d)`` (shared Hessian) or ``(M, d, d)``; symmetric PSD,
+        with positive definite mean.
+    c : ndarray ``(M, d)``, the workers' optima.
+    sigma : float >= 0, gradient-noise standard deviation per coordinate.
+    """
+
+    def __init__(self, A, c, sigma: float = 0.0):
+        c = np.atleast_2d(np.asarray(c, dtype=float))
+        self.M, self.d = c.shape
+        positive_int("M (number of workers)", self.M)
+        positive_int("d", self.d)
+        A = np.asarray(A, dtype=float)
+        if A.ndim == 2:
+            A = np.broadcast_to(A, (self.M, self.d, self.d))
+            self.shared_hessian = True
+        else:
+            self.shared_hessian = False
+        if A.shape != (self.M, self.d, self.d):
+            raise ValueError(f"A must have shape (d, d) or (M, d, d) = ({self.M}, {self.d}, {self.d}); "
+                             f"got {A.shape}")
+        self.A = A
+        self.c = c
+        self.sigma = nonneg_float("sigma", sigma)
+        Abar = A.mean(axis=0)
+        self.hessian = Abar
+        self.x_star = np.linalg.solve(Abar, np.einsum("mij,mj->i", A, c) / self.M)
+        self._f_raw_star = 0.0
+        self._f_raw_star = self._f_raw(self.x_star)
+
+    def _f_raw(self, x):
+        r = x[None, :] - self.c
+        return 0.5 * float(np.mean(np.einsum("mi,mij,mj->m", r, self.A, r)))
+
+    def loss(self, x) -> float:
+        """Suboptimality :math:`f(x)-f^\\star` of the global objective."""
+        return self._f_raw(np.asarray(x, dtype=float)) - self._f_raw_star
+
+    def grad(self, X) -> np.ndarray:
+        return np.einsum("mij,mj->mi", self.A, X - self.c)
+
+    def stoch_grad(self, X, rng) -> np.ndarray:
+        g = self.grad(X)
+        if self.sigma > 0:
+            g = g + self.sigma * rng.standard_normal(g.shape)
+        return g
+
+    def hvp(self, X, V, rng=None) -> np.ndarray:
+        """Exact: :math:`A_m V_m` (independent of the point)."""
+        return np.einsum("mij,mj->mi", self.A, V)
+
+    def hessian_diag(self) -> np.ndarray:
+        """Diagonal of the global Hessian :math:`\\bar A = \\frac1M\\sum A_m`."""
+        return np.diag(self.hessian).copy()
+
+
+def make_quadratic(d: int, M: int, *, kappa: float = 10.0, sigma: float = 0.0,
+                   hetero: float = 0.0, shared_hessian: bool = True, basis: str = "axis",
+                   hessian_spread: float = 0.5, rng=None) -> Quadratic:
+    r"""A random quadratic problem with condition number about ``kappa``.
+
+    The global Hessian is :math:`A = S B S` where :math:`S` is diagonal with
+    entries log-spaced in :math:`[1, \sqrt{\kappa}]` (randomly permuted) and
+    ``B`` is a well-conditioned correlation-like matrix (``basis="axis"``), so
+    the ill-conditioning sits in the coordinate scales - the case a diagonal
+    preconditioner can fix - or :math:`A = Q\,\mathrm{diag}(\lambda)\,Q^\top`
+    with a random rotation ``Q`` and log-spaced eigenvalues in
+    :math:`[1/\kappa, 1]` (``basis="rotated"``), where it cannot.
+    Both are scaled so the largest eigenvalue is 1.
+
+    ``hetero`` >= 0 sets the spread of the workers' optima
+    (:math:`c_m = x_0 + \text{hetero}\cdot\xi_m/\sqrt d`).
+    ``shared_hessian=False`` gives every worker
+    :math:`A_m = A^{1/2}(I + s E_m)A^{1/2}` with a random symmetric ``E_m``
+    whose mean is zero across workers and ``s = hessian_spread``, so the
+    mean Hessian is still ``A``.
+    """
+    d = positive_int("d", d)
+    M = positive_int("M", M)
+    kappa = positive_float("kappa", kappa)
+    if kappa < 1:
+        raise ValueError(f"kappa must be >= 1; got {kappa}")
+    rng = np.random.default_rng(rng)
+    if basis == "axis":
+        s = np.sqrt(np.logspace(0, np.log10(kappa), d))
+        s = rng.permutation(s)
+        G = rng.standard_normal((d, 4 * d)) / np.sqrt(4 * d)
+        B = 0.5 * (G @ G.T) + 0.5 * np.eye(d)
+        Dinv = 1.0 / np.sqrt(np.diag(B))
+        B = B * Dinv[:, None] * Dinv[None, :]
+        A = s[:, None] * B * s[None, :]
+    elif basis == "rotated":
+        Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+        lam = np.logspace(-np.log10(kappa), 0, d)
+        A = (Q * lam) @ Q.T
+    else:
+        raise ValueError(f"basis must be one of 'axis', 'rotated'; got {basis!r}")
+    A = 0.5 * (A + A.T)
+    A = A / np.linalg.eigvalsh(A).max()
+    hetero = nonneg_float("hetero", hetero)
+    c = hetero * rng.standard_normal((M, d)) / np.sqrt(d)
+    if shared_hessian:
+        return Quadratic(A, c, sigma)
+    w, U = np.linalg.eigh(A)
+    R = (U * np.sqrt(np.maximum(w, 0))) @ U.T
+    E = rng.standard_normal((M, d, d)) / np.sqrt(d)
+    E = 0.5 * (E + np.swapaxes(E, 1, 2))
+    E = E - E.mean(axis=0)
+    # keep every I + s E_m positive definite
+    emin = np.linalg.eigvalsh(E).min()
+    s = min(hessian_spread, 0.9 / max(1e-12, -emin)) if emin < 0 else hessian_spread
+    As = np.einsum("ij,mjk,kl->mil", R, np.eye(d)[None] + s * E, R)
+    As = 0.5 * (As + np.swapaxes(As, 1, 2))
+    return Quadratic(As, c, sigma)
+
+
+# --------------------------------------------------------------------------- logistic
+class Logistic(_Sharded):
+    r"""l2-regularised logistic regression on data shards.
+
+    :math:`f_m(x)=\frac1{n_m}\sum_{i\in S_m}\log(1+e^{-y_i a_i^\top x})+\frac\lambda2\|x\|^2`,
+    labels :math:`y_i\in\{-1,+1\}`. Gradients on mini-batches of size
+    ``batch`` drawn with replacement from each shard; HVPs are exact,
+    :math:`\nabla^2 f_m(x)v=\frac1{n_m}A_m^\top\mathrm{diag}(s(1-s))A_m v+\lambda v`
+    with :math:`s=\sigma(a^\top x)`, on the full shard. ``loss`` is
+    :math:`f(x)-f^\star` with :math:`f^\star` from Newton's method.
+    """
+
+    def __init__(self, features, labels, shards, lam: float = 1e-2, batch: int = 8):
+        self.a = np.asarray(features, dtype=float)
+        self.y = np.asarray(labels, dtype=float)
+        if not np.all(np.isin(self.y, (-1.0, 1.0))):
+            raise ValueError("labels must be in {-1, +1}")
+        n, self.d = self.a.shape
+        self.lam = positive_float("lam", lam)
+        self._setup_shards(shards, n, batch)
+        self.x_star, self.f_star = self._newton()
+
+    def _fm(self, m, x):
+        s = self.shards[m]
+        z = self.y[s] * (self.a[s] @ x)
+        return float(np.mean(np.logaddexp(0.0, -z)) + 0.5 * self.lam * x @ x)
+
+    def _gm(self, m, x):
+        s = self.shards[m]
+        z = self.y[s] * (self.a[s] @ x)
+        w = -self.y[s] * _sigmoid(-z)
+        return self.a[s].T @ w / s.size + self.lam * x
+
+    def _hm(self, m, x):
+        s = self.shards[m]
+        p = _sigmoid(self.a[s] @ x)
+        return (self.a[s].T * (p * (1 - p))) @ self.a[s] / s.size + self.lam * np.eye(self.d)
+
+    def _newton(self):
+        x = np.zeros(self.d)
+        for _ in range(50):
+            g = np.mean([self._gm(m, x) for m in range(self.M)], axis=0)
+            Hm = np.mean([self._hm(m, x) for m in range(self.M)], axis=0)
+            step = np.linalg.solve(Hm, g)
+            x = x - step
+            if np.linalg.norm(step) < 1e-13 * max(1.0, np.linalg.norm(x)):
+                break
+        return x, self._f_raw(x)
+
+    def _f_raw(self, x):
+        return float(np.mean([self._fm(m, x) for m in range(self.M)]))
+
+    def loss(self, x) -> float:
+        return self._f_raw(np.asarray(x, dtype=float)) - self.f_star
+
+    def grad(self, X) -> np.ndarray:
+        return np.stack([self._gm(m, X[m]) for m in range(self.M)])
+
+    def hessian(self, x) -> np.ndarray:
+        """Global Hessian at ``x`` (for checks only; methods use :meth:`hvp`)."""
+        return np.mean([self._hm(m, x) for m in range(self.M)], axis=0)
+
+    def stoch_grad(self, X, rng) -> np.ndarray:
+        rows = self.sample(rng)                       # (M, b)
+        A = self.a[rows]                              # (M, b, d)
+        y = self.y[rows]                              # (M, b)
+        z = y * np.einsum("mbd,md->mb", A, X)
+        w = -y * _sigmoid(-z)
+        return np.einsum("mbd,mb->md", A, w) / rows.shape[1] + self.lam * X
+
+    def hvp(self, X, V, rng=None) -> np.ndarray:
+        out = np.empty_like(V)
+        for m in range(self.M):
+            s = self.shards[m]
+            As = self.a[s]
+            p = _sigmoid(As @ X[m])
+            out[m] = As.T @ (p * (1 - p) * (As @ V[m])) / s.size + self.lam * V[m]
+        return out
+
+
+def _sigmoid(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def make_logistic(n: int, d: int, M: int, *, lam: float = 1e-2, batch: int = 8,
+                  scale_spread: float = 10.0, split: str = "iid", concentration: float = 0.5,
+                  rng=None) -> Logistic:
+    """Synthetic logistic regression: Gaussian features with per-coordinate
+    scales log-spaced in ``[1/scale_spread, 1]``, labels from a random teacher
+    with 10% label noise. ``split`` is ``"iid"`` or ``"label"`` (Dirichlet label
+    skew with the given ``concentration``)."""
+    rng = np.random.default_rng(rng)
+    n = positive_int("n", n)
+    d = positive_int("d", d)
+    scales = rng.permutation(np.logspace(-np.log10(scale_spread), 0, d))
+    a = rng.standard_normal((n, d)) * scales
+    teacher = rng.standard_normal(d) / scales
+    y = np.sign(a @ teacher / np.sqrt(d) + 1e-12)
+    flip = rng.random(n) < 0.1
+    y[flip] = -y[flip]
+    if split == "iid":
+        shards = iid_shards(n, M, rng)
+    elif split == "label":
+        shards = dirichlet_shards((y > 0).astype(int), M, concentration, rng)
+    else:
+        raise ValueError(f"split must be one of 'iid', 'label'; got {split!r}")
+    return Logistic(a, y, shards, lam=lam, batch=batch)
+
+
+# --------------------------------------------------------------------------- MLP
+def load_digits_split(test_fraction: float = 0.2, seed: int = 0):
+    """scikit-learn's bundled 8x8 digits (no download), standardised, split
+    into train/test with a fixed seed. Returns ``(Xtr, ytr, Xte, yte)``."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(len(y))
+    nte = int(round(test_fraction * len(y)))
+    te, tr = perm[:nte], perm[nte:]
+    mu = X[tr].mean(axis=0)
+    sd = X[tr].std(axis=0) + 0.1
+    X = (X - mu) / sd
+    return X[tr], y[tr], X[te], y[te]
+
+
+class MLPClassifier(_Sharded):
+    """A numpy MLP classifier on data shards (see :class:`twophase.local.nn.MLP`).
+
+    Parameters are one flat vector per worker. ``stoch_grad`` uses mini-batches
+    of size ``batch`` per worker; ``hvp`` is a central finite difference of
+    mini-batch gradients (same batch on both sides, ``hvp_batch`` samples) -
+    see :func:`fd_hvp`. ``loss`` is the global train loss (mean of the workers'
+    shard losses, no f* subtraction); ``accuracy`` on any data set.
+    """
+
+    def __init__(self, net, features, labels, shards, batch: int = 32, weight_decay: float = 1e-4,
+                 hvp_batch: int = 128, fd_eps: float = 1e-4):
+        self.net = net
+        self.a = np.asarray(features, dtype=float)
+        self.y = np.asarray(labels, dtype=int)
+        n = self.a.shape[0]
+        self.d = net.n_params
+        self.weight_decay = nonneg_float("weight_decay", weight_decay)
+        self.hvp_batch = positive_int("hvp_batch", hvp_batch)
+        self.fd_eps = positive_float("fd_eps", fd_eps)
+        self._setup_shards(shards, n, batch)
+        self._w = np.array([s.size for s in self.shards], dtype=float)
+
+    def _batch_grad(self, X, rows):
+        _, g = self.net.loss_grad(X, self.a[rows], self.y[rows])
+        return g + self.weight_decay * X
+
+    def stoch_grad(self, X, rng) -> np.ndarray:
+        return self._batch_grad(X, self.sample(rng))
+
+    def grad(self, X) -> np.ndarray:
+        out = np.empty_like(X)
+        for m, s in enumerate(self.shards):
+            _, g = self.net.loss_grad(X[m:m + 1], self.a[s][None], self.y[s][None])
+            out[m] = g[0] + self.weight_decay * X[m]
+        return out
+
+    def hvp(self, X, V, rng=None) -> np.ndarray:
+        rng = np.random.default_rng(rng)
+        rows = self.sample(rng, self.hvp_batch)
+        return fd_hvp(lambda Z: self._batch_grad(Z, rows), X, V, eps=self.fd_eps)
+
+    def loss(self, x) -> float:
+        """Global train objective (1/M) sum_m f_m(x), including weight decay."""
+        vals = []
+        for s in self.shards:
+            l, _ = self.net.loss_grad(x[None], self.a[s][None], self.y[s][None], need_grad=False)
+            vals.append(l[0])
+        return float(np.mean(vals) + 0.5 * self.weight_decay * x @ x)
+
+    def accuracy(self, x, features, labels) -> float:
+        pred = self.net.predict(x, np.asarray(features, dtype=float))
+        return float(np.mean(pred == np.asarray(labels)))
