@@ -38,6 +38,7 @@ __all__ = [
     "noise_kernel",
     "sgd_stationary_loss",
     "sgd_stable",
+    "sgd_critical_eta",
     "DIVERGENCE_FACTOR",
     "FORMS",
 ]
@@ -214,3 +215,22 @@ def sgd_stationary_loss(eta, lam, B: int, sigma: float, form: str = "hd"):
     K = noise_kernel(eta, lam, B, form)
     with np.errstate(divide="ignore"):
         return np.where(K < 1.0, sigma ** 2 / (2.0 * (1.0 - K)), np.inf)
+
+
+def sgd_critical_eta(lam, B: int, form: str = "hd") -> float:
+    """Largest stable SGD rate: the smaller of ``2 / (lam_max (1 + 1/B))`` (exact) or
+    ``2 / lam_max`` (hd) and the root of ``K(eta) = 1`` (see :func:`noise_kernel`)."""
+    from scipy.optimize import brentq
+
+    lam = v.eigenvalues(lam)
+    B = v.positive_int("B", B)
+    v.choice("form", form, FORMS)
+    lmax = lam.max()
+    if lmax <= 0:
+        raise ValueError("lam must have a positive eigenvalue")
+    edge = 2.0 / (lmax * (1.0 + 1.0 / B if form == "exact" else 1.0))
+    f = lambda e: float(noise_kernel(e, lam, B, form)) - 1.0  # noqa: E731
+    hi = edge * (1 - 1e-12)
+    if f(hi) < 0:
+        return edge
+    return brentq(f, 0.0, hi, xtol=1e-15, rtol=1e-14)
