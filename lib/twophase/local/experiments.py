@@ -1,0 +1,184 @@
+r"""Experiment drivers and closed forms used by the Part II chapters.
+
+Closed forms (quadratics, :math:`\hat D` frozen):
+
+* :func:`stationary_floor` - identical data, shared Hessian :math:`A`,
+  additive noise :math:`\sigma`. The averaged iterate then follows
+  mini-batch SGD with batch M whatever H is, and its stationary suboptimality
+  is :math:`\tfrac12\sum_i \gamma\sigma^2 / (M(2-\gamma\lambda_i))` for
+  :math:`\hat D=I` (solve :math:`\Sigma=(I-\gamma A)\Sigma(I-\gamma A)+\gamma^2\sigma^2 I/M`
+  in the eigenbasis of :math:`A`). For a fixed diagonal :math:`\hat D` replace
+  :math:`A` by :math:`\hat D^{-1/2}A\hat D^{-1/2}` and the noise by
+  :math:`\hat D^{-1/2}\xi`.
+* :func:`drift_fixed_point` - heterogeneous quadratics without noise: one
+  round is the affine map :math:`\bar x\mapsto\frac1M\sum_m[c_m+P_m(\bar x-c_m)]`,
+  :math:`P_m=(I-\gamma\hat D^{-1}A_m)^H`, whose fixed point is the point the
+  method converges to. Its suboptimality is the client-drift floor.
+
+Drivers: :func:`tail_floor` (Monte-Carlo floor over seeds),
+:func:`compare_rounds_to_target` (tune each method, then count rounds),
+:func:`digits_grid` (chapter 7's neural-network grid).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .method import run_local
+from .nn import MLP
+from .precond import make_precond
+from .problems import MLPClassifier, Quadratic, dirichlet_shards, iid_shards, load_digits_split
+from .tune import rounds_to_target, tune_gamma
+
+__all__ = ["stationary_floor", "drift_fixed_point", "tail_floor", "compare_rounds_to_target",
+           "MethodSpec", "digits_grid", "digits_problem", "method_precond"]
+
+
+def stationary_floor(q: Quadratic, gamma: float, dhat=None) -> float:
+    """Exact stationary E[f(xbar) - f*] for identical data with a shared Hessian."""
+    if not q.shared_hessian or np.any(q.c != q.c[0]):
+        raise ValueError("stationary_floor needs identical data: a shared Hessian and equal optima")
+    A = q.hessian
+    s = np.ones(q.d) if dhat is None else 1.0 / np.sqrt(np.asarray(dhat, dtype=float))
+    # in the variable y = Dhat^{1/2} x the iteration is SGD on s A s with noise s*xi
+    B = s[:, None] * A * s[None, :]
+    lam, U = np.linalg.eigh(B)
+    # stationary covariance of y in B's eigenbasis: noise cov N = U^T diag(s^2) U gamma^2 sigma^2 / M
+    N = (U.T * s ** 2) @ U * (gamma ** 2 * q.sigma ** 2 / q.M)
+    a = 1.0 - gamma * lam
+    Sigma = N / (1.0 - a[:, None] * a[None, :])
+    # f - f* = 1/2 tr(A Cov x) = 1/2 tr(B Cov y)
+    return 0.5 * float(np.sum(lam * np.diag(Sigma)))
+
+
+def drift_fixed_point(q: Quadratic, gamma: float, H: int, dhat=None):
+    """Fixed point of one noise-free round and its suboptimality ``(x, f(x)-f*)``."""
+    d = q.d
+    Dinv = np.ones(d) if dhat is None else 1.0 / np.asarray(dhat, dtype=float)
+    I = np.eye(d)
+    Pbar = np.zeros((d, d))
+    rhs = np.zeros(d)
+    for m in range(q.M):
+        P = np.linalg.matrix_power(I - gamma * Dinv[:, None] * q.A[m], H)
+        Pbar += P / q.M
+        rhs += (q.c[m] - P @ q.c[m]) / q.M
+    x = np.linalg.solve(I - Pbar, rhs)
+    return x, q.loss(x)
+
+
+def tail_floor(problem, x0, *, gamma, H, rounds, seeds, precond="identity", tail=0.5, **kw):
+    """Per-seed mean of the loss over the last ``tail`` fraction of rounds."""
+    k = max(1, int(round(tail * rounds)))
+    out = []
+    for s in seeds:
+        r = run_local(problem, x0, gamma=gamma, H=H, rounds=rounds, precond=precond, seed=int(s), **kw)
+        out.append(np.mean(r.loss[-k:]))
+    return np.array(out)
+
+
+class MethodSpec(NamedTuple):
+    """A method to compare: a display ``label``, a preconditioner and a step-size grid."""
+
+    label: str
+    precond: object
+    grid: tuple
+
+
+def compare_rounds_to_target(problem, x0, methods, *, H, rounds, target, tune_seed, seeds, **kw):
+    """Tune every method's gamma (fewest rounds to ``target`` on ``tune_seed``),
+    then count rounds to target on ``seeds``. Returns a dict label -> dict with
+    ``gamma``, ``grid``, ``tune_scores``, ``rounds`` (per seed) and ``curves``."""
+    out = {}
+    for spec in methods:
+        def score(g, spec=spec):
+            r = run_local(problem, x0, gamma=g, H=H, rounds=rounds, precond=spec.precond,
+                          seed=tune_seed, **kw)
+            return rounds_to_target(r.loss, target)
+        tr = tune_gamma(score, spec.grid)
+        curves, counts = [], []
+        for s in seeds:
+            if np.isfinite(tr.best):
+                r = run_local(problem, x0, gamma=tr.best, H=H, rounds=rounds, precond=spec.precond,
+                              seed=int(s), **kw)
+                curves.append(r.loss)
+                counts.append(rounds_to_target(r.loss, target))
+            else:
+                curves.append(np.full(rounds + 1, np.inf))
+                counts.append(np.inf)
+        out[spec.label] = {"gamma": tr.best, "grid": tr.grid, "tune_scores": tr.scores,
+                           "rounds": np.array(counts), "curves": np.array(curves)}
+    return out
+
+
+# ----------------------------------------------------------------------------- chapter 7
+def method_precond(name: str, alpha: float, beta: float):
+    """Chapter 7's preconditioners: clip positivity at ``alpha`` for every scaled method."""
+    if name == "identity":
+        return make_precond("identity")
+    return make_precond(name, beta=beta, positivity="clip", alpha=alpha)
+
+
+_DIGITS = {}
+
+
+def digits_problem(M: int, split: str, seed: int, *, batch: int = 32, concentration: float = 0.3,
+                   hidden: int = 32):
+    """Digits MLP problem with M workers; the split and init depend on ``seed``.
+
+    Returns ``(problem, x0, (Xte, yte))``.
+    """
+    if "data" not in _DIGITS:
+        _DIGITS["data"] = load_digits_split(seed=0)
+    Xtr, ytr, Xte, yte = _DIGITS["data"]
+    rng = np.random.default_rng([seed, M, 0 if split == "iid" else 1])
+    if split == "iid":
+        shards = iid_shards(len(ytr), M, rng)
+    elif split == "dirichlet":
+        shards = dirichlet_shards(ytr, M, concentration, rng)
+    else:
+        raise ValueError(f"split must be one of 'iid', 'dirichlet'; got {split!r}")
+    net = MLP((Xtr.shape[1], hidden, 10))
+    prob = MLPClassifier(net, Xtr, ytr, shards, batch=batch)
+    return prob, net.init(rng), (Xte, yte)
+
+
+def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alpha, beta,
+                batch=32, concentration=0.3, hidden=32, progress=None):
+    """Run chapter 7's grid.
+
+    For every (M, H, split, method): tune gamma on ``grids[method]`` by the
+    final train loss on ``tune_seed``, then run ``seeds`` at the tuned gamma.
+    Returns a dict keyed by ``(M, H, split, method)`` with ``gamma``,
+    ``tune_scores``, ``loss`` and ``acc`` arrays of shape ``(len(seeds), rounds + 1)``.
+    """
+    results = {}
+    for M in Ms:
+        for split in splits:
+            probs = {s: digits_problem(M, split, s, batch=batch, concentration=concentration,
+                                       hidden=hidden) for s in [tune_seed, *seeds]}
+            for H in Hs:
+                for name in methods:
+                    pc = method_precond(name, alpha, beta)
+                    prob, x0, _ = probs[tune_seed]
+
+                    def score(g):
+                        r = run_local(prob, x0, gamma=g, H=H, rounds=rounds, precond=pc, seed=tune_seed)
+                        return r.loss[-1]
+
+                    tr = tune_gamma(score, grids[name])
+                    L = np.full((len(seeds), rounds + 1), np.inf)
+                    A = np.full((len(seeds), rounds + 1), np.nan)
+                    if np.isfinite(tr.best):
+                        for i, s in enumerate(seeds):
+                            prob_s, x0_s, (Xte, yte) = probs[s]
+                            r = run_local(prob_s, x0_s, gamma=tr.best, H=H, rounds=rounds, precond=pc,
+                                          seed=int(s),
+                                          metrics={"acc": lambda x, p=prob_s, a=Xte, b=yte: p.accuracy(x, a, b)})
+                            L[i] = r.loss
+                            A[i] = r.metrics["acc"]
+                    results[(M, H, split, name)] = {"gamma": tr.best, "grid": tr.grid,
+                                                    "tune_scores": tr.scores, "loss": L, "acc": A}
+                    if progress is not None:
+                        progress.update(1)
+    return results
