@@ -16,6 +16,7 @@ folder). Run by hand, a notebook falls back to ``_build/interactive``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
 import subprocess
@@ -34,19 +35,24 @@ def _repo_root() -> Path:
     return Path.cwd()
 
 
+@functools.lru_cache(maxsize=8)
+def _git_commit(root: str) -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
+            text=True, timeout=10,
+        ).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
 def context() -> dict:
     """Who is running: chapter, profile, parameters, output folder, versions."""
     from . import __version__
 
     root = _repo_root()
     out = os.environ.get("TWOPHASE_OUT") or str(root / "_build" / "interactive")
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True,
-            text=True, timeout=10,
-        ).stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        commit = "unknown"
+    commit = _git_commit(str(root))
     return {
         "chapter": os.environ.get("TWOPHASE_CHAPTER", "interactive"),
         "profile": os.environ.get("TWOPHASE_PROFILE", "interactive"),
@@ -107,15 +113,12 @@ def show_figure(fig, name: str, caption: str = "", display: bool = True) -> Path
     """
     import matplotlib.pyplot as plt
 
+    if not isinstance(name, str) or not name or name.startswith(".") or "/" in name or "\\" in name:
+        raise ValueError(f"name must be a plain file stem like 'fig1_loss', got {name!r}")
     ctx = context()
     figdir = Path(ctx["out"]) / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
     png = figdir / f"{name}.png"
-    for ext in ("png", "pdf"):
-        final = figdir / f"{name}.{ext}"
-        tmp = figdir / f".{name}.tmp-{os.getpid()}.{ext}"
-        fig.savefig(tmp, dpi=150 if ext == "png" else None, bbox_inches="tight")
-        os.replace(tmp, final)
     prov = {
         "figure": name,
         "caption": caption,
@@ -126,7 +129,18 @@ def show_figure(fig, name: str, caption: str = "", display: bool = True) -> Path
         "git_commit": ctx["git_commit"],
         "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    _atomic_write_text(figdir / f"{name}.json", json.dumps(prov, indent=1))
+    # Write all three files under temporary names first, then move them into place: an
+    # error or interrupt part-way leaves neither a half-written file nor a PNG without its PDF.
+    tmps = {ext: figdir / f".{name}.tmp-{os.getpid()}.{ext}" for ext in ("png", "pdf", "json")}
+    try:
+        fig.savefig(tmps["png"], dpi=150, bbox_inches="tight")
+        fig.savefig(tmps["pdf"], bbox_inches="tight")
+        tmps["json"].write_text(json.dumps(prov, indent=1))
+        for ext, tmp in tmps.items():
+            os.replace(tmp, figdir / f"{name}.{ext}")
+    finally:
+        for tmp in tmps.values():
+            tmp.unlink(missing_ok=True)
     if display:
         from IPython.display import Markdown, display as _display
 

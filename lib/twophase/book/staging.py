@@ -1,0 +1,326 @@
+"""Stage the executed book as a Sphinx source tree and build its HTML.
+
+``_build/site/`` mirrors the repository root: ``_config.yml`` (with execution turned off),
+``_toc.yml`` (chapters that have no executed notebook left out), the plain pages of ``book/``,
+``book/references.bib``, and every chapter as its *executed* notebook ``book/<chapter>.ipynb``.
+Jupyter Book then renders it with warnings as errors into ``_build/html``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from .cache import KEY_FORMAT
+
+__all__ = ["stage_site", "run_sphinx", "report_markdown", "terminal_table", "CACHE_KEY_TEXT",
+           "HEADER_TAG"]
+
+HEADER_TAG = "twophase-run-info"
+REPORT_PAGE = "report"
+
+CACHE_KEY_TEXT = f"""\
+A chapter is executed again only when its *cache key* changes. The key is the SHA-256 digest
+of, in this order: the key format tag (`{KEY_FORMAT}`); the chapter's name and the bytes of its
+source `book/<chapter>.md`; the profile name and the chapter's resolved parameters as JSON with
+sorted keys; the relative path and bytes of every file under `lib/` (the `twophase` library,
+the book runner itself and `lib/pyproject.toml`; byte-code caches and egg-info excluded); and the
+bytes of `requirements.txt`, the pinned toolchain. Each item is labelled and length-prefixed.
+Jupyter Book's own execution cache only hashes the notebook's code cells, so it would reuse
+stale outputs after a change to the library; that is why the runner executes the chapters with
+papermill under this key and Jupyter Book renders them with its execution turned off. The key and
+the status of the last run are kept in `_build/chapters/<chapter>/cache.json`; outputs are reused
+only when the key matches, the last run succeeded and the executed notebook is still there."""
+
+
+def _esc(text) -> str:
+    """Escape text for a Markdown table cell / paragraph (no markup, no math, no roles)."""
+    text = " ".join(str(text).split())
+    return re.sub(r"([\\`*_{}\[\]<>|$~#])", r"\\\1", text)
+
+
+def _fmt_s(x) -> str:
+    return "-" if x is None else f"{x:.1f}"
+
+
+def _params_text(params: dict) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in params.items()) or "none"
+
+
+def report_markdown(runner, build) -> str:
+    """The execution-report page (MyST markdown)."""
+    from .. import __version__
+
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Execution report", "",
+        "This page is written by `python -m twophase.book build` every time the book is built"
+        " (the `book/report.md` in the repository is a placeholder). It records how each chapter"
+        " was produced in this build.", "",
+        f"Build of {now}: profile `{build.profile}`, twophase {__version__},"
+        f" Python {sys.version.split()[0]}.", "",
+        "## Chapters", "",
+        "| chapter | action | status | seconds (this build) | seconds (execution) |"
+        " claims passed | claims failed | profile | cache key |",
+        "|---|---|---|---:|---:|---:|---:|---|---|",
+    ]
+    for r in build.chapters:
+        lines.append(
+            f"| {_esc(r.chapter)} | {r.action} | {r.status} | {_fmt_s(r.seconds)} |"
+            f" {_fmt_s(r.exec_seconds)} | {r.claims_passed} | {r.claims_failed} |"
+            f" {_esc(r.profile)} | {('`' + r.key[:12] + '`') if r.key else '-'} |")
+    lines += ["", "*executed*: run in this build; *reused*: outputs of an earlier run with the"
+              " same cache key (its execution time and commit are those of that run).", ""]
+    errors = [r for r in build.chapters if r.error and r.status != "skipped"]
+    if errors:
+        lines += ["## Errors", ""]
+        for r in errors:
+            lines.append(f"- **{_esc(r.chapter)}** ({r.status}): {_esc(r.error)}")
+        lines.append("")
+    lines += ["## Parameters and provenance", ""]
+    for r in build.chapters:
+        if r.status in ("ok", "failed") and (r.executed_utc or r.parameters):
+            lines.append(f"- **{_esc(r.chapter)}**: {_esc(_params_text(r.parameters))};"
+                         f" executed {_esc(r.executed_utc or '-')} at commit"
+                         f" `{_esc(r.git_commit or '-')}`.")
+    lines += ["", "## Claims", "",
+              "Every claim a chapter makes in its text is checked by `twophase.notebook.claim`"
+              " while the chapter runs; a claim that does not hold fails the build.", ""]
+    any_claims = False
+    for r in build.chapters:
+        if not r.claims:
+            continue
+        any_claims = True
+        lines += [f"### {_esc(r.chapter)}", "", "| claim | verdict | detail |", "|---|---|---|"]
+        for c in r.claims:
+            verdict = "holds" if c.get("holds") else "**FAILS**"
+            lines.append(f"| `{c.get('key', '').replace('`', '')}` | {verdict} |"
+                         f" {_esc(c.get('detail', ''))} |")
+        lines.append("")
+    if not any_claims:
+        lines += ["No claims were recorded in this build.", ""]
+    lines += ["## How the cache key is built", "", CACHE_KEY_TEXT, ""]
+    return "\n".join(lines)
+
+
+def terminal_table(build) -> str:
+    """The per-chapter summary printed at the end of ``build``."""
+    head = ("chapter", "action", "status", "seconds", "claims ok/fail", "key")
+    rows = [head]
+    for r in build.chapters:
+        secs = f"{r.seconds:.1f}" if r.action == "executed" else (
+            f"0 ({_fmt_s(r.exec_seconds)})" if r.action == "reused" else "-")
+        rows.append((r.chapter, r.action, r.status, secs,
+                     f"{r.claims_passed}/{r.claims_failed}", r.key[:12] or "-"))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    out = [fmt.format(*rows[0]), fmt.format(*("-" * w for w in widths))]
+    out += [fmt.format(*row) for row in rows[1:]]
+    out.append(f"sphinx: {build.sphinx_status}; total {build.seconds:.1f} s; "
+               f"{'OK' if build.ok else 'FAILED'}")
+    return "\n".join(out)
+
+
+def _header_cell(runner, r, docname: str):
+    import nbformat
+
+    name = r.chapter
+    params = _params_text(r.parameters)
+    rerun = f"python -m twophase.book run {name} --profile {r.profile}"
+    for k, v in r.parameters.items():
+        text = json.dumps(v) if isinstance(v, (list, bool)) else str(v)
+        if isinstance(v, bool):
+            text = "true" if v else "false"
+        rerun += f" -p {k} {shlex.quote(text)}"
+    src = "\n".join([
+        "```{admonition} How this page was made",
+        ":class: tip",
+        f"Downloads: {{download}}`MyST notebook source ({name}.md) </downloads/{name}.md>` and"
+        f" {{download}}`executed notebook ({name}.ipynb) </downloads/{name}.ipynb>`.",
+        "",
+        f"Executed by `python -m twophase.book` with profile `{r.profile}`"
+        f" ({_esc(params)}) on {_esc(r.executed_utc or '-')}, commit"
+        f" `{_esc(r.git_commit or '-')}`, cache key `{r.key[:12]}`;"
+        f" took {_fmt_s(r.exec_seconds)} s. Re-run it with `{rerun.replace('`', '')}`.",
+        "```",
+    ])
+    cell = nbformat.v4.new_markdown_cell(src)
+    cell.metadata["tags"] = [HEADER_TAG]
+    return cell
+
+
+def _insert_header(nb, cell) -> None:
+    idx = 0
+    for i, c in enumerate(nb.cells):
+        if c.cell_type == "markdown" and re.search(r"^#\s", c.source, re.M):
+            idx = i + 1
+            break
+    nb.cells.insert(idx, cell)
+
+
+_EXTENSION = '''\
+"""Generated by twophase.book.staging: point launch buttons at the MyST sources.
+
+In the staged build a chapter's page source is its executed ``.ipynb``, which is not in the
+repository; the repository holds ``book/<chapter>.md`` (opened as a notebook by jupytext on
+Binder). This rewrites the launch links of chapter pages accordingly.
+"""
+SOURCES = {sources}
+
+
+def _rewrite(node, old, new):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "url" and isinstance(value, str) and "urlpath=" in value:
+                node[key] = value.replace(old, new)
+            else:
+                _rewrite(value, old, new)
+    elif isinstance(node, list):
+        for item in node:
+            _rewrite(item, old, new)
+
+
+def _page_context(app, pagename, templatename, context, doctree):
+    if pagename in SOURCES:
+        _rewrite(context.get("header_buttons", []), pagename + ".ipynb", SOURCES[pagename])
+
+
+def setup(app):
+    app.connect("html-page-context", _page_context, priority=900)
+    return {{"parallel_read_safe": True, "parallel_write_safe": True}}
+'''
+
+
+def _filter_toc(node, keep):
+    """Copy of a toc node without ``file`` entries whose docname is not in ``keep``."""
+    if isinstance(node, list):
+        out = []
+        for child in node:
+            c = _filter_toc(child, keep)
+            if c is not None:
+                out.append(c)
+        return out
+    if isinstance(node, dict):
+        if "file" in node and re.sub(r"\.(md|ipynb)$", "", str(node["file"])) not in keep:
+            return None
+        new = {}
+        for k, v in node.items():
+            if k in ("parts", "chapters", "sections"):
+                v = _filter_toc(v, keep)
+                if not v:
+                    continue
+            new[k] = v
+        if "file" not in new and not any(k in new for k in ("parts", "chapters", "sections",
+                                                             "root")):
+            return None
+        return new
+    return node
+
+
+def stage_site(runner, build, report: str) -> Path:
+    """Write ``_build/site`` and return it."""
+    import nbformat
+
+    root, site = runner.root, runner.build_dir / "site"
+    tmp = site.with_name(f".site.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    results = {r.chapter: r for r in build.chapters}
+    keep = set()
+    sources = {}
+    for entry in runner.entries:
+        if entry.kind in ("page", "missing-page"):
+            keep.add(entry.docname)
+            dst = tmp / f"{entry.docname}.md"
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if entry.name == REPORT_PAGE:
+                dst.write_text(report, encoding="utf-8")
+            elif entry.kind == "page":
+                shutil.copy2(entry.source, tmp / (entry.docname + entry.source.suffix))
+            continue
+        r = results.get(entry.name)
+        if r is None or r.status != "ok" or not r.notebook or not Path(r.notebook).is_file():
+            continue
+        nb = nbformat.read(r.notebook, as_version=4)
+        downloads = tmp / "downloads"
+        downloads.mkdir(exist_ok=True)
+        shutil.copy2(entry.source, downloads / f"{entry.name}{entry.source.suffix}")
+        nbformat.write(nb, str(downloads / f"{entry.name}.ipynb"))
+        _insert_header(nb, _header_cell(runner, r, entry.docname))
+        dst = tmp / f"{entry.docname}.ipynb"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, str(dst))
+        keep.add(entry.docname)
+        sources[entry.docname] = entry.source.relative_to(root).as_posix()
+    # assets next to the pages (bibliography, images, ...), never chapter sources
+    book = root / "book"
+    if book.is_dir():
+        for p in book.rglob("*"):
+            rel = p.relative_to(root)
+            if (p.is_file() and p.suffix not in (".md", ".ipynb", ".yml", ".yaml")
+                    and not any(part.startswith(".") for part in rel.parts)):
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(p, tmp / rel)
+    # table of contents without the chapters that have nothing to show
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    if re.sub(r"\.(md|ipynb)$", "", str(toc.get("root", ""))) not in keep:
+        raise RuntimeError(f"the toc root {toc.get('root')!r} is not a plain page")
+    toc = _filter_toc(toc, keep)
+    (tmp / "_toc.yml").write_text(
+        "# Generated by twophase.book: chapters without executed output are left out.\n"
+        + yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    # configuration: execution off, executed notebooks included, downloads not documents
+    cfg = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+    cfg.setdefault("execute", {})["execute_notebooks"] = "off"
+    excl = [p for p in cfg.get("exclude_patterns", []) if not p.startswith("book/*.ipynb")]
+    cfg["exclude_patterns"] = excl + ["downloads", "downloads/**", "_ext", "_ext/**"]
+    ext_dir = tmp / "_ext"
+    ext_dir.mkdir()
+    (ext_dir / "twophase_staging.py").write_text(
+        _EXTENSION.format(sources=json.dumps(sources, indent=1, sort_keys=True)),
+        encoding="utf-8")
+    sph = cfg.setdefault("sphinx", {}) or {}
+    cfg["sphinx"] = sph
+    local = dict(sph.get("local_extensions") or {})
+    local["twophase_staging"] = str(site / "_ext")
+    sph["local_extensions"] = local
+    (tmp / "_config.yml").write_text(
+        "# Generated by twophase.book from the repository's _config.yml (execution off).\n"
+        + yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+    shutil.rmtree(site, ignore_errors=True)
+    os.replace(tmp, site)
+    return site
+
+
+_JB = ("import sys; from jupyter_book.cli.main import main; "
+       "sys.argv[0] = 'jupyter-book'; sys.exit(main())")
+
+
+def run_sphinx(runner, site: Path) -> bool:
+    """``jupyter-book build`` the staged site into ``_build/html`` with -W; True if it passed."""
+    cmd = [sys.executable, "-c", _JB, "build", str(site), "--path-output",
+           str(runner.build_dir.parent), "--warningiserror", "--keep-going", "--all"]
+    log = runner.build_dir / "sphinx.log"
+    proc = subprocess.run(cmd, cwd=runner.root, capture_output=True, text=True)
+    text = proc.stdout + ("\n" + proc.stderr if proc.stderr else "")
+    log.write_text(text, encoding="utf-8")
+    problems = [ln for ln in text.splitlines()
+                if re.search(r"WARNING|ERROR|Exception|Error:|Traceback", ln)]
+    for ln in problems[:50]:
+        runner._out("  sphinx: " + ln)
+    index = runner.build_dir / "html" / "index.html"
+    ok = proc.returncode == 0 and not problems and index.is_file()
+    if not ok:
+        tail = "\n".join(text.splitlines()[-15:])
+        runner._out(f"HTML build FAILED (exit {proc.returncode}); full log: {log}\n{tail}")
+    else:
+        runner._out(f"HTML: {index}")
+    return ok

@@ -1,0 +1,31 @@
+"""Shared pytest configuration.
+
+Fixtures for the book runner's tests live here: ``fake_book`` copies a tiny two-chapter book
+(``tests/fixtures/fakebook``) into a temporary folder, so the runner can be exercised end to
+end in seconds.
+"""
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "book: end-to-end build of the real book (quick profile, Sphinx -W); slow")
+
+
+@pytest.fixture
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def fake_book(tmp_path) -> Path:
+    """A fresh copy of the fake book; its build folder is ``<copy>/_build``."""
+    dst = tmp_path / "fakebook"
+    shutil.copytree(FIXTURES / "fakebook", dst)
+    return dst
