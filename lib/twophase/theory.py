@@ -234,3 +234,5 @@ def sgd_critical_eta(lam, B: int, form: str = "hd") -> float:
     if f(hi) < 0:
         return edge
     return brentq(f, 0.0, hi, xtol=1e-15, rtol=1e-14)
+
+from .operators import cycle_operator, effective_spectrum, spectral_radius, stationary_loss, signal_noise_split  # noqa: E402,F401

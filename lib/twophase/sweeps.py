@@ -1,0 +1,342 @@
+"""Vectorised hyper-parameter sweeps of LA / LA-DiLoCo theory (and Monte-Carlo over R).
+
+Everything here is a thin, tested layer over :func:`twophase.theory.expected_loss`
+and :func:`twophase.simulate.loss_curves`:
+
+* :func:`loss_grid` — loss after ``k`` cycles over an ``(eta, nu)`` grid in ONE
+  ``expected_loss`` call (``eta[:, None]``, ``nu[None, :]`` broadcasting);
+* :func:`best_eta` — ``eta*(nu)`` and ``min_eta L`` from such a grid, refined by a
+  parabola in ``log eta`` through the grid minimum;
+* :func:`one_cycle_optimum` — the exact best ``(eta, nu)`` for the loss after
+  one cycle, for many initial conditions and label-noise levels at once. The
+  one-cycle loss is a quadratic in ``nu``,
+
+  .. math::
+
+      L(\\eta, \\nu) = \\tfrac12\\big(A_0 - 2\\nu A_1 + \\nu^2 (A_2 + N/R) + \\sigma^2\\big),
+
+  with ``A_0 = lam·m0``, ``A_1 = (h lam)·m0``, ``A_2 = (h^2 lam)·m0`` and the
+  noise ``N = (P^S lam - c^{2S} lam)·m0 + sigma^2 (eta^2/B) sum_{k<S} lam·P^k lam``
+  (``P`` is symmetric, so ``lam·P^S m0 = (P^S lam)·m0``). Hence
+  ``nu*(eta) = A_1 / (A_2 + N/R)`` and ``L*(eta) = ½(A_0 - A_1^2/(A_2 + N/R) + sigma^2)``,
+  linear algebra over an ``eta`` grid shared by all ``m0`` and ``sigma``;
+* :func:`scaled_hyperparameters`, :func:`r_sweep`, :func:`simulate_r_sweep` —
+  sweeps over the number of workers ``R`` at fixed total batch ``B_tot`` under a
+  scaling rule: ``"fixed"`` (``eta``, ``nu`` unchanged) or ``"sqrt"``
+  (``eta ∝ R^{-1/2}``, ``nu ∝ R^{1/2}``, ``nu eta`` fixed);
+* :func:`mean_se`, :func:`max_z`, :func:`relative_spread` — summaries used to
+  turn curves into verdicts.
+
+See :cite:`agarwala2026twophase` for the settings these sweeps reproduce.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _validate as v
+from .methods import TwoPhase
+from .theory import FORMS, expected_loss, sgd_step_moments
+
+__all__ = [
+    "RULES",
+    "loss_grid",
+    "best_eta",
+    "OneCycleOptimum",
+    "one_cycle_terms",
+    "one_cycle_optimum",
+    "scaled_hyperparameters",
+    "r_sweep",
+    "simulate_r_sweep",
+    "mean_se",
+    "max_z",
+    "relative_spread",
+    "first_divergent",
+]
+
+RULES = ("fixed", "sqrt")
+
+
+def _grid1d(name, x):
+    x = np.atleast_1d(v.positive_real(name, x, allow_array=True))
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be a scalar or 1-D array, got shape {x.shape}")
+    return np.asarray(x, dtype=np.float64)
+
+
+def loss_grid(lam, m0, eta, nu, *, S: int, B: int, R: int = 1, cycles: int = 1,
+              sigma: float = 0.0, form: str = "hd", curves: bool = False):
+    """Expected loss after ``cycles`` outer steps over the grid ``eta x nu``.
+
+    One call of :func:`twophase.theory.expected_loss` with
+    ``TwoPhase(eta[:, None], nu[None, :], S, R, B)``; no loop over grid points.
+
+    Returns
+    -------
+    ndarray, shape ``(len(eta), len(nu))`` — or ``(len(eta), len(nu), cycles + 1)``
+    with ``curves=True``. Diverged runs are ``inf``.
+    """
+    eta = _grid1d("eta", eta)
+    nu = _grid1d("nu", nu)
+    method = TwoPhase(eta[:, None], nu[None, :], S=S, R=R, B=B)
+    out = expected_loss(method, lam, m0, cycles, sigma=sigma, form=form)
+    return out if curves else out[..., cycles]
+
+
+def _parabola_min(x, y, i):
+    """Vertex of the parabola through ``(x[i-1..i+1], y[i-1..i+1])`` (x equally spaced)."""
+    y0, y1, y2 = y[i - 1], y[i], y[i + 1]
+    den = y0 - 2 * y1 + y2
+    if not np.isfinite(den) or den <= 0:
+        return x[i], y1
+    s = 0.5 * (y0 - y2) / den
+    s = float(np.clip(s, -0.5, 0.5))
+    dx = x[i + 1] - x[i]
+    return x[i] + s * dx, y1 - 0.25 * (y0 - y2) * s
+
+
+def best_eta(loss, eta, refine: bool = True):
+    """Best ``eta`` for every column of ``loss`` (shape ``(n_eta, n_nu)``).
+
+    ``eta`` must be log-spaced when ``refine`` is true: the minimum is refined
+    by a parabola in ``log eta`` through the grid minimum and its neighbours
+    (kept on the grid point at the edges). Columns that are entirely ``inf``
+    give ``nan``.
+
+    Returns ``(eta_star, loss_min, index)``, each of shape ``(n_nu,)``.
+    """
+    loss = np.asarray(loss, dtype=np.float64)
+    eta = _grid1d("eta", eta)
+    if loss.ndim == 1:
+        loss = loss[:, None]
+    if loss.shape[0] != eta.size:
+        raise ValueError(f"loss must have len(eta) = {eta.size} rows, got shape {loss.shape}")
+    finite = np.isfinite(loss)
+    safe = np.where(finite, loss, np.inf)
+    idx = np.argmin(safe, axis=0)
+    cols = np.arange(loss.shape[1])
+    eta_star = eta[idx].copy()
+    lmin = safe[idx, cols].copy()
+    if refine:
+        x = np.log(eta)
+        for j in cols:
+            i = idx[j]
+            if 0 < i < eta.size - 1 and np.all(finite[i - 1:i + 2, j]):
+                xs, ys = _parabola_min(x, safe[:, j], i)
+                eta_star[j], lmin[j] = np.exp(xs), ys
+    none = ~np.any(finite, axis=0)
+    eta_star[none] = np.nan
+    lmin[none] = np.nan
+    return eta_star, lmin, idx
+
+
+def one_cycle_terms(lam, eta, *, S: int, B: int, form: str = "hd"):
+    """Per-``eta`` vectors that give the one-cycle loss for any ``m0`` and ``sigma``.
+
+    Returns ``(h_lam, h2_lam, noise_vec, noise_sigma)`` with shapes
+    ``(n_eta, D)``, ``(n_eta, D)``, ``(n_eta, D)``, ``(n_eta,)`` such that
+    ``A_1 = h_lam @ m0``, ``A_2 = h2_lam @ m0`` and
+    ``N = noise_vec @ m0 + sigma^2 noise_sigma``.
+    """
+    lam = v.eigenvalues(lam)
+    eta = _grid1d("eta", eta)
+    S = v.positive_int("S", S)
+    B = v.positive_int("B", B)
+    v.choice("form", form, FORMS)
+    cS = (1.0 - eta[:, None] * lam) ** S
+    h = 1.0 - cS
+    with np.errstate(over="ignore", invalid="ignore"):
+        w = np.broadcast_to(lam, (eta.size, lam.size))
+        acc = np.zeros(eta.size)
+        for _ in range(S):
+            acc = acc + w @ lam
+            w = sgd_step_moments(w, lam, eta, B, 0.0, form)
+        noise_vec = w - cS ** 2 * lam
+        noise_sigma = (eta ** 2 / B) * acc
+    return h * lam, h * h * lam, noise_vec, noise_sigma
+
+
+class OneCycleOptimum(NamedTuple):
+    """Best one-cycle hyper-parameters; leading shape ``sigma.shape + m0.shape[:-1]``."""
+
+    eta: np.ndarray          #: best eta (refined)
+    nu: np.ndarray           #: best nu = A1 / (A2 + N/R) at that eta
+    loss: np.ndarray         #: minimal one-cycle loss
+    loss0: np.ndarray        #: initial loss ½(lam·m0 + sigma^2)
+    nu_of_eta: np.ndarray    #: nu*(eta) on the grid, shape (..., n_eta)
+    loss_of_eta: np.ndarray  #: min over nu of L(eta, nu) on the grid, shape (..., n_eta)
+    eta_grid: np.ndarray
+
+
+def one_cycle_optimum(lam, m0, eta, *, S: int, B: int, R: int = 1, sigma=0.0,
+                      form: str = "hd") -> OneCycleOptimum:
+    """Exact minimiser over ``(eta, nu)`` of the loss after one cycle from ``m0``.
+
+    ``nu`` is optimised in closed form (the loss is quadratic in ``nu``);
+    ``eta`` on the log-spaced grid ``eta`` and refined by a parabola in
+    ``log eta``. ``m0`` may be a stack ``(..., D)`` and ``sigma`` a 1-D array:
+    all combinations are evaluated in one pass of linear algebra.
+    """
+    lam = v.eigenvalues(lam)
+    m0 = np.asarray(m0, dtype=np.float64)
+    if m0.shape[-1] != lam.size or np.any(m0 < 0) or not np.all(np.isfinite(m0)):
+        raise ValueError(f"m0 must be finite, >= 0, with last axis of length {lam.size}")
+    R = v.positive_int("R", R)
+    sig = np.asarray(sigma, dtype=np.float64)
+    if sig.ndim > 1 or np.any(sig < 0) or not np.all(np.isfinite(sig)):
+        raise ValueError(f"sigma must be a finite scalar or 1-D array >= 0, got {sigma!r}")
+    eta = _grid1d("eta", eta)
+    h_lam, h2_lam, noise_vec, noise_sigma = one_cycle_terms(lam, eta, S=S, B=B, form=form)
+    s2 = (sig ** 2).reshape(sig.shape + (1,) * (m0.ndim - 1) + (1,))
+    A0 = (m0 @ lam)[..., None]
+    A1 = m0 @ h_lam.T
+    A2 = m0 @ h2_lam.T
+    with np.errstate(over="ignore", invalid="ignore"):
+        N = m0 @ noise_vec.T + s2 * noise_sigma
+        Q = A2 + N / R
+        nu_eta = A1 / Q
+        L_eta = 0.5 * (A0 - A1 * nu_eta + s2)
+    L_eta = np.where(np.isfinite(L_eta), L_eta, np.inf)
+    lead = L_eta.shape[:-1]
+    flat = L_eta.reshape(-1, eta.size)
+    eta_best, L_best, idx = best_eta(flat.T, eta)
+    # nu at the refined eta: interpolate nu*(eta) linearly in log eta
+    nu_flat = nu_eta.reshape(-1, eta.size)
+    x = np.log(eta)
+    nu_best = np.array([np.interp(np.log(e), x, n) if np.isfinite(e) else np.nan
+                        for e, n in zip(eta_best, nu_flat)])
+    loss0 = 0.5 * (A0[..., 0] + s2[..., 0])
+    return OneCycleOptimum(eta_best.reshape(lead), nu_best.reshape(lead), L_best.reshape(lead),
+                           np.broadcast_to(loss0, lead), nu_eta.reshape(lead + (eta.size,)),
+                           L_eta, eta)
+
+
+def scaled_hyperparameters(eta, nu, R: int, rule: str):
+    """``(eta_R, nu_R)`` from the ``R = 1`` values under a scaling rule.
+
+    ``"fixed"``: unchanged. ``"sqrt"``: ``eta_R = eta / sqrt(R)``,
+    ``nu_R = nu sqrt(R)`` (so ``nu_R eta_R = nu eta``).
+    """
+    R = v.positive_int("R", R)
+    v.choice("rule", rule, RULES)
+    eta = np.asarray(eta, dtype=np.float64)
+    nu = np.asarray(nu, dtype=np.float64)
+    if rule == "fixed":
+        return eta, nu
+    return eta / np.sqrt(R), nu * np.sqrt(R)
+
+
+def _batch_per_worker(B_tot, R):
+    B_tot = v.positive_int("B_tot", B_tot)
+    R = v.positive_int("R", R)
+    if B_tot % R:
+        raise ValueError(f"R must divide B_tot (fixed total batch), got R={R}, B_tot={B_tot}")
+    return B_tot // R
+
+
+def r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "fixed", cycles: int,
+            sigma: float = 0.0, form: str = "exact"):
+    """Theory loss curves over ``R`` at fixed ``B_tot``, for a grid of base rates ``eta``.
+
+    ``eta`` (1-D) and the scalar ``nu`` are the ``R = 1`` values; each ``R``
+    uses :func:`scaled_hyperparameters` and ``B = B_tot / R``. One
+    ``expected_loss`` call per ``R`` (vectorised over ``eta``).
+
+    Returns ``{R: ndarray of shape (len(eta), cycles + 1)}``.
+    """
+    eta = _grid1d("eta", eta)
+    out = {}
+    for R in Rs:
+        B = _batch_per_worker(B_tot, R)
+        e, n = scaled_hyperparameters(eta, nu, R, rule)
+        out[int(R)] = expected_loss(TwoPhase(e, n, S=S, R=int(R), B=B), lam, m0, cycles,
+                                    sigma=sigma, form=form)
+    return out
+
+
+def simulate_r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "fixed",
+                     cycles: int, seeds, sigma: float = 0.0, seed: int = 0,
+                     sampler: str = "fast", progress: bool = True):
+    """Monte-Carlo counterpart of :func:`r_sweep` (fast sampler, vectorised over seeds and workers).
+
+    ``seeds`` is an int or a dict ``{R: int}`` (e.g. fewer seeds for large ``R``).
+    Each ``(R, eta)`` pair gets its own deterministic seed.
+
+    Returns ``{R: ndarray of shape (len(eta), seeds_R, cycles + 1)}``.
+    """
+    from .simulate import loss_curves
+
+    eta = _grid1d("eta", eta)
+    jobs = [(R, j) for R in Rs for j in range(eta.size)]
+    if progress:
+        from tqdm.auto import tqdm
+
+        jobs = tqdm(jobs, desc=f"simulate ({rule})", leave=False)
+    out = {int(R): [] for R in Rs}
+    for R, j in jobs:
+        B = _batch_per_worker(B_tot, R)
+        e, n = scaled_hyperparameters(eta[j], nu, R, rule)
+        n_seeds = seeds[R] if isinstance(seeds, dict) else seeds
+        out[int(R)].append(loss_curves(TwoPhase(float(e), float(n), S=S, R=int(R), B=B), lam, m0,
+                                       cycles, n_seeds, sigma=sigma, sampler=sampler,
+                                       seed=seed + 1000 * int(R) + j, progress=False))
+    return {R: np.stack(c) for R, c in out.items()}
+
+
+def mean_se(curves, axis: int = -2):
+    """Mean and standard error over the seed axis (default: second to last).
+
+    Non-finite runs make the mean ``inf`` and the SE ``nan``.
+    """
+    curves = np.asarray(curves, dtype=np.float64)
+    n = curves.shape[axis]
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = curves.mean(axis=axis)
+        se = curves.std(axis=axis, ddof=1) / np.sqrt(n) if n > 1 else np.full(mean.shape, np.nan)
+    bad = ~np.all(np.isfinite(curves), axis=axis)
+    mean = np.where(bad, np.inf, mean)
+    se = np.where(bad, np.nan, se)
+    return mean, se
+
+
+def max_z(theory, mean, se, floor: float = 0.0):
+    """Largest ``|mean - theory| / se`` over entries where all three are finite.
+
+    ``floor`` is added to ``se`` (use a tiny relative floor for exactly
+    deterministic entries such as the initial loss). Returns ``(z_max, n_compared)``.
+    """
+    theory, mean, se = (np.asarray(a, dtype=np.float64) for a in (theory, mean, se))
+    ok = np.isfinite(theory) & np.isfinite(mean) & np.isfinite(se) & (se + floor > 0)
+    if not np.any(ok):
+        return np.nan, 0
+    z = np.abs(mean[ok] - theory[ok]) / (se[ok] + floor)
+    return float(z.max()), int(ok.sum())
+
+
+def relative_spread(curves_by_R: dict, reference: int = 1):
+    """``max_{R, t} |log(L_R(t) / L_ref(t))|`` for every row (base ``eta``).
+
+    ``inf`` where any curve diverges while the reference does not (or vice versa).
+    """
+    ref = np.asarray(curves_by_R[reference], dtype=np.float64)
+    spread = np.zeros(ref.shape[:-1])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for R, c in curves_by_R.items():
+            c = np.asarray(c, dtype=np.float64)
+            both_inf = ~np.isfinite(c) & ~np.isfinite(ref)
+            d = np.abs(np.log(c) - np.log(ref))
+            d = np.where(both_inf, 0.0, d)
+            d = np.where(np.isnan(d), np.inf, d)
+            spread = np.maximum(spread, d.max(axis=-1))
+    return spread
+
+
+def first_divergent(curves, factor: float = 1.0):
+    """Index of the first cycle whose loss exceeds ``factor`` × the initial loss
+    (or is ``inf``); ``-1`` if none. Shape ``curves.shape[:-1]``."""
+    curves = np.asarray(curves, dtype=np.float64)
+    bad = ~np.isfinite(curves) | (curves > factor * curves[..., :1])
+    bad[..., 0] = False
+    anyb = bad.any(axis=-1)
+    return np.where(anyb, np.argmax(bad, axis=-1), -1)
