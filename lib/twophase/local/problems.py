@@ -265,7 +265,7 @@ def make_quadratic(d: int, M: int, *, kappa: float = 10.0, sigma: float = 0.0,
     # keep every I + s E_m positive definite
     emin = np.linalg.eigvalsh(E).min()
     s = min(hessian_spread, 0.9 / max(1e-12, -emin)) if emin < 0 else hessian_spread
-    As = np.einsum("ij,mjk,kl->mil", R, np.eye(d)[None] + s * E, R)
+    As = np.matmul(np.matmul(R, np.eye(d)[None] + s * E), R)
     As = 0.5 * (As + np.swapaxes(As, 1, 2))
     return Quadratic(As, c, sigma)
 
