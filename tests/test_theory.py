@@ -143,3 +143,14 @@ def test_bad_input(kwargs, name):
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
         th.expected_loss(**args)
+
+
+def test_dense_operator_reference_agrees(form):
+    """The dense-matrix benchmark baseline computes the same numbers."""
+    from twophase.reference import dense_operator_expected_loss
+
+    lam = sp.power_law(30, -1.5)
+    m0 = sp.initial_moments(lam, "source", exponent=0.5)
+    method = TwoPhase(0.6, nu=1.4, S=6, R=3, B=4)
+    close(th.expected_loss(method, lam, m0, 5, sigma=0.3, form=form),
+          dense_operator_expected_loss(method, lam, m0, 5, sigma=0.3, form=form), "dense-matrix baseline", rtol=1e-11)
