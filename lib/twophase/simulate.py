@@ -29,7 +29,7 @@ from . import _validate as v
 from .methods import TwoPhase
 from .theory import DIVERGENCE_FACTOR
 
-__all__ = ["loss_curves", "minibatch_gradient", "SAMPLERS"]
+__all__ = ["loss_curves", "minibatch_gradient", "mean_se", "max_z", "SAMPLERS"]
 
 SAMPLERS = ("fast", "naive")
 
@@ -173,3 +173,36 @@ def loss_curves(method: TwoPhase, lam, m0, cycles: int, seeds: int, sigma: float
                 outer_buf[diverged] = 0.0
                 inner_buf[diverged] = 0.0
     return out
+
+
+# --- Monte-Carlo summaries -------------------------------------------------
+
+
+def mean_se(curves, axis: int = -2):
+    """Mean and standard error over the seed axis (default: second to last).
+
+    Non-finite runs make the mean ``inf`` and the SE ``nan``.
+    """
+    curves = np.asarray(curves, dtype=np.float64)
+    n = curves.shape[axis]
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = curves.mean(axis=axis)
+        se = curves.std(axis=axis, ddof=1) / np.sqrt(n) if n > 1 else np.full(mean.shape, np.nan)
+    bad = ~np.all(np.isfinite(curves), axis=axis)
+    mean = np.where(bad, np.inf, mean)
+    se = np.where(bad, np.nan, se)
+    return mean, se
+
+
+def max_z(theory, mean, se, floor: float = 0.0):
+    """Largest ``|mean - theory| / se`` over entries where all three are finite.
+
+    ``floor`` is added to ``se`` (use a tiny relative floor for exactly
+    deterministic entries such as the initial loss). Returns ``(z_max, n_compared)``.
+    """
+    theory, mean, se = (np.asarray(a, dtype=np.float64) for a in (theory, mean, se))
+    ok = np.isfinite(theory) & np.isfinite(mean) & np.isfinite(se) & (se + floor > 0)
+    if not np.any(ok):
+        return np.nan, 0
+    z = np.abs(mean[ok] - theory[ok]) / (se[ok] + floor)
+    return float(z.max()), int(ok.sum())

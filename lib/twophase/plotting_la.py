@@ -1,0 +1,193 @@
+"""Matplotlib figures for the Lookahead (chapter 2) and LA-DiLoCo (chapter 3) chapters.
+
+Every function takes already-computed arrays (from :mod:`twophase.sweeps`,
+:mod:`twophase.operators`, :mod:`twophase.simulate`) and returns a figure or
+draws on given axes; no numerics happen here.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "curve_with_band",
+    "fig_signal_noise",
+    "fig_figure1",
+    "fig_best_nu_map",
+    "fig_theory_vs_sim",
+    "fig_figure2",
+    "fig_eigenvalues_vs_R",
+]
+
+from .plotting import curve_with_band  # noqa: E402,F401  (shared helper)
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def fig_signal_noise(lam, h_by_eta, etas, S, signal_la, signal_sgd, noise_la, noise_sgd, eta, nu):
+    """Three panels: effective spectrum h(λ); per-mode signal factor; per-mode noise factor."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
+    ax = axes[0]
+    for e, h in zip(etas, h_by_eta):
+        (ln,) = ax.loglog(lam, h, label=f"$\\eta\\lambda_{{max}}$={e:g}")
+        ax.loglog(lam, S * e * lam, ls=":", color=ln.get_color(), lw=1)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set(xlabel="eigenvalue $\\lambda$", ylabel="$h(\\lambda)=1-(1-\\eta\\lambda)^S$",
+           title=f"effective spectrum (S={S}); dotted: $S\\eta\\lambda$", ylim=(1e-4, 2))
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    ax.loglog(lam, signal_la, label=f"LA: $(1-\\nu h)^2$, $\\eta$={eta:g}, $\\nu$={nu:g}")
+    ax.loglog(lam, signal_sgd, ls="--", label=f"SGD, S steps at $\\nu\\eta$={nu * eta:g}")
+    ax.axhline((1 - nu) ** 2, color="k", lw=0.8, ls=":", label="$(1-\\nu)^2$")
+    ax.set(xlabel="eigenvalue $\\lambda$", ylabel="signal factor per cycle", title="signal (mean error)²",
+           ylim=(1e-6, 1e3))
+    ax.legend(fontsize=8)
+    ax = axes[2]
+    ax.loglog(lam, noise_la, label="LA")
+    ax.loglog(lam, noise_sgd, ls="--", label="SGD at $\\nu\\eta$")
+    ax.set(xlabel="eigenvalue $\\lambda$", ylabel="noise factor $n_i$ per cycle (× B)",
+           title="noise injected per unit loss (leading order)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def fig_figure1(eta_rel, nu, loss_rel, eta_star_rel, nu_best_spiked, nu_grid_min, power_curves,
+                titles=("spiked", "power law")):
+    """Figure 1: heat map of L/L0 over (ηλ_max, ν) with η*(ν); min_η L vs ν (spiked); same (power law).
+
+    ``power_curves`` is a list of ``(label, min_loss_rel_over_eta(nu), best_nu)``; each is drawn
+    relative to its own minimum so that curves from different initial conditions share an axis.
+    """
+    plt = _plt()
+    from matplotlib.colors import LogNorm
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.0), constrained_layout=True)
+    ax = axes[0]
+    Z = np.where(np.isfinite(loss_rel), loss_rel, np.nan)
+    vmax = min(np.nanmax(Z), 10.0)
+    pc = ax.pcolormesh(nu, eta_rel, Z, norm=LogNorm(vmin=np.nanmin(Z), vmax=vmax), shading="auto",
+                       cmap="viridis")
+    ax.plot(nu, eta_star_rel, color="w", lw=2, label="$\\eta^*(\\nu)$")
+    ax.set_yscale("log")
+    ax.set(xlabel="outer rate $\\nu$", ylabel="$\\eta\\,\\lambda_{max}$",
+           title=f"{titles[0]}: loss after one cycle / $L_0$")
+    ax.legend(loc="lower left", fontsize=8)
+    fig.colorbar(pc, ax=ax, shrink=0.9)
+    ax = axes[1]
+    ax.plot(nu, nu_grid_min, color="C0")
+    ax.axvline(1.0, color="k", lw=0.8, ls=":")
+    ax.axvline(nu_best_spiked, color="C3", lw=1.2, label=f"best $\\nu$ = {nu_best_spiked:.3f}")
+    ax.set(xlabel="outer rate $\\nu$", ylabel="$\\min_\\eta L / L_0$", title=f"{titles[0]}: best over $\\eta$")
+    ax.legend(fontsize=8)
+    ax = axes[2]
+    for i, (label, curve, best) in enumerate(power_curves):
+        curve = np.asarray(curve, dtype=float)
+        (ln,) = ax.plot(nu, curve / np.nanmin(curve), ls="-" if i == 0 else "--",
+                        label=f"{label}: best $\\nu$ = {best:.3f}")
+        ax.axvline(best, color=ln.get_color(), lw=1.0)
+    ax.axvline(1.0, color="k", lw=0.8, ls=":")
+    ax.set(xlabel="outer rate $\\nu$", ylabel="$\\min_\\eta L$ / its minimum over $\\nu$",
+           title=f"{titles[1]}: best over $\\eta$")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def fig_best_nu_map(b_over_d, exponents, nu_map, paper_b_over_d, sigma_rows, title):
+    """Left: best ν over (B/D, initial-condition exponent s) with the ν = 1 contour.
+    Right: best ν vs B/D for several label-noise levels ``sigma_rows`` = [(label, nu_of_BD)]."""
+    plt = _plt()
+    from matplotlib.colors import TwoSlopeNorm
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.0), constrained_layout=True)
+    ax = axes[0]
+    lo, hi = np.nanmin(nu_map), np.nanmax(nu_map)
+    norm = TwoSlopeNorm(vcenter=1.0, vmin=min(lo, 0.99), vmax=max(hi, 1.01))
+    pc = ax.pcolormesh(b_over_d, exponents, nu_map, shading="auto", cmap="RdBu_r", norm=norm)
+    if lo < 1 < hi:
+        ax.contour(b_over_d, exponents, nu_map, levels=[1.0], colors="k", linewidths=1.5)
+    ax.axvline(paper_b_over_d, color="k", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set(xlabel="B / D", ylabel="initial condition exponent s  ($m_0 \\propto \\lambda^{-s}$)",
+           title=f"{title}: best $\\nu$ (black: $\\nu$=1)")
+    fig.colorbar(pc, ax=ax)
+    ax = axes[1]
+    for label, row in sigma_rows:
+        ax.plot(b_over_d, row, marker=".", label=label)
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.axvline(paper_b_over_d, color="k", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set(xlabel="B / D", ylabel="best $\\nu$", title=f"{title}: label noise (s = 0)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def fig_theory_vs_sim(t, rows, *, k=2.0, ylabel="loss", title=""):
+    """Loss curves: simulation mean ± k·SE (solid + band) and theory (dashed).
+
+    ``rows`` is a list of ``(label, theory, mean, se)``.
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.5, 4.0), constrained_layout=True)
+    for i, (label, theory, mean, se) in enumerate(rows):
+        ln = curve_with_band(ax, t, mean, se, k=k, color=f"C{i}", label=f"{label} (sim ± {k:g} SE)")
+        th = np.where(np.isfinite(theory), theory, np.nan)
+        ax.plot(t, th, ls="--", color=ln.get_color(), lw=1.5)
+    ax.set_yscale("log")
+    ax.set(xlabel="outer step (cycle)", ylabel=ylabel, title=title + "  (dashed: theory)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def fig_figure2(t, panels, Rs, *, k=2.0, ylim=None):
+    """Figure 2 grid: rows = scaling rules, columns = base learning rates.
+
+    ``panels[(rule, j)] = (title, {R: (theory, mean, se)})``.
+    """
+    plt = _plt()
+    rules = sorted({r for r, _ in panels}, key=lambda r: ["fixed", "sqrt"].index(r))
+    ncol = 1 + max(j for _, j in panels)
+    fig, axes = plt.subplots(len(rules), ncol, figsize=(3.7 * ncol, 3.1 * len(rules)), squeeze=False,
+                             constrained_layout=True, sharey=True)
+    cmap = plt.get_cmap("viridis")
+    colors = {R: cmap(i / max(1, len(Rs) - 1)) for i, R in enumerate(Rs)}
+    for (rule, j), (title, curves) in panels.items():
+        ax = axes[rules.index(rule), j]
+        for R in Rs:
+            theory, mean, se = curves[R]
+            curve_with_band(ax, t, mean, se, k=k, color=colors[R], label=f"R={R}")
+            ax.plot(t, np.where(np.isfinite(theory), theory, np.nan), ls="--", color=colors[R], lw=1.2)
+        ax.set_yscale("log")
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        ax.set_title(title, fontsize=9)
+        if j == 0:
+            ax.set_ylabel("loss")
+        if rules.index(rule) == len(rules) - 1:
+            ax.set_xlabel("outer step")
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    return fig
+
+
+def fig_eigenvalues_vs_R(eta, rates_by_rule, Rs, *, title=""):
+    """Per-inner-step rate ``rho(T_R)^{1/S}`` against the base ``eta`` for each R and rule.
+
+    ``rates_by_rule[rule] = {R: rate(eta)}``.
+    """
+    plt = _plt()
+    cmap = plt.get_cmap("viridis")
+    fig, axes = plt.subplots(1, len(rates_by_rule), figsize=(5.5 * len(rates_by_rule), 3.8),
+                             constrained_layout=True, sharey=True, squeeze=False)
+    for ax, (rule, rates) in zip(axes[0], rates_by_rule.items()):
+        for i, R in enumerate(Rs):
+            ax.plot(eta, rates[R], color=cmap(i / max(1, len(Rs) - 1)), label=f"R={R}")
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.set_xscale("log")
+        ax.set(xlabel="base inner rate $\\eta$ (R = 1 value)", ylabel="$\\rho(T_R)^{1/S}$",
+               title=f"{rule} rule {title}", ylim=(None, 1.2))
+        ax.legend(fontsize=8)
+    return fig
