@@ -396,3 +396,65 @@ def test_bad_input():
         TwoPhase(0.1, beta_in=1.0)
     with pytest.raises(ValueError, match="outer"):
         TwoPhase(0.1, outer="adam")
+
+
+# ----------------------------------------------------------------------------- spectrum map
+@pytest.mark.parametrize("S", [2, 5, 12])
+@pytest.mark.parametrize("beta", [0.3, 0.9])
+def test_effective_spectrum_structure(S, beta):
+    """p_S has S distinct roots (h = 1) inside the complex band; |p_S| obeys the Chebyshev
+    bound there; dh/dlam at 0 is eta sum_k (1 - beta^k)/(1 - beta)."""
+    eta = 0.8
+    roots = mo.removed_modes(eta, beta, S)
+    lo, hi = mo.band_edges(eta, beta)
+    assert roots.size == S and np.all(np.diff(roots) > 0)
+    assert np.all((roots > lo) & (roots < hi))
+    m = TwoPhase(eta, S=S, beta_in=beta)
+    np.testing.assert_allclose(mo.effective_spectrum(m, roots), 1.0, atol=1e-9)
+    lam = np.linspace(lo, hi, 2001)
+    assert np.max(np.abs(1 - mo.effective_spectrum(m, lam))) <= mo.band_bound(S, beta)
+    d = 1e-7
+    slope = (mo.effective_spectrum(m, [d])[0] - mo.effective_spectrum(m, [0.0])[0]) / d
+    assert slope == pytest.approx(mo.h_slope_at_zero(eta, beta, S), rel=1e-5)
+    assert mo.removed_modes(eta, 0.0, S).tolist() == [1 / eta]
+
+
+def test_rates_vs_S_and_tuning_helpers():
+    m = TwoPhase(1.0, nu=2.0, beta_in=0.9, beta_out=0.8)
+    r = mo.rates_vs_S(m, 0.2, [1, 2, 3])
+    assert r.shape == (3,) and r[0] == pytest.approx(np.sqrt(0.8), rel=1e-12)  # HB: det = b
+    lam = sp.power_law(10, alpha=-1.5)
+    m0 = sp.initial_moments(lam)
+    ms = mo.family_methods("SLA Nesterov", np.array([0.1, 0.5]), [0.5, 1.0], [0.5], [2], ["reset"], B=4)
+    best, par = mo.tuned_losses(ms, lam, m0, [4, 8], sigma=0.1)
+    full = mo.expected_loss(ms[0], lam, m0, 4, sigma=0.1)
+    assert best[1] == pytest.approx(np.min(full[..., 4]), rel=1e-14)
+    assert par[1]["nu_pt"] == pytest.approx(par[1]["nu"] * 0.5)
+    with pytest.raises(ValueError, match="multiple"):
+        mo.tuned_losses(ms, lam, m0, [3], sigma=0.1)
+    with pytest.raises(ValueError, match="family"):
+        mo.family_methods("Adam", [0.1])
+
+
+def test_refine_tuned_never_worse():
+    lam = sp.power_law(12, alpha=-1.5)
+    m0 = sp.initial_moments(lam)
+    ms = mo.family_methods("SLA heavy ball", np.geomspace(0.05, 2, 5), [0.5, 1.0, 2.0], [0.5], [4], ["carry"], B=4)
+    best, par = mo.tuned_losses(ms, lam, m0, [32], sigma=0.1)
+    ref = mo.refine_tuned(par[0], lam, m0, 32, sigma=0.1, B=4, n=5)
+    assert ref <= best[0] * (1 + 1e-12)
+    sgd = mo.family_methods("SGD+Nesterov", np.geomspace(0.05, 2, 5), betas=[0.7], B=4)
+    best, par = mo.tuned_losses(sgd, lam, m0, [32], sigma=0.1)
+    assert mo.refine_tuned(par[0], lam, m0, 32, sigma=0.1, B=4, n=5) <= best[0] * (1 + 1e-12)
+
+
+def test_nesterov_tuned_momentum_double_root():
+    """Outer Nesterov at nu_pt = 1 with beta_out = (1 - sqrt h)/(1 + sqrt h) has the double
+    eigenvalue 1 - sqrt(h): the accelerated per-cycle rate on the effective spectrum."""
+    for h in (1e-3, 0.02, 0.3):
+        b = (1 - np.sqrt(h)) / (1 + np.sqrt(h))
+        # a mode with effective eigenvalue h: S = 1, no inner momentum, eta lam = h
+        m = TwoPhase(1.0, nu=mo.from_pytorch(1.0, b), S=1, beta_out=b, outer="nesterov")
+        A = mo.cycle_map(m, [h])[0]
+        close(np.trace(A), 2 * (1 - np.sqrt(h)), "trace")
+        close(np.linalg.det(A), (1 - np.sqrt(h)) ** 2, "det", rtol=1e-10)

@@ -101,6 +101,15 @@ __all__ = [
     "cycle_operator",
     "initial_state",
     "loss_from_state",
+    "FAMILIES",
+    "family_methods",
+    "tuned_losses",
+    "refine_tuned",
+    "rates_vs_S",
+    "band_edges",
+    "band_bound",
+    "h_slope_at_zero",
+    "removed_modes",
 ]
 
 #: Outer-momentum parameterisations: ``"ema"`` (this package) and ``"pytorch"`` (also optax).
@@ -202,14 +211,15 @@ def effective_spectrum(method: TwoPhase, lam):
     where ``u`` is the buffer at the start of the cycle: ``h`` is the same
     polynomial, plus a term that couples the cycle to the carried buffer
     (see :func:`cycle_map`); it decays like ``beta_in^{S/2}`` for modes in the
-    complex-root band. ``eta`` may be an array: shape ``eta.shape + (D,)``.
+    complex-root band. Returns shape ``grid_shape + (D,)``.
     Without inner momentum ``h = 1 - (1 - eta lam)^S``.
     """
     method = _check_method(method)
     lam = v.eigenvalues(lam)
     eta = np.asarray(method.eta, dtype=np.float64)[..., None]
     with np.errstate(over="ignore", invalid="ignore"):
-        return 1.0 - residual_polynomials(lam, eta, method.beta_in, method.S)[-1]
+        h = 1.0 - residual_polynomials(lam, eta, method.beta_in, method.S)[-1]
+    return np.broadcast_to(h, method.grid_shape + lam.shape).copy()
 
 
 def _outer_coefficients(nu, beta_out, outer, R=1):
@@ -503,3 +513,193 @@ def cycle_operator(method: TwoPhase, lam, form: str = "exact"):
         out = _cycle(zero, k, method, nu, 1.0, form)
         b = np.concatenate([out[j] for j in labels_idx], axis=-1)[0]
     return T, b
+
+
+# --------------------------------------------------------------------------- tuned comparisons
+#: Method families compared at equal gradient steps in the book (chapter 4).
+FAMILIES = ("SGD", "SGD+momentum", "SGD+Nesterov", "LA", "SLA heavy ball", "SLA Nesterov")
+
+
+def family_methods(family, eta, nu_pt=(1.0,), betas=(0.0,), S_values=(1,), inner=("reset",), B=1):
+    """The grid of methods one family is tuned over, as ``TwoPhase`` objects.
+
+    Every family gets the same ``eta`` values (an array, vectorised). Momentum
+    families get every ``beta`` in ``betas``; two-phase families every ``S`` in
+    ``S_values`` and every outer rate ``nu_pt`` (PyTorch units: the rate on the
+    raw buffer, converted to EMA with :func:`from_pytorch`, so that ``nu_pt = 1``
+    means "critical" for every ``beta_out``); SLA also every inner-buffer policy
+    in ``inner`` and ``beta_in = beta_out = beta`` pairs over ``betas x betas``.
+
+    * ``SGD``: ``TwoPhase(eta, S=1)``.
+    * ``SGD+momentum``: heavy-ball SGD, ``TwoPhase(eta, S=1, beta_in=beta, inner_momentum="carry")``.
+    * ``SGD+Nesterov``: ``TwoPhase(eta, nu=1/(1-beta), S=1, beta_out=beta, outer="nesterov")``,
+      i.e. PyTorch Nesterov SGD with learning rate ``eta``.
+    * ``LA``: ``TwoPhase(eta, nu=nu_pt, S)``.
+    * ``SLA heavy ball`` / ``SLA Nesterov``: ``TwoPhase(eta, nu=nu_pt/(1-beta_out), S, beta_in, beta_out)``.
+
+    Returns a list of ``TwoPhase`` whose ``eta`` has shape ``(n_eta, 1)`` and
+    ``nu`` shape ``(n_nu,)`` (grid ``(n_eta, n_nu)``).
+    """
+    v.choice("family", family, FAMILIES)
+    eta = np.asarray(eta, dtype=np.float64).reshape(-1, 1)
+    nu_pt = np.asarray(nu_pt, dtype=np.float64).reshape(-1)
+    out = []
+    if family == "SGD":
+        out.append(TwoPhase(eta, nu=np.ones(1), S=1, B=B))
+    elif family == "SGD+momentum":
+        out += [TwoPhase(eta, nu=np.ones(1), S=1, B=B, beta_in=b, inner_momentum="carry") for b in betas]
+    elif family == "SGD+Nesterov":
+        out += [TwoPhase(eta, nu=np.full(1, from_pytorch(1.0, b)), S=1, B=B, beta_out=b, outer="nesterov")
+                for b in betas]
+    elif family == "LA":
+        out += [TwoPhase(eta, nu=nu_pt, S=S, B=B) for S in S_values]
+    else:
+        outer = "heavy_ball" if family == "SLA heavy ball" else "nesterov"
+        out += [TwoPhase(eta, nu=from_pytorch(nu_pt, bo), S=S, B=B, beta_in=bi, beta_out=bo, outer=outer,
+                         inner_momentum=pol)
+                for S in S_values for bi in betas for bo in betas for pol in inner]
+    return out
+
+
+def tuned_losses(methods, lam, m0, budgets, sigma=0.0, form="exact"):
+    """Best expected loss over a grid of methods at each budget of gradient steps.
+
+    Parameters
+    ----------
+    methods : list of TwoPhase
+        Grids as produced by :func:`family_methods` (``R = 1`` so a cycle of ``S``
+        inner steps costs ``S`` gradient steps).
+    budgets : sequence of int
+        Gradient-step budgets; each must be a multiple of every method's ``S``.
+
+    Returns
+    -------
+    best : ndarray, shape (len(budgets),)
+        Minimum expected loss over every grid point of every method.
+    params : list of dict
+        For each budget, the tuned ``eta``, ``nu`` (EMA), ``nu_pt``, ``S``, ``beta_in``,
+        ``beta_out``, ``inner_momentum`` and whether ``eta``/``nu`` sit at the edge of their grid.
+    """
+    lam = v.eigenvalues(lam)
+    budgets = np.asarray([v.positive_int("budget", int(b)) for b in budgets])
+    best = np.full(budgets.size, np.inf)
+    params = [None] * budgets.size
+    for m in methods:
+        if any(b % m.S for b in budgets):
+            raise ValueError(f"every budget must be a multiple of S={m.S}, got {budgets.tolist()}")
+        L = expected_loss(m, lam, m0, int(budgets.max() // m.S), sigma=sigma, form=form)
+        Lb = L[..., budgets // m.S]  # grid + (nb,)
+        flat = Lb.reshape(-1, budgets.size)
+        idx = np.argmin(flat, axis=0)
+        eta_g = np.broadcast_to(np.asarray(m.eta, dtype=float), m.grid_shape)
+        nu_g = np.broadcast_to(np.asarray(m.nu, dtype=float), m.grid_shape)
+        for k in range(budgets.size):
+            val = flat[idx[k], k]
+            if val < best[k]:
+                best[k] = val
+                i = np.unravel_index(idx[k], m.grid_shape)
+                params[k] = {
+                    "eta": float(eta_g[i]), "nu": float(nu_g[i]),
+                    "nu_pt": float(nu_g[i] * (1 - m.beta_out)), "S": m.S,
+                    "beta_in": m.beta_in, "beta_out": m.beta_out, "outer": m.outer,
+                    "inner_momentum": m.inner_momentum,
+                    "eta_at_edge": bool(i[0] in (0, m.grid_shape[0] - 1)) if m.grid_shape[0] > 1 else False,
+                    "nu_at_edge": bool(i[-1] in (0, m.grid_shape[-1] - 1)) if m.grid_shape[-1] > 1 else False,
+                }
+    return best, params
+
+
+# --------------------------------------------------------------------------- Figure 3 helpers
+def rates_vs_S(method: TwoPhase, lam: float, S_values):
+    """Per-step rate ``rho^{1/S}`` of one mode ``lam`` for each ``S`` in ``S_values``
+    (all other fields of ``method`` kept; scalar ``eta``, ``nu``)."""
+    method = _check_method(method)
+    if method.grid_shape != ():
+        raise ValueError(f"rates_vs_S needs scalar eta and nu, got grid shape {method.grid_shape}")
+    lam = np.atleast_1d(np.asarray(lam, dtype=np.float64))
+    return np.array([per_step_rate(method.replace(S=int(S)), lam)[0] for S in S_values])
+
+
+def band_edges(eta, beta_in):
+    """Complex-root band of inner heavy ball: ``eta lam`` in ``[(1 - sqrt b)^2, (1 + sqrt b)^2]``.
+
+    Inside it ``p_k = beta^{k/2} (U_k(x) - sqrt(beta) U_{k-1}(x))`` with
+    ``x = (1 + beta - eta lam) / (2 sqrt(beta))`` (Chebyshev polynomials of the second
+    kind), so ``|p_S| <= (S + 1)(1 + sqrt(beta)) beta^{S/2}``. Returns ``(lam_lo, lam_hi)``.
+    """
+    b = v.unit_interval("beta_in", beta_in)
+    eta = v.positive_real("eta", eta)
+    return (1 - np.sqrt(b)) ** 2 / eta, (1 + np.sqrt(b)) ** 2 / eta
+
+
+def band_bound(S, beta_in):
+    """Bound ``(S + 1)(1 + sqrt(beta)) beta^{S/2}`` on ``|p_S|`` inside :func:`band_edges`."""
+    b = v.unit_interval("beta_in", beta_in)
+    S = v.positive_int("S", S)
+    return (S + 1) * (1 + np.sqrt(b)) * b ** (S / 2)
+
+
+def h_slope_at_zero(eta, beta_in, S):
+    """``dh/dlam`` at ``lam = 0``: ``eta sum_{k=1}^{S} (1 - beta^k) / (1 - beta)``
+    (``-> eta S / (1 - beta)`` for large ``S``; ``eta S`` without momentum)."""
+    b = v.unit_interval("beta_in", beta_in)
+    S = v.positive_int("S", S)
+    k = np.arange(1, S + 1)
+    return float(eta * np.sum((1 - b ** k) / (1 - b)))
+
+
+def removed_modes(eta, beta_in, S, lam_max=None, n=200001):
+    """Eigenvalues ``lam`` in ``(0, lam_max]`` where ``p_S(lam) = 0``, i.e. ``h = 1``:
+    the modes a critical Nesterov outer step (``nu_pt h = 1``) removes in one cycle.
+
+    Located by sign changes on a fine grid and refined by bisection. ``lam_max``
+    defaults to the stability edge ``2 (1 + beta_in) / eta`` of inner heavy ball.
+    """
+    b = v.unit_interval("beta_in", beta_in)
+    eta = v.positive_real("eta", eta)
+    S = v.positive_int("S", S)
+    lam_max = 2 * (1 + b) / eta if lam_max is None else float(lam_max)
+    x = np.linspace(0, lam_max, n)[1:]
+    p = residual_polynomials(x, eta, b, S)[-1]
+    roots = []
+    if b == 0.0:
+        return np.array([1.0 / eta]) if 1.0 / eta <= lam_max else np.array([])
+    idx = np.nonzero(np.sign(p[:-1]) * np.sign(p[1:]) < 0)[0]
+    for i in idx:
+        lo, hi = x[i], x[i + 1]
+        flo = p[i]
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            fm = residual_polynomials(mid, eta, b, S)[-1]
+            if np.sign(fm) == np.sign(flo):
+                lo, flo = mid, fm
+            else:
+                hi = mid
+        roots.append(0.5 * (lo + hi))
+    return np.array(roots)
+
+
+def refine_tuned(params, lam, m0, budget, sigma=0.0, B=1, factor=1.6, n=9, form="exact"):
+    """Re-tune one winner of :func:`tuned_losses` on a finer local grid.
+
+    Keeps the discrete choices in ``params`` (``S``, betas, outer, inner policy)
+    and scans ``eta`` and the PyTorch-unit outer rate ``nu_pt`` over
+    ``geomspace(x / factor, x * factor, n)`` around the tuned values (``nu`` is
+    only scanned for two-phase methods, ``S > 1``). Returns the best loss at
+    ``budget`` gradient steps: a check that a verdict is not an artefact of the grid.
+    """
+    lam = v.eigenvalues(lam)
+    budget = v.positive_int("budget", budget)
+    S = int(params["S"])
+    if budget % S:
+        raise ValueError(f"budget must be a multiple of S={S}, got {budget}")
+    eta = params["eta"] * np.geomspace(1 / factor, factor, n)[:, None]
+    bo = float(params["beta_out"])
+    if S > 1:
+        nu = from_pytorch(params["nu_pt"] * np.geomspace(1 / factor, factor, n), bo)
+    else:
+        nu = np.array([params["nu"]])
+    m = TwoPhase(eta, nu=nu, S=S, B=B, beta_in=float(params["beta_in"]), beta_out=bo,
+                 outer=params["outer"], inner_momentum=params["inner_momentum"])
+    L = expected_loss(m, lam, m0, budget // S, sigma=sigma, form=form)
+    return float(np.min(L[..., -1]))

@@ -1,0 +1,138 @@
+"""Figures of chapter 4 (stacked momentum). Pure matplotlib; every function
+returns a Figure and computes nothing that is not already in
+:mod:`twophase.momentum` (the notebook passes the numbers in)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["fig3", "effective_spectrum_figure", "tuned_figure", "mc_figure", "octave_max"]
+
+COLORS = {"heavy_ball": "tab:blue", "nesterov": "tab:red"}
+LABELS = {"heavy_ball": "heavy-ball outer", "nesterov": "Nesterov outer"}
+FAMILY_STYLE = {
+    "SGD": ("0.4", ":"),
+    "SGD+momentum": ("tab:blue", ":"),
+    "SGD+Nesterov": ("tab:red", ":"),
+    "LA": ("0.2", "-"),
+    "SLA heavy ball": ("tab:blue", "-"),
+    "SLA Nesterov": ("tab:red", "-"),
+}
+
+
+def octave_max(S, x, lo=8):
+    """Max of ``x`` over octaves ``[2^k, 2^{k+1})`` of ``S`` starting at ``lo``: (starts, maxima)."""
+    S = np.asarray(S)
+    starts, out = [], []
+    k = lo
+    while k < S.max():
+        w = (S >= k) & (S < 2 * k)
+        if np.any(w):
+            starts.append(k)
+            out.append(float(np.max(x[w])))
+        k *= 2
+    return np.array(starts), np.array(out)
+
+
+def fig3(S, top, bottom, nu_top, nu_bottom, beta_out, limit=None):
+    """Figure 3: per-step rate against S. ``top``/``bottom`` map (outer, inner) to rates."""
+    fig, axes = plt.subplots(2, 1, figsize=(7.0, 7.0), sharex=True)
+    for ax, rates, nu, title in ((axes[0], top, nu_top, "top"), (axes[1], bottom, nu_bottom, "bottom")):
+        for (outer, inner), r in rates.items():
+            ls = "-" if inner == "reset" else "--"
+            name = "reduced (reset)" if inner == "reset" else "full (carry)"
+            ax.plot(S, r, ls, color=COLORS[outer], lw=1.4 if inner == "reset" else 1.0,
+                    alpha=1.0 if inner == "reset" else 0.75, label=f"{LABELS[outer]}, {name}")
+        ax.axhline(1.0, color="k", lw=0.6)
+        if limit is not None and title == "bottom":
+            ax.axhline(limit, color="tab:red", lw=0.6, ls=":", label=r"$\beta_{in}^{1/4}$ (Nesterov limit)")
+        ax.set_xscale("log")
+        ax.set_ylim(0.55, 1.12)
+        ax.set_ylabel(r"per-step rate $\rho^{1/S}$")
+        ax.set_title(rf"{title}: $\nu$ = {nu:g} (EMA), i.e. PyTorch rate {nu * (1 - beta_out):g}")
+        ax.legend(fontsize=7, loc="lower right")
+        ax.grid(alpha=0.3, which="both")
+    axes[1].set_xlabel("inner steps per cycle S")
+    fig.tight_layout()
+    return fig
+
+
+def effective_spectrum_figure(x, curves, roots, band, bound_curves):
+    """``h(eta lam)`` for several S and beta_in, with the modes removed at the critical rate.
+
+    ``curves[(beta, S)] = h`` on grid ``x = eta lam``; ``roots[(beta, S)]`` the zeros of
+    ``p_S``; ``band[beta] = (lo, hi)``; ``bound_curves[(beta, S)] = |p_S|``.
+    """
+    betas = sorted({b for b, _ in curves})
+    Ss = sorted({s for _, s in curves})
+    fig, axes = plt.subplots(2, len(betas), figsize=(3.4 * len(betas), 6.2), sharex=True)
+    cmap = plt.get_cmap("viridis")
+    for j, b in enumerate(betas):
+        ax, ax2 = axes[0, j], axes[1, j]
+        for k, S in enumerate(Ss):
+            col = cmap(k / max(1, len(Ss) - 1) * 0.85)
+            ax.plot(x, curves[(b, S)], color=col, lw=1.2, label=f"S = {S}")
+            ax.plot(roots[(b, S)], np.ones_like(roots[(b, S)]), "o", ms=3, color=col)
+            ax2.semilogy(x, np.maximum(bound_curves[(b, S)], 1e-16), color=col, lw=1.0)
+        if b > 0:
+            for a in (ax, ax2):
+                a.axvspan(*band[b], color="0.9", zorder=0)
+        ax.axhline(1.0, color="k", lw=0.6)
+        ax.set_ylim(-0.5, 2.5)
+        ax.set_xscale("log")
+        ax.set_title(rf"$\beta_{{in}}$ = {b:g}")
+        ax2.set_xlabel(r"$\eta\lambda$")
+        ax2.set_ylim(1e-8, 1e2)
+        if j == 0:
+            ax.set_ylabel(r"effective eigenvalue $h$")
+            ax2.set_ylabel(r"$|1-h| = |p_S|$")
+            ax.legend(fontsize=7, loc="upper left")
+        ax.grid(alpha=0.3)
+        ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def tuned_figure(budgets, results, floors, sigmas):
+    """Best-tuned excess loss against gradient steps; one panel per sigma.
+
+    ``results[sigma][family] = best loss per budget``; ``floors[sigma] = sigma^2/2``.
+    """
+    fig, axes = plt.subplots(1, len(sigmas), figsize=(5.0 * len(sigmas), 4.0), squeeze=False)
+    for ax, s in zip(axes[0], sigmas):
+        for fam, best in results[s].items():
+            col, ls = FAMILY_STYLE[fam]
+            ax.loglog(budgets, best - floors[s], ls, color=col, marker="o", ms=3, lw=1.3, label=fam)
+        ax.set_xlabel("gradient steps (per worker)")
+        ax.set_ylabel(r"best-tuned excess loss $E L - \sigma^2/2$")
+        ax.set_title(rf"$\sigma$ = {s:g}")
+        ax.grid(alpha=0.3, which="both")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def mc_figure(cases, k_band=2.0):
+    """Theory (dashed) against simulation (solid mean, band of ``k_band`` standard errors).
+
+    ``cases`` is a list of dicts with keys ``title``, ``theory``, ``mean``, ``se``.
+    """
+    n = len(cases)
+    cols = 4 if n >= 4 else n
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False, sharex=True)
+    for ax, c in zip(axes.ravel(), cases):
+        t = np.arange(c["theory"].size)
+        ax.semilogy(t, c["mean"], "-", color="tab:blue", lw=1.2, label="simulation")
+        ax.fill_between(t, c["mean"] - k_band * c["se"], c["mean"] + k_band * c["se"], color="tab:blue",
+                        alpha=0.25, lw=0)
+        ax.semilogy(t, c["theory"], "--", color="k", lw=1.0, label="theory")
+        ax.set_title(c["title"], fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    axes[0, 0].legend(fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("outer step")
+    fig.tight_layout()
+    return fig
