@@ -441,11 +441,15 @@ def test_refine_tuned_never_worse():
     m0 = sp.initial_moments(lam)
     ms = mo.family_methods("SLA heavy ball", np.geomspace(0.05, 2, 5), [0.5, 1.0, 2.0], [0.5], [4], ["carry"], B=4)
     best, par = mo.tuned_losses(ms, lam, m0, [32], sigma=0.1)
-    ref = mo.refine_tuned(par[0], lam, m0, 32, sigma=0.1, B=4, n=5)
+    ref, p2 = mo.refine_tuned(par[0], lam, m0, 32, sigma=0.1, B=4, n=5)
     assert ref <= best[0] * (1 + 1e-12)
+    ref2, _ = mo.refine_tuned(p2, lam, m0, 32, sigma=0.1, B=4, factor=1.1, n=5)
+    assert ref2 <= ref * (1 + 1e-12)
+    m = TwoPhase(p2["eta"], nu=p2["nu"], S=4, B=4, beta_in=0.5, beta_out=0.5, inner_momentum="carry")
+    assert mo.expected_loss(m, lam, m0, 8, sigma=0.1)[-1] == pytest.approx(ref, rel=1e-12)
     sgd = mo.family_methods("SGD+Nesterov", np.geomspace(0.05, 2, 5), betas=[0.7], B=4)
     best, par = mo.tuned_losses(sgd, lam, m0, [32], sigma=0.1)
-    assert mo.refine_tuned(par[0], lam, m0, 32, sigma=0.1, B=4, n=5) <= best[0] * (1 + 1e-12)
+    assert mo.refine_tuned(par[0], lam, m0, 32, sigma=0.1, B=4, n=5)[0] <= best[0] * (1 + 1e-12)
 
 
 def test_nesterov_tuned_momentum_double_root():
@@ -458,3 +462,12 @@ def test_nesterov_tuned_momentum_double_root():
         A = mo.cycle_map(m, [h])[0]
         close(np.trace(A), 2 * (1 - np.sqrt(h)), "trace")
         close(np.linalg.det(A), (1 - np.sqrt(h)) ** 2, "det", rtol=1e-10)
+
+
+def test_retune_converges_and_is_monotone():
+    lam = sp.power_law(12, alpha=-1.5)
+    m0 = sp.initial_moments(lam)
+    ms = mo.family_methods("SLA Nesterov", np.geomspace(0.05, 2, 5), [0.5, 1.0, 2.0], [0.5], [4], ["reset"], B=4)
+    best, par = mo.tuned_losses(ms, lam, m0, [32], sigma=0.0)
+    loss, p, hist, ok = mo.retune(par[0], lam, m0, 32, sigma=0.0, B=4)
+    assert ok and np.all(np.diff(hist) <= 1e-15 * hist[0]) and loss <= best[0]

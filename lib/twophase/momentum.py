@@ -105,6 +105,7 @@ __all__ = [
     "family_methods",
     "tuned_losses",
     "refine_tuned",
+    "retune",
     "rates_vs_S",
     "band_edges",
     "band_bound",
@@ -685,8 +686,10 @@ def refine_tuned(params, lam, m0, budget, sigma=0.0, B=1, factor=1.6, n=9, form=
     Keeps the discrete choices in ``params`` (``S``, betas, outer, inner policy)
     and scans ``eta`` and the PyTorch-unit outer rate ``nu_pt`` over
     ``geomspace(x / factor, x * factor, n)`` around the tuned values (``nu`` is
-    only scanned for two-phase methods, ``S > 1``). Returns the best loss at
-    ``budget`` gradient steps: a check that a verdict is not an artefact of the grid.
+    only scanned for two-phase methods, ``S > 1``; for ``S = 1`` only the
+    product ``nu * eta`` matters). Returns ``(best loss at budget, params)`` with
+    ``params`` updated to the new optimum, so it can be applied repeatedly with a
+    shrinking ``factor`` to check that the tuning has converged.
     """
     lam = v.eigenvalues(lam)
     budget = v.positive_int("budget", budget)
@@ -701,5 +704,34 @@ def refine_tuned(params, lam, m0, budget, sigma=0.0, B=1, factor=1.6, n=9, form=
         nu = np.array([params["nu"]])
     m = TwoPhase(eta, nu=nu, S=S, B=B, beta_in=float(params["beta_in"]), beta_out=bo,
                  outer=params["outer"], inner_momentum=params["inner_momentum"])
-    L = expected_loss(m, lam, m0, budget // S, sigma=sigma, form=form)
-    return float(np.min(L[..., -1]))
+    L = expected_loss(m, lam, m0, budget // S, sigma=sigma, form=form)[..., -1]
+    i = np.unravel_index(np.argmin(L), L.shape)
+    eta_g = np.broadcast_to(np.asarray(m.eta, dtype=float), m.grid_shape)
+    nu_g = np.broadcast_to(np.asarray(m.nu, dtype=float), m.grid_shape)
+    new = dict(params)
+    new.update(eta=float(eta_g[i]), nu=float(nu_g[i]), nu_pt=float(nu_g[i] * (1 - bo)),
+               eta_at_edge=bool(i[0] in (0, n - 1)), nu_at_edge=bool(S > 1 and i[1] in (0, n - 1)))
+    return float(L[i]), new
+
+
+def retune(params, lam, m0, budget, sigma=0.0, B=1, factors=(1.6, 1.25, 1.1, 1.04, 1.015), n=9, tol=0.01,
+           form="exact"):
+    """Apply :func:`refine_tuned` with shrinking ``factors`` until one round lowers the
+    excess loss ``L - sigma^2/2`` by less than the fraction ``tol``.
+
+    Returns ``(loss, params, history, converged)``: ``history`` lists the excess loss after
+    each round (the first entry is the starting point's).
+    """
+    floor = 0.5 * float(sigma) ** 2
+    loss, p = None, dict(params)
+    history = []
+    converged = False
+    for f in factors:
+        new, p = refine_tuned(p, lam, m0, budget, sigma=sigma, B=B, factor=f, n=n, form=form)
+        history.append(new - floor)
+        if loss is not None and (loss - new) <= tol * (loss - floor):
+            converged = True
+            loss = new
+            break
+        loss = new
+    return loss, p, history, converged
