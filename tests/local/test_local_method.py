@@ -185,3 +185,14 @@ def test_tune_and_rounds_to_target():
     tr = tune_gamma(lambda g: 1.0, [0.1, 0.2])
     assert tr.best == 0.2          # ties -> larger step
     assert np.isnan(tune_gamma(lambda g: np.inf, [0.1]).best)
+
+
+def test_stop_at_truncates_without_changing_the_path():
+    q = make_quadratic(10, 2, kappa=10.0, sigma=0.1, rng=0)
+    full = run_local(q, np.ones(10), gamma=0.5, H=3, rounds=40, seed=2)
+    target = full.loss[7]
+    cut = run_local(q, np.ones(10), gamma=0.5, H=3, rounds=40, seed=2, stop_at=target)
+    k = rounds_to_target(full.loss, target)
+    assert rounds_to_target(cut.loss, target) == k
+    assert np.array_equal(cut.loss[:int(k) + 1], full.loss[:int(k) + 1])
+    assert np.all(np.isnan(cut.loss[int(k) + 1:]))

@@ -88,19 +88,20 @@ class MethodSpec(NamedTuple):
 def compare_rounds_to_target(problem, x0, methods, *, H, rounds, target, tune_seed, seeds, **kw):
     """Tune every method's gamma (fewest rounds to ``target`` on ``tune_seed``),
     then count rounds to target on ``seeds``. Returns a dict label -> dict with
-    ``gamma``, ``grid``, ``tune_scores``, ``rounds`` (per seed) and ``curves``."""
+    ``gamma``, ``grid``, ``tune_scores``, ``rounds`` (per seed) and ``curves``
+    (``nan`` after a run has reached the target: runs stop there)."""
     out = {}
     for spec in methods:
         def score(g, spec=spec):
             r = run_local(problem, x0, gamma=g, H=H, rounds=rounds, precond=spec.precond,
-                          seed=tune_seed, **kw)
+                          seed=tune_seed, stop_at=target, **kw)
             return rounds_to_target(r.loss, target)
         tr = tune_gamma(score, spec.grid)
         curves, counts = [], []
         for s in seeds:
             if np.isfinite(tr.best):
                 r = run_local(problem, x0, gamma=tr.best, H=H, rounds=rounds, precond=spec.precond,
-                              seed=int(s), **kw)
+                              seed=int(s), stop_at=target, **kw)
                 curves.append(r.loss)
                 counts.append(rounds_to_target(r.loss, target))
             else:

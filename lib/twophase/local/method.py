@@ -104,7 +104,7 @@ def run_local(problem, x0, *, gamma: float, H: int, rounds: int,
               stats: str = "averaged_point", average_stats: bool = True,
               mode: str = "scaled", n_probes: int = 1,
               metrics: dict[str, Callable] | None = None,
-              blowup: float = 1e10) -> LocalResult:
+              blowup: float = 1e10, stop_at: float | None = None) -> LocalResult:
     r"""Run the scaled local method for ``rounds`` communication rounds.
 
     Parameters
@@ -124,6 +124,10 @@ def run_local(problem, x0, *, gamma: float, H: int, rounds: int,
     metrics : dict name -> f(x) evaluated at the averaged iterate each round.
     blowup : the run counts as diverged once ``loss > blowup * max(1, loss[0])``
         or the iterate is not finite; the remaining losses are ``inf``.
+    stop_at : float or None
+        If given, stop as soon as ``loss <= stop_at`` (used when only the
+        rounds to a target matter); the remaining losses, metrics and
+        ``dmin``/``dmax`` entries are ``nan``.
 
     Returns
     -------
@@ -205,6 +209,9 @@ def run_local(problem, x0, *, gamma: float, H: int, rounds: int,
             loss[r + 1] = f
             for k, fn in metrics.items():
                 mvals[k][r + 1] = fn(xbar)
+            if stop_at is not None and f <= stop_at:
+                loss[r + 2:] = np.nan
+                break
             # ---- refresh at communication ----------------------------------------
             if mode == "scaled" and pc.needs != "none":
                 if stats == "averaged_point":

@@ -175,6 +175,8 @@ class Quadratic:
         if A.shape != (self.M, self.d, self.d):
             raise ValueError(f"A must have shape (d, d) or (M, d, d) = ({self.M}, {self.d}, {self.d}); "
                              f"got {A.shape}")
+        if not np.array_equal(A, np.swapaxes(A, 1, 2)):
+            raise ValueError("A must be exactly symmetric (use 0.5 * (A + A.T))")
         self.A = A
         self.c = c
         self.sigma = nonneg_float("sigma", sigma)
@@ -186,13 +188,16 @@ class Quadratic:
 
     def _f_raw(self, x):
         r = x[None, :] - self.c
-        return 0.5 * float(np.mean(np.einsum("mi,mij,mj->m", r, self.A, r)))
+        Ar = r @ self.A[0] if self.shared_hessian else np.matmul(self.A, r[:, :, None])[:, :, 0]
+        return 0.5 * float(np.mean(np.sum(r * Ar, axis=1)))
 
     def loss(self, x) -> float:
         """Suboptimality :math:`f(x)-f^\\star` of the global objective."""
         return self._f_raw(np.asarray(x, dtype=float)) - self._f_raw_star
 
     def grad(self, X) -> np.ndarray:
+        if self.shared_hessian:                       # one BLAS call: (X - c) A^T, A symmetric
+            return (X - self.c) @ self.A[0]
         return np.einsum("mij,mj->mi", self.A, X - self.c)
 
     def stoch_grad(self, X, rng) -> np.ndarray:
@@ -203,6 +208,8 @@ class Quadratic:
 
     def hvp(self, X, V, rng=None) -> np.ndarray:
         """Exact: :math:`A_m V_m` (independent of the point)."""
+        if self.shared_hessian:
+            return V @ self.A[0]
         return np.einsum("mij,mj->mi", self.A, V)
 
     def hessian_diag(self) -> np.ndarray:
