@@ -114,9 +114,11 @@ def test_raising_cell_fails_build_and_leaves_no_notebook(fake_book, capsys):
     report = (fake_book / "_build/report.md").read_text()
     assert "| 02\\_beta | executed | failed |" in report
     assert "RuntimeError" in report
-    # the HTML of the other pages is still built, without the failed chapter
+    # the HTML is still built; the failed chapter's page shows the failure and traceback
     assert (fake_book / "_build/html/book/01_alpha.html").is_file()
-    assert not (fake_book / "_build/site/book/02_beta.ipynb").exists()
+    assert "sphinx: ok" in out
+    page = (fake_book / "_build/html/book/02_beta.html").read_text()
+    assert "This chapter failed in this build" in page and "beta was told to fail" in page
     # and a failed chapter is never reused: it runs again next time
     again = runner(fake_book).build("quick", html=False)
     assert actions(again)["02_beta"] == "executed" and not again.ok
@@ -134,22 +136,19 @@ def test_failing_claim_fails_build(fake_book, capsys):
 
 
 def test_interrupt_leaves_nothing_half_written(fake_book, monkeypatch):
-    import papermill
-
     r = runner(fake_book)
     assert r.build("quick", html=False).ok
     final = fake_book / "_build/chapters/01_alpha"
     before = sorted(p.relative_to(final).as_posix() for p in final.rglob("*"))
 
-    def interrupted(input_path, output_path, **kw):
-        import os
-        out = Path(os.environ["TWOPHASE_OUT"])
+    def interrupted(self, inp, outp, params, cwd, env):
+        out = Path(env["TWOPHASE_OUT"])
         (out / "figures").mkdir(parents=True, exist_ok=True)
         (out / "figures" / "line.png").write_bytes(b"half")
-        Path(output_path).write_text("{half")
+        Path(outp).write_text("{half")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(papermill, "execute_notebook", interrupted)
+    monkeypatch.setattr(Runner, "_papermill", interrupted)
     set_profile(fake_book, "01_alpha", n=9)
     with pytest.raises(KeyboardInterrupt):
         runner(fake_book).build("quick", html=False)
@@ -157,13 +156,45 @@ def test_interrupt_leaves_nothing_half_written(fake_book, monkeypatch):
     assert after == before
     assert b"half" not in (final / "figures/line.png").read_bytes()
     nbformat.read(str(final / "01_alpha.ipynb"), as_version=4)  # still the complete notebook
-    leftovers = [p for p in (fake_book / "_build").rglob("*") if ".run-" in p.name
-                 or ".tmp" in p.name and p.is_file()]
-    assert leftovers == []
+    assert _leftovers(fake_book) == []
     # the interrupted run never got a cache entry: the next build executes it
     monkeypatch.undo()
-    set_profile(fake_book, "01_alpha", n=9)
     assert actions(runner(fake_book).build("quick", html=False))["01_alpha"] == "executed"
+
+
+def _leftovers(root):
+    return [p for p in (root / "_build").rglob("*")
+            if ".run-" in p.name or ".tmp-" in p.name or ".old-" in p.name
+            or (p.parent.name == ".tmp" and p.is_file())]
+
+
+def test_ctrl_c_stops_a_running_chapter(fake_book):
+    """A real SIGINT to the runner while a cell runs: exit 130, nothing at the final paths."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twophase.book", "--root", str(fake_book), "run", "02_beta",
+         "-p", "sleep", "60", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    run_dir = fake_book / "_build/runs" / f".02_beta.run-{proc.pid}"
+    deadline = time.time() + 60
+    while time.time() < deadline and not (run_dir / "02_beta.ipynb").exists():
+        time.sleep(0.2)  # papermill writes the output notebook as soon as it starts
+    assert (run_dir / "02_beta.ipynb").exists(), "the chapter never started"
+    time.sleep(1.0)
+    t0 = time.time()
+    os.kill(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, (out, err)
+    assert time.time() - t0 < 15
+    assert "interrupted" in err
+    assert not (fake_book / "_build/runs/02_beta/02_beta.ipynb").exists()
+    assert not run_dir.exists()
+    assert _leftovers(fake_book) == []
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -262,6 +293,7 @@ def test_html_build_of_fake_book(fake_book):
     assert "A straight line." in page and "Provenance:" in page and "profile <code" in page
     assert "urlpath=lab/tree/book/01_alpha.md" in page
     assert "How this page was made" in page
+    assert re.search(r"The total is <span[^>]*>4.50</span>", page)  # glue from executed nb
     downloads = list((html / "_downloads").rglob("01_alpha.md"))
     assert downloads and downloads[0].read_bytes() == (fake_book / "book/01_alpha.md").read_bytes()
     report = (html / "book/report.html").read_text()

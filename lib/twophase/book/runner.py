@@ -12,7 +12,6 @@ half-written notebook or figure at a final path.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -121,20 +120,6 @@ def _merge_dir(new: Path, final: Path) -> None:
     _rmtree(new)
 
 
-@contextlib.contextmanager
-def _environ(**values):
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update({k: str(v) for k, v in values.items()})
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 class Runner:
     """The book runner.
 
@@ -225,7 +210,6 @@ class Runner:
         otherwise files are moved in one by one (``run --out DIR``).
         """
         import nbformat
-        import papermill
 
         entry = self.entry(chapter)
         final_dir = Path(final_dir).resolve()
@@ -245,20 +229,12 @@ class Runner:
             nb = read_notebook(entry.source)
             nbformat.write(nb, str(inp))
             env = dict(TWOPHASE_CHAPTER=chapter, TWOPHASE_PROFILE=profile,
-                       TWOPHASE_PARAMS=json.dumps(params, sort_keys=True), TWOPHASE_OUT=run_dir)
-            try:
-                with _environ(**env):
-                    papermill.execute_notebook(
-                        str(inp), str(outp), parameters=params, kernel_name="python3",
-                        language="python", cwd=str(entry.source.parent),
-                        progress_bar=self.progress, log_output=False,
-                        execution_timeout=self.timeout,
-                    )
-            except Exception as exc:  # noqa: BLE001 - any failure of the notebook
+                       TWOPHASE_PARAMS=json.dumps(params, sort_keys=True),
+                       TWOPHASE_OUT=str(run_dir))
+            error = self._papermill(inp, outp, params, entry.source.parent, env)
+            if error is not None:
                 res.status = FAILED
-                ename = getattr(exc, "ename", type(exc).__name__)
-                evalue = getattr(exc, "evalue", str(exc))
-                res.error = f"{ename}: {evalue}".strip()
+                res.error = error
             res.exec_seconds = res.seconds = time.perf_counter() - t0
             claims_path = run_dir / "claims.json"
             if claims_path.is_file():
@@ -297,6 +273,37 @@ class Runner:
             _rmtree(run_dir)
             inp.unlink(missing_ok=True)
         return res
+
+    def _papermill(self, inp: Path, outp: Path, params: dict, cwd: Path, env: dict):
+        """Execute notebook ``inp`` into ``outp`` in a child process; ``None`` or the error.
+
+        The child inherits the environment plus ``env`` (the kernel inherits it in turn).
+        On KeyboardInterrupt (or any other exception) the child is stopped before re-raising;
+        its kernel exits by itself once its parent is gone.
+        """
+        spec_path = inp.with_suffix(".spec.json")
+        err_path = inp.with_suffix(".error.json")
+        spec = {"input": str(inp), "output": str(outp), "parameters": params, "cwd": str(cwd),
+                "progress": self.progress, "timeout": self.timeout, "error_file": str(err_path)}
+        spec_path.write_text(json.dumps(spec), encoding="utf-8")
+        proc = subprocess.Popen([sys.executable, "-m", "twophase.book._execute", str(spec_path)],
+                                env={**os.environ, **env}, cwd=str(cwd))
+        try:
+            rc = proc.wait()
+        except BaseException:
+            _stop(proc)
+            raise
+        finally:
+            spec_path.unlink(missing_ok=True)
+        try:
+            if rc == 0:
+                return None
+            if err_path.is_file():
+                err = json.loads(err_path.read_text(encoding="utf-8"))
+                return f"{err.get('ename', 'Error')}: {err.get('evalue', '')}".strip()
+            return f"notebook execution process exited with status {rc}"
+        finally:
+            err_path.unlink(missing_ok=True)
 
     def _publish_figures(self, chapter: str, res: ChapterResult) -> None:
         """Copy a chapter's figures to ``_build/figures/<chapter>/`` (swapped in atomically)."""
@@ -422,6 +429,18 @@ class Runner:
         if res.figures:
             self._out("figures: " + ", ".join(str(Path(out_dir) / f) for f in res.figures))
         return res
+
+
+def _stop(proc: subprocess.Popen, grace: float = 2.0) -> None:
+    """Terminate a child process, killing it if it does not exit within ``grace`` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _default_root() -> Path:

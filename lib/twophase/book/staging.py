@@ -140,7 +140,15 @@ def _header_cell(runner, r, docname: str):
         if isinstance(v, bool):
             text = "true" if v else "false"
         rerun += f" -p {k} {shlex.quote(text)}"
-    src = "\n".join([
+    failed = []
+    if r.status != "ok":
+        failed = [
+            "```{admonition} This chapter failed in this build",
+            ":class: error",
+            f"{_esc(r.error or 'the chapter did not run to the end')}. The outputs below are"
+            " those of the failed run, up to the error; see the [execution report](report.md).",
+            "```", ""]
+    src = "\n".join(failed + [
         "```{admonition} How this page was made",
         ":class: tip",
         f"Downloads: {{download}}`MyST notebook source ({name}.md) </downloads/{name}.md>` and"
@@ -247,7 +255,10 @@ def stage_site(runner, build, report: str) -> Path:
                 shutil.copy2(entry.source, tmp / (entry.docname + entry.source.suffix))
             continue
         r = results.get(entry.name)
-        if r is None or r.status != "ok" or not r.notebook or not Path(r.notebook).is_file():
+        # ok chapters, and failed ones with their traceback (so the failure is visible and
+        # links to the chapter still resolve); chapters that never ran are left out
+        if (r is None or r.status not in ("ok", "failed") or not r.notebook
+                or not Path(r.notebook).is_file()):
             continue
         nb = nbformat.read(r.notebook, as_version=4)
         downloads = tmp / "downloads"

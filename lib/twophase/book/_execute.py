@@ -1,0 +1,36 @@
+"""Child process of the runner: execute one notebook with papermill.
+
+The runner starts ``python -m twophase.book._execute SPEC.json`` for each chapter, so that an
+interrupt (Ctrl-C) always reaches the runner, which then stops this process; papermill's
+client otherwise takes over SIGINT while a notebook runs. SPEC holds ``input``, ``output``,
+``parameters``, ``cwd``, ``progress``, ``timeout`` and ``error_file``. Exit status 0: the
+notebook ran to the end; 1: it raised (name and message written to ``error_file``).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def main(argv) -> int:
+    spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    import papermill
+
+    try:
+        papermill.execute_notebook(
+            spec["input"], spec["output"], parameters=spec["parameters"],
+            kernel_name="python3", language="python", cwd=spec["cwd"],
+            progress_bar=spec["progress"], log_output=False,
+            execution_timeout=spec.get("timeout"),
+        )
+    except Exception as exc:  # noqa: BLE001 - report any failure to the runner
+        err = {"ename": getattr(exc, "ename", type(exc).__name__),
+               "evalue": getattr(exc, "evalue", str(exc))}
+        Path(spec["error_file"]).write_text(json.dumps(err), encoding="utf-8")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
