@@ -188,6 +188,6 @@ def fig_eigenvalues_vs_R(eta, rates_by_rule, Rs, *, title=""):
         ax.axhline(1.0, color="k", lw=0.8)
         ax.set_xscale("log")
         ax.set(xlabel="base inner rate $\\eta$ (R = 1 value)", ylabel="$\\rho(T_R)^{1/S}$",
-               title=f"{rule} rule {title}", ylim=(None, 1.2))
+               title=f"{rule} rule {title}", ylim=(None, 1.06))
         ax.legend(fontsize=8)
     return fig
