@@ -146,12 +146,14 @@ def digits_problem(M: int, split: str, seed: int, *, batch: int = 32, concentrat
 
 def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alpha, beta,
                 batch=32, concentration=0.3, hidden=32, progress=None):
-    """Run chapter 7's grid.
+    r"""Run chapter 7's grid.
 
     For every (M, H, split, method): tune gamma on ``grids[method]`` by the
     final train loss on ``tune_seed``, then run ``seeds`` at the tuned gamma.
     Returns a dict keyed by ``(M, H, split, method)`` with ``gamma``,
-    ``tune_scores``, ``loss`` and ``acc`` arrays of shape ``(len(seeds), rounds + 1)``.
+    ``tune_scores``, ``loss`` and ``acc`` arrays of shape ``(len(seeds), rounds + 1)``,
+    and ``clipped``: per seed, the fraction of coordinates of the final
+    :math:`\hat D` sitting at the clipping level (nan for Local SGD).
     """
     results = {}
     for M in Ms:
@@ -170,6 +172,7 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
                     tr = tune_gamma(score, grids[name])
                     L = np.full((len(seeds), rounds + 1), np.inf)
                     A = np.full((len(seeds), rounds + 1), np.nan)
+                    clipped = np.full(len(seeds), np.nan)
                     if np.isfinite(tr.best):
                         for i, s in enumerate(seeds):
                             prob_s, x0_s, (Xte, yte) = probs[s]
@@ -178,8 +181,11 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
                                           metrics={"acc": lambda x, p=prob_s, a=Xte, b=yte: p.accuracy(x, a, b)})
                             L[i] = r.loss
                             A[i] = r.metrics["acc"]
+                            if pc.name != "identity" and pc.positivity == "clip":
+                                clipped[i] = np.mean(pc.dhat(r.state) <= pc.alpha)
                     results[(M, H, split, name)] = {"gamma": tr.best, "grid": tr.grid,
-                                                    "tune_scores": tr.scores, "loss": L, "acc": A}
+                                                    "tune_scores": tr.scores, "loss": L, "acc": A,
+                                                    "clipped": clipped}
                     if progress is not None:
                         progress.update(1)
     return results
