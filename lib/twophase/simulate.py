@@ -29,7 +29,7 @@ from . import _validate as v
 from .methods import TwoPhase
 from .theory import DIVERGENCE_FACTOR
 
-__all__ = ["loss_curves", "minibatch_gradient", "mean_se", "max_z", "SAMPLERS"]
+__all__ = ["loss_curves", "minibatch_gradient", "mean_se", "max_z", "tail_share", "SAMPLERS"]
 
 SAMPLERS = ("fast", "naive")
 
@@ -206,3 +206,19 @@ def max_z(theory, mean, se, floor: float = 0.0):
         return np.nan, 0
     z = np.abs(mean[ok] - theory[ok]) / (se[ok] + floor)
     return float(z.max()), int(ok.sum())
+
+
+def tail_share(samples, q: float = 1e-3) -> float:
+    """Share of the total carried by the largest fraction ``q`` of ``samples``.
+
+    A diagnostic for heavy tails: about ``q`` for light-tailed positive samples,
+    much larger when a few runs dominate the mean, in which case the sample
+    standard error is not a reliable error bar for the mean.
+    """
+    x = np.sort(np.asarray(samples, dtype=np.float64).ravel())
+    if not (0 < q < 1):
+        raise ValueError(f"q must lie in (0, 1), got {q!r}")
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise ValueError("samples must be non-empty and finite")
+    n_top = max(1, int(round(q * x.size)))
+    return float(x[-n_top:].sum() / x.sum())
