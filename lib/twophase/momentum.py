@@ -223,7 +223,7 @@ def effective_spectrum(method: TwoPhase, lam):
     return np.broadcast_to(h, method.grid_shape + lam.shape).copy()
 
 
-def _outer_coefficients(nu, beta_out, outer, R=1):
+def _outer_coefficients(nu, beta_out, outer):
     """Outer step ``(e_0, v, ebar) -> (e_0', v')`` as rows ``(a0, av, ae)``, ``(b0, bv, be)`` (EMA)."""
     b = beta_out
     kv, kd = (b, 1.0 - b) if outer == "nesterov" else (1.0, 0.0)
