@@ -293,6 +293,7 @@ def test_html_build_of_fake_book(fake_book):
     assert "A straight line." in page and "Provenance:" in page and "profile <code" in page
     assert "urlpath=lab/tree/book/01_alpha.md" in page
     assert "How this page was made" in page
+    assert "PosixPath" not in page and ".run-" not in page  # show_figure's path is not echoed
     assert re.search(r"The total is <span[^>]*>4.50</span>", page)  # glue from executed nb
     downloads = list((html / "_downloads").rglob("01_alpha.md"))
     assert downloads and downloads[0].read_bytes() == (fake_book / "book/01_alpha.md").read_bytes()

@@ -71,7 +71,8 @@ def test_show_figure_writes_png_pdf_and_provenance(env, monkeypatch):
     ax.plot([0, 1], [1, 0])
     png = notebook.show_figure(fig, "fig_a", caption="A line.")
     figdir = env / "figures"
-    assert png == figdir / "fig_a.png"
+    assert png == figdir / "fig_a.png" and isinstance(png, type(figdir))
+    assert hasattr(png, "_ipython_display_")  # not echoed when it ends a notebook cell
     assert png.read_bytes().startswith(b"\x89PNG")
     assert (figdir / "fig_a.pdf").read_bytes().startswith(b"%PDF")
     prov = json.loads((figdir / "fig_a.json").read_text())

@@ -104,6 +104,14 @@ def claim(key: str, holds, detail: str = "") -> bool:
     return ok
 
 
+class _QuietPath(type(Path())):
+    """A ``Path`` that IPython does not echo when it ends a cell (``show_figure(...)`` as the
+    last line would otherwise print the runner's temporary output folder into the book)."""
+
+    def _ipython_display_(self):
+        pass
+
+
 def show_figure(fig, name: str, caption: str = "", display: bool = True) -> Path:
     """Save ``fig`` as PNG and PDF with provenance, show it, close it.
 
@@ -118,7 +126,7 @@ def show_figure(fig, name: str, caption: str = "", display: bool = True) -> Path
     ctx = context()
     figdir = Path(ctx["out"]) / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
-    png = figdir / f"{name}.png"
+    png = _QuietPath(figdir / f"{name}.png")
     prov = {
         "figure": name,
         "caption": caption,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -134,12 +133,7 @@ def _header_cell(runner, r, docname: str):
 
     name = r.chapter
     params = _params_text(r.parameters)
-    rerun = f"python -m twophase.book run {name} --profile {r.profile}"
-    for k, v in r.parameters.items():
-        text = json.dumps(v) if isinstance(v, (list, bool)) else str(v)
-        if isinstance(v, bool):
-            text = "true" if v else "false"
-        rerun += f" -p {k} {shlex.quote(text)}"
+    rerun = f"python -m twophase.book run {name} --profile {r.profile} -p NAME VALUE"
     failed = []
     if r.status != "ok":
         failed = [
@@ -157,7 +151,8 @@ def _header_cell(runner, r, docname: str):
         f"Executed by `python -m twophase.book` with profile `{r.profile}`"
         f" ({_esc(params)}) on {_esc(r.executed_utc or '-')}, commit"
         f" `{_esc(r.git_commit or '-')}`, cache key `{r.key[:12]}`;"
-        f" took {_fmt_s(r.exec_seconds)} s. Re-run it with `{rerun.replace('`', '')}`.",
+        f" took {_fmt_s(r.exec_seconds)} s. Re-run it with other parameters:"
+        f" `{rerun}` (see the introduction).",
         "```",
     ])
     cell = nbformat.v4.new_markdown_cell(src)
