@@ -154,3 +154,15 @@ def test_dense_operator_reference_agrees(form):
     method = TwoPhase(0.6, nu=1.4, S=6, R=3, B=4)
     close(th.expected_loss(method, lam, m0, 5, sigma=0.3, form=form),
           dense_operator_expected_loss(method, lam, m0, 5, sigma=0.3, form=form), "dense-matrix baseline", rtol=1e-11)
+
+
+def test_stationary_moments_are_fixed_point(form):
+    """Sherman-Morrison fixed point: one step of the recursion maps it to itself, and its
+    loss equals sigma^2 / (2 (1 - K))."""
+    lam = sp.power_law(300, -1.5)
+    m_star = th.sgd_stationary_moments(0.8, lam, 4, 0.3, form=form)
+    step = th.sgd_step_moments(m_star, lam, 0.8, 4, 0.3, form)
+    close(step, m_star, "P_B m* + b = m*", rtol=1e-12)
+    close(0.5 * (lam @ m_star + 0.09), th.sgd_stationary_loss(0.8, lam, 4, 0.3, form=form), "loss at m*")
+    with pytest.raises(ValueError, match="noise kernel"):
+        th.sgd_stationary_moments(0.8, lam, 1, 0.3, form=form)

@@ -39,6 +39,7 @@ __all__ = [
     "sgd_stationary_loss",
     "sgd_stable",
     "sgd_critical_eta",
+    "sgd_stationary_moments",
     "DIVERGENCE_FACTOR",
     "FORMS",
 ]
@@ -236,3 +237,32 @@ def sgd_critical_eta(lam, B: int, form: str = "hd") -> float:
     return brentq(f, 0.0, hi, xtol=1e-15, rtol=1e-14)
 
 from .operators import cycle_operator, effective_spectrum, spectral_radius, stationary_loss, signal_noise_split  # noqa: E402,F401
+
+
+def sgd_stationary_moments(eta: float, lam, B: int, sigma: float, form: str = "hd"):
+    """Fixed point ``m*`` of the SGD moment recursion, ``(I - P_B) m* = sigma^2 eta^2 lam / B``.
+
+    ``I - P_B = diag(d) - u u^T`` with ``u = eta lam / sqrt(B)`` and
+    ``d = 1 - (1 - eta lam)^2 [- eta^2 lam^2 / B]`` (exact form), so the
+    Sherman-Morrison formula solves it in O(D):
+    ``m* = d^{-1} b + d^{-1} u (u^T d^{-1} b) / (1 - u^T d^{-1} u)``.
+    Note ``u^T d^{-1} u = K``, the noise kernel. Raises ``ValueError`` when
+    the recursion has no stable fixed point (some ``d_i <= 0`` or ``K >= 1``).
+    """
+    lam = v.eigenvalues(lam)
+    eta = v.positive_real("eta", eta)
+    B = v.positive_int("B", B)
+    sigma = v.nonnegative_real("sigma", sigma)
+    v.choice("form", form, FORMS)
+    d = 1.0 - (1.0 - eta * lam) ** 2
+    if form == "exact":
+        d = d - eta ** 2 * lam ** 2 / B
+    if np.any(d[lam > 0] <= 0):
+        raise ValueError(f"eta={eta} is beyond the per-mode stability edge: no stationary point")
+    d = np.where(lam > 0, d, 1.0)
+    u = eta * lam / np.sqrt(B)
+    b = sigma ** 2 * eta ** 2 * lam / B
+    K = float(u @ (u / d))
+    if K >= 1.0:
+        raise ValueError(f"eta={eta} gives noise kernel K={K:.4g} >= 1: no stationary point")
+    return b / d + (u / d) * (u @ (b / d)) / (1.0 - K)
