@@ -54,7 +54,10 @@ def test_cache_reuse_and_invalidation(fake_book):
     assert prov["chapter"] == "01_alpha" and prov["profile"] == "quick"
     assert prov["parameters"]["n"] == 3
 
+    import shutil
+    shutil.rmtree(fake_book / "_build/figures")
     second = runner(fake_book).build("quick", html=False)
+    assert (fake_book / "_build/figures/01_alpha/line.pdf").is_file()  # restored on reuse
     assert second.ok
     assert actions(second) == {"01_alpha": "reused", "02_beta": "reused"}
     assert [c.key for c in second.chapters] == [c.key for c in first.chapters]

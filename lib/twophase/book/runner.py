@@ -381,6 +381,7 @@ class Runner:
                 continue
             reused = None if force else self._reuse(name, key)
             if reused is not None:
+                self._publish_figures(name, reused)
                 self._out(f"{tag}: reused (cache key {key[:12]} unchanged)")
                 results.append(reused)
                 continue
