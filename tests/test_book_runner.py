@@ -171,8 +171,9 @@ def _leftovers(root):
             or (p.parent.name == ".tmp" and p.is_file())]
 
 
-def test_ctrl_c_stops_a_running_chapter(fake_book):
-    """A real SIGINT to the runner while a cell runs: exit 130, nothing at the final paths."""
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_stops_a_running_chapter(fake_book, signame):
+    """A real SIGINT/SIGTERM to the runner while a cell runs: exit 130, nothing left over."""
     import os
     import signal
     import subprocess
@@ -182,7 +183,7 @@ def test_ctrl_c_stops_a_running_chapter(fake_book):
     proc = subprocess.Popen(
         [sys.executable, "-m", "twophase.book", "--root", str(fake_book), "run", "02_beta",
          "-p", "sleep", "60", "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     run_dir = fake_book / "_build/runs" / f".02_beta.run-{proc.pid}"
     deadline = time.time() + 60
     while time.time() < deadline and not (run_dir / "02_beta.ipynb").exists():
@@ -190,7 +191,7 @@ def test_ctrl_c_stops_a_running_chapter(fake_book):
     assert (run_dir / "02_beta.ipynb").exists(), "the chapter never started"
     time.sleep(1.0)
     t0 = time.time()
-    os.kill(proc.pid, signal.SIGINT)
+    os.kill(proc.pid, getattr(signal, signame))
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, (out, err)
     assert time.time() - t0 < 15
@@ -198,6 +199,14 @@ def test_ctrl_c_stops_a_running_chapter(fake_book):
     assert not (fake_book / "_build/runs/02_beta/02_beta.ipynb").exists()
     assert not run_dir.exists()
     assert _leftovers(fake_book) == []
+
+
+def test_stale_run_folders_of_killed_runners_are_removed(fake_book):
+    stale = fake_book / "_build/chapters/.01_alpha.run-999999999"
+    (stale / "figures").mkdir(parents=True)
+    (stale / "figures/x.png").write_bytes(b"half")
+    assert runner(fake_book).build("quick", only=["01_alpha"], html=False).ok
+    assert not stale.exists()
 
 
 # -- validation --------------------------------------------------------------------------------

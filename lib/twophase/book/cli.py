@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from .sources import BookError
@@ -43,9 +44,28 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _terminate(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     from .runner import Runner
+
+    # SIGTERM (CI cancellation, `kill`) takes the same clean path as Ctrl-C: the running
+    # chapter's process is stopped and nothing half-written is left at a final path.
+    try:
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not in the main thread
+        previous = None
+    try:
+        return _main(args, Runner)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(args, Runner) -> int:
 
     try:
         runner = Runner(root=args.root, build_dir=getattr(args, "build_dir", None),

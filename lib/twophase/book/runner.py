@@ -216,6 +216,7 @@ class Runner:
         final_dir.parent.mkdir(parents=True, exist_ok=True)
         run_dir = final_dir.parent / f".{final_dir.name}.run-{os.getpid()}"
         tmp_dir = self.build_dir / ".tmp"
+        _remove_stale_runs(final_dir)
         _rmtree(run_dir)
         run_dir.mkdir(parents=True)
         tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -430,6 +431,27 @@ class Runner:
         if res.figures:
             self._out("figures: " + ", ".join(str(Path(out_dir) / f) for f in res.figures))
         return res
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale_runs(final_dir: Path) -> None:
+    """Remove ``.<name>.run-<pid>`` folders left by runners that were killed outright."""
+    for p in final_dir.parent.glob(f".{final_dir.name}.run-*"):
+        try:
+            pid = int(p.name.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+        if pid != os.getpid() and not _pid_alive(pid):
+            _rmtree(p)
 
 
 def _stop(proc: subprocess.Popen, grace: float = 2.0) -> None:
