@@ -196,3 +196,39 @@ def test_stop_at_truncates_without_changing_the_path():
     assert rounds_to_target(cut.loss, target) == k
     assert np.array_equal(cut.loss[:int(k) + 1], full.loss[:int(k) + 1])
     assert np.all(np.isnan(cut.loss[int(k) + 1:]))
+
+
+def test_last_local_stats_and_local_adam_match_manual_loops():
+    q = make_quadratic(6, 3, kappa=10.0, sigma=0.4, hetero=1.0, shared_hessian=False, rng=3)
+    x0 = np.ones(6)
+    beta, eps, gamma, H, R = 0.7, 1e-6, 0.05, 3, 4
+
+    # stats="last_local", shared: refresh from the workers' last local gradients
+    res = run_local(q, x0, gamma=gamma, H=H, rounds=R, seed=9, stats="last_local",
+                    precond=make_precond("adam", beta=beta, positivity="eps", eps=eps))
+    rng, rng_stats = _seed_streams(9)
+    g0 = q.stoch_grad(np.tile(x0, (3, 1)), rng_stats)
+    v, p, xbar = (1 - beta) * (g0 * g0).mean(axis=0), 1, x0.copy()
+    for _ in range(R):
+        Dh = np.sqrt(v / (1 - beta ** p)) + eps
+        X = np.tile(xbar, (3, 1))
+        for _ in range(H):
+            G = q.stoch_grad(X, rng)
+            X = X - gamma * (G / Dh)
+        xbar = X.mean(axis=0)
+        v, p = beta * v + (1 - beta) * (G * G).mean(axis=0), p + 1
+    assert np.array_equal(res.x, xbar)
+
+    # mode="local_adam": every worker refreshes its own scaling at every local step
+    res = run_local(q, x0, gamma=gamma, H=H, rounds=R, seed=9, mode="local_adam",
+                    precond=make_precond("adam", beta=beta, positivity="eps", eps=eps))
+    rng, _ = _seed_streams(9)
+    v, p, xbar = np.zeros((3, 6)), 0, x0.copy()
+    for _ in range(R):
+        X = np.tile(xbar, (3, 1))
+        for _ in range(H):
+            G = q.stoch_grad(X, rng)
+            v, p = beta * v + (1 - beta) * G * G, p + 1
+            X = X - gamma * (G / (np.sqrt(v / (1 - beta ** p)) + eps))
+        xbar = X.mean(axis=0)
+    assert np.array_equal(res.x, xbar)
