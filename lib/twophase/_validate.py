@@ -13,18 +13,18 @@ import numpy as np
 def positive_int(name: str, value) -> int:
     """Return ``value`` as an int >= 1, or raise naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise ValueError(f"{name} must be a positive integer (>= 1), got {value!r}")
+        raise ValueError(f"{name} must be an integer >= 1 (allowed range 1, 2, 3, ...), got {value!r}")
     if value < 1:
-        raise ValueError(f"{name} must be a positive integer (>= 1), got {value!r}")
+        raise ValueError(f"{name} must be an integer >= 1 (allowed range 1, 2, 3, ...), got {value!r}")
     return int(value)
 
 
 def nonnegative_int(name: str, value) -> int:
     """Return ``value`` as an int >= 0, or raise naming ``name``."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise ValueError(f"{name} must be a non-negative integer (>= 0), got {value!r}")
+        raise ValueError(f"{name} must be an integer >= 0 (allowed range 0, 1, 2, ...), got {value!r}")
     if value < 0:
-        raise ValueError(f"{name} must be a non-negative integer (>= 0), got {value!r}")
+        raise ValueError(f"{name} must be an integer >= 0 (allowed range 0, 1, 2, ...), got {value!r}")
     return int(value)
 
 
@@ -44,7 +44,7 @@ def positive_real(name: str, value, *, allow_array: bool = False):
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
     if not np.all(np.isfinite(arr)) or not np.all(arr > 0):
-        raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+        raise ValueError(f"{name} must be a finite number > 0 (allowed range (0, inf)), got {value!r}")
     return float(arr) if arr.ndim == 0 else _readonly(arr)
 
 
@@ -52,7 +52,7 @@ def nonnegative_real(name: str, value) -> float:
     """A finite real scalar >= 0."""
     arr = _as_float_array(name, value)
     if arr.ndim or not np.isfinite(arr) or arr < 0:
-        raise ValueError(f"{name} must be a finite scalar >= 0, got {value!r}")
+        raise ValueError(f"{name} must be a finite number >= 0 (allowed range [0, inf)), got {value!r}")
     return float(arr)
 
 
@@ -98,3 +98,11 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
     arr = np.array(arr, dtype=np.float64, copy=True)
     arr.setflags(write=False)
     return arr
+
+
+def open_unit(name: str, value) -> float:
+    """A real scalar in the open interval (0, 1)."""
+    arr = _as_float_array(name, value)
+    if isinstance(value, (bool, np.bool_)) or arr.ndim or not np.isfinite(arr) or not (0.0 < arr < 1.0):
+        raise ValueError(f"{name} must lie in the open interval (0, 1), got {value!r}")
+    return float(arr)
