@@ -122,6 +122,8 @@ def test_raising_cell_fails_build_and_leaves_no_notebook(fake_book, capsys):
     assert "sphinx: ok" in out
     page = (fake_book / "_build/html/book/02_beta.html").read_text()
     assert "This chapter failed in this build" in page and "beta was told to fail" in page
+    # glue values the failed run never computed do not turn into Sphinx warnings
+    assert "Beta glued <em>(not computed)</em>" in page
     # and a failed chapter is never reused: it runs again next time
     again = runner(fake_book).build("quick", html=False)
     assert actions(again)["02_beta"] == "executed" and not again.ok
@@ -309,6 +311,7 @@ def test_html_build_of_fake_book(fake_book):
     assert re.search(r"The total is <span[^>]*>4.50</span>", page)  # glue from executed nb
     downloads = list((html / "_downloads").rglob("01_alpha.md"))
     assert downloads and downloads[0].read_bytes() == (fake_book / "book/01_alpha.md").read_bytes()
+    assert re.search(r"Beta glued <span[^>]*>42</span>", (html / "book/02_beta.html").read_text())
     report = (html / "book/report.html").read_text()
     assert "alpha-total-positive" in report and "How the cache key is built" in report
     biblio = (html / "book/bibliography.html").read_text()

@@ -160,6 +160,38 @@ def _header_cell(runner, r, docname: str):
     return cell
 
 
+_GLUE_ROLE = re.compile(r"\{glue(?::[a-z]+)?\}`([^`]+)`")
+
+
+def _glued_keys(nb) -> set:
+    return {o.get("metadata", {}).get("scrapbook", {}).get("name")
+            for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])}
+
+
+def _blank_missing_glue(nb) -> int:
+    """In a FAILED chapter, replace glue roles whose key was never computed.
+
+    Cells after the error never ran, so their ``{glue:text}`` keys do not exist and would be
+    Sphinx warnings, burying the real failure. Returns the number of roles replaced.
+    """
+    have = _glued_keys(nb)
+    count = 0
+
+    def repl(m):
+        nonlocal count
+        target = m.group(1)
+        key = target if "::" in target else target.split(":", 1)[0]
+        if "::" in target or key in have:
+            return m.group(0)
+        count += 1
+        return "*(not computed)*"
+
+    for c in nb.cells:
+        if c.cell_type == "markdown":
+            c.source = _GLUE_ROLE.sub(repl, c.source)
+    return count
+
+
 def _insert_header(nb, cell) -> None:
     idx = 0
     for i, c in enumerate(nb.cells):
@@ -260,6 +292,8 @@ def stage_site(runner, build, report: str) -> Path:
         downloads.mkdir(exist_ok=True)
         shutil.copy2(entry.source, downloads / f"{entry.name}{entry.source.suffix}")
         nbformat.write(nb, str(downloads / f"{entry.name}.ipynb"))
+        if r.status != "ok":
+            _blank_missing_glue(nb)
         _insert_header(nb, _header_cell(runner, r, entry.docname))
         dst = tmp / f"{entry.docname}.ipynb"
         dst.parent.mkdir(parents=True, exist_ok=True)
