@@ -29,3 +29,9 @@ def fake_book(tmp_path) -> Path:
     dst = tmp_path / "fakebook"
     shutil.copytree(FIXTURES / "fakebook", dst)
     return dst
+
+
+@pytest.fixture(params=["exact", "hd"])
+def form(request):
+    """Both forms of the moment equations (keep or drop the self term)."""
+    return request.param

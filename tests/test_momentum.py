@@ -10,21 +10,9 @@ from twophase import momentum as mo
 from twophase import spectra as sp
 from twophase import theory as th
 from twophase.simulate import loss_curves, minibatch_gradient
+from helpers import close
 
-RTOL = 1e-12
 K_SE = 4.0  # theory vs Monte-Carlo: |mean - theory| <= K_SE standard errors (over seeds)
-
-
-def close(a, b, what, rtol=RTOL):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    assert a.shape == b.shape, f"{what}: shapes {a.shape} vs {b.shape}"
-    err = np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300))
-    assert err <= rtol, f"{what}: max rel. error {err:.3e} > {rtol:.0e}\n lhs={a}\n rhs={b}"
-
-
-@pytest.fixture(params=["exact", "hd"])
-def form(request):
-    return request.param
 
 
 @pytest.fixture

@@ -9,19 +9,8 @@ from twophase import SGD, TwoPhase
 from twophase import spectra as sp
 from twophase import theory as th
 from twophase.reference import dense_expected_loss
+from helpers import close
 
-RTOL = 1e-12  # machine precision for a few hundred floating-point operations per entry
-
-
-def close(a, b, what, rtol=RTOL):
-    a, b = np.asarray(a), np.asarray(b)
-    err = np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300))
-    assert err <= rtol, f"{what}: max rel. error {err:.3e} > {rtol:.0e}\n lhs={a}\n rhs={b}"
-
-
-@pytest.fixture(params=["exact", "hd"])
-def form(request):
-    return request.param
 
 
 @pytest.fixture

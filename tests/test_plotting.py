@@ -1,0 +1,21 @@
+"""Shared plotting helpers: the band drops non-finite points instead of drawing NaNs."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from twophase.plotting import curve_with_band  # noqa: E402
+
+
+def test_curve_with_band_skips_diverged_points():
+    fig, ax = plt.subplots()
+    x = np.arange(5)
+    mean = np.array([1.0, 0.5, 0.25, np.inf, np.inf])
+    se = np.array([0.1, 0.1, 0.05, np.nan, np.nan])
+    line = curve_with_band(ax, x, mean, se, k=2.0, label="m")
+    xs, ys = line.get_data()
+    assert list(xs) == [0, 1, 2] and np.all(np.isfinite(ys)), (xs, ys)
+    band = ax.collections[0].get_paths()[0].vertices
+    assert np.all(np.isfinite(band)) and np.all(band[:, 1] > 0), "band must be finite and positive (log axes)"
+    plt.close(fig)
