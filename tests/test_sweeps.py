@@ -7,6 +7,7 @@ from twophase import TwoPhase
 from twophase import spectra as sp
 from twophase import theory as th
 from twophase import sweeps as sw
+from twophase import operators as op
 
 
 def close(a, b, what, rtol=1e-12):
@@ -135,3 +136,108 @@ def test_theory_matches_monte_carlo_la_diloco(setting):
         assert n == 5
         assert z < K_SE, (f"R={R}: max z = {z:.2f} >= {K_SE}\n theory={theory[R][0]}\n"
                           f" sim   ={mean}\n se    ={se}")
+
+
+# --- Figure-1 scans and isotropic rates over R (moved from the chapters) ----------------------
+
+
+def test_source_stack():
+    lam = sp.power_law(30, -1.5)
+    m0s = sw.source_stack(lam, [0.0, 0.5, 1.0])
+    assert m0s.shape == (3, 30)
+    close(m0s[0], np.full(30, 1 / 30), "s = 0 row is isotropic")
+    close(m0s[1], lam ** -0.5 / np.sum(lam ** -0.5), "s = 1/2 row")
+    close(m0s[2], sp.initial_moments(lam, "source", exponent=1.0), "s = 1 row")
+    close(m0s.sum(axis=1), np.ones(3), "rows sum to 1")
+    with pytest.raises(ValueError, match="exponents"):
+        sw.source_stack(lam, [])
+
+
+@pytest.mark.parametrize("form", ["exact", "hd"])
+def test_figure1_panel_identical_eigenvalues_closed_form(form):
+    """With D identical eigenvalues and isotropic m0 the one-cycle loss is exactly L0 tau_sym, and the
+    best nu at fixed eta is h / (h^2 + n_sym(nu=1)) (tau is quadratic in nu)."""
+    D, lam0, S, B = 40, 2.0, 5, 3
+    lam = sp.identical(D, lam0)
+    m0 = sp.initial_moments(lam, "isotropic")
+    eta_rel = np.geomspace(0.01, 1.5, 7)
+    nu = np.linspace(0.3, 2.5, 5)
+    eta_fine_rel = np.geomspace(0.01, 1.5, 2000)
+    p = sw.figure1_panel(lam, m0, eta_rel, nu, eta_fine_rel, S=S, B=B, form=form)
+    assert isinstance(p, sw.Figure1Panel) and p.L.shape == (7, 5) and p.eta_star.shape == (5,)
+    tau, _ = op.isotropic_eigenvalues(TwoPhase(eta_rel[:, None] / lam0, nu[None, :], S=S, B=B), lam0, D, form)
+    close(p.L, tau, "L / L0 = tau_sym")
+    assert np.all(p.lmin <= p.L.min(axis=0) * (1 + 1e-12))
+    # closed-form optimum over nu on the fine grid
+    e = eta_fine_rel / lam0
+    h = 1 - (1 - e * lam0) ** S
+    n1, _ = op.isotropic_noise(TwoPhase(e, 1.0, S=S, B=B), lam0, D, form)
+    loss_eta = 1 - h ** 2 / (h ** 2 + n1)
+    k = np.argmin(loss_eta)
+    close(p.loss_best, loss_eta[k], "best one-cycle loss / L0", rtol=1e-5)
+    close(p.eta_best, eta_fine_rel[k], "best eta lam_max", rtol=5e-3)
+    close(p.nu_best, h[k] / (h[k] ** 2 + n1[k]), "best nu = h / (h^2 + n)", rtol=5e-3)
+
+
+def test_best_nu_map_matches_pointwise_optimum():
+    lam = sp.power_law(50, -1.5)
+    exps = [0.0, 0.5]
+    bds, sig_rel = [0.001, 0.1, 0.5], [0.0, 1.0]
+    eta_rel = np.geomspace(0.001, 2.0, 120)
+    out = sw.best_nu_map(lam, exps, bds, sig_rel, eta_rel, S=4, form="hd")
+    assert out.nu.shape == (2, 2, 3)
+    close(out.B_over_D, [1 / 50, 5 / 50, 25 / 50], "realised B/D (B = max(1, round(B/D D)))")
+    scale = lam @ sp.initial_moments(lam, "isotropic")
+    for i, r in enumerate(sig_rel):
+        for k, s in enumerate(exps):
+            m0 = sp.initial_moments(lam, "source", exponent=s) if s else sp.initial_moments(lam, "isotropic")
+            for j, B in enumerate((1, 5, 25)):
+                ref = sw.one_cycle_optimum(lam, m0, eta_rel / lam.max(), S=4, B=B, sigma=np.sqrt(r * scale),
+                                           form="hd").nu
+                # a stack of m0 and an array of sigma in one call vs one at a time: the matrix products sum in
+                # another order, and the parabola refinement in log eta divides by a second difference of
+                # the loss, which amplifies that rounding (observed ~3e-12)
+                close(out.nu[i, k, j], ref, f"best nu at sigma_rel={r}, s={s}, B={B}", rtol=1e-10)
+
+
+@pytest.mark.parametrize("rule", ["fixed", "sqrt"])
+def test_isotropic_tau_scaling_rule(rule):
+    kw = dict(S=6, B_tot=16, lam0=0.5, D=300, form="exact")
+    for R in (1, 4, 16):
+        e, n = (0.2, 1.3) if rule == "fixed" else (0.2 / np.sqrt(R), 1.3 * np.sqrt(R))
+        ref, _ = op.isotropic_eigenvalues(TwoPhase(e, n, S=6, R=R, B=16 // R), 0.5, 300, "exact")
+        t = sw.isotropic_tau(0.2, 1.3, R, rule, **kw)
+        assert isinstance(t, float)
+        close(t, ref, f"tau_sym, R={R}, {rule}")
+        ts = sw.isotropic_tau(np.array([0.1, 0.2]), 1.3, R, rule, **kw)
+        assert ts.shape == (2,)
+        close(ts[1], ref, "vectorised over eta")
+    with pytest.raises(ValueError, match="R must divide B_tot"):
+        sw.isotropic_tau(0.2, 1.3, 3, rule, **kw)
+
+
+def test_rate_spread_known_values():
+    tau = {1: np.exp([-1.0, -1.0, 0.0]), 2: np.exp([-1.05, -1.0, -1.0]), 8: np.array([np.exp(-0.8), np.inf, 1.0])}
+    d = sw.rate_spread(tau)
+    close(d[0], 0.2, "max(|-0.05|, |0.2|) / 1")
+    assert d[1] == np.inf and d[2] == np.inf  # diverged tau_8; tau_1 = 1 (no contraction)
+    close(sw.rate_spread(tau, Rs=[1, 2])[0], 0.05, "restricted to R in {1, 2}")
+    assert np.all(sw.rate_spread({1: tau[1], 2: tau[1]})[:2] == 0)
+
+
+def test_isotropic_rate_spread():
+    kw = dict(S=10, B_tot=64, lam0=1.0, D=3200, form="exact")
+    taus = {R: sw.isotropic_tau(0.016, 1.0, R, "sqrt", **kw) for R in (1, 2, 8)}
+    close(sw.isotropic_rate_spread(0.016, 1.0, [1, 2, 8], "sqrt", **kw), sw.rate_spread(taus), "spread at one eta")
+    # S = 1: tau does not depend on R at fixed B_tot (Theorem 3.1), so the fixed rule has no spread
+    one = sw.isotropic_rate_spread(0.3, 1.2, [1, 2, 4, 8], "fixed", **dict(kw, S=1))
+    assert one <= 1e-12, one
+
+
+def test_last_true_from_start():
+    grid = np.array([1.0, 2.0, 3.0, 4.0])
+    assert sw.last_true_from_start([True, True, False, True], grid) == 2.0
+    assert sw.last_true_from_start([True, True, True, True], grid) == 4.0
+    assert np.isnan(sw.last_true_from_start([False, True, True, True], grid))
+    with pytest.raises(ValueError, match="mask and grid"):
+        sw.last_true_from_start([True, False], grid)
