@@ -459,3 +459,32 @@ def test_retune_converges_and_is_monotone():
     best, par = mo.tuned_losses(ms, lam, m0, [32], sigma=0.0)
     loss, p, hist, ok = mo.retune(par[0], lam, m0, 32, sigma=0.0, B=4)
     assert ok and np.all(np.diff(hist) <= 1e-15 * hist[0]) and loss <= best[0]
+
+
+def test_stacking_ratio_and_verdict_bands():
+    # ratio of excess losses over the floor: (3 - 1) / (2 - 1) = 2
+    assert mo.stacking_ratio(3.0, 2.0, 1.0) == 2.0
+    assert mo.stacking_ratio(0.5, 2.0) == 0.25
+    helps, equal, worse = mo.STACKING_VERDICTS
+    assert (mo.STACKING_LO, mo.STACKING_HI) == (0.8, 1.25)
+    cases = {0.0: helps, 0.5: helps, 0.7999: helps, 0.8: equal, 1.0: equal, 1.25: equal,
+             1.2501: worse, 3.0: worse, np.inf: worse}
+    got = {r: mo.stacking_verdict(r) for r in cases}
+    assert got == cases, f"verdicts {got} != expected {cases}"
+    assert mo.stacking_verdict(mo.stacking_ratio(3.0, 2.0, 1.0)) == worse
+    assert mo.stacking_verdict(np.float64(0.79)) == helps
+    # a custom band moves the edges (strict inequalities at both ends)
+    assert [mo.stacking_verdict(r, lo=0.5, hi=2.0) for r in (0.49, 0.5, 0.79, 2.0, 2.01)] == \
+        [helps, equal, equal, equal, worse]
+    assert mo.stacking_verdict(1.0, lo=1.0, hi=1.0) == equal
+
+
+def test_stacking_verdict_bad_input():
+    with pytest.raises(ValueError, match="ratio"):
+        mo.stacking_verdict(np.nan)
+    with pytest.raises(ValueError, match="ratio"):
+        mo.stacking_verdict([0.5, 1.0])
+    with pytest.raises(ValueError, match="lo"):
+        mo.stacking_verdict(1.0, lo=0.0)
+    with pytest.raises(ValueError, match="hi"):
+        mo.stacking_verdict(1.0, lo=1.25, hi=0.8)

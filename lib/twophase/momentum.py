@@ -106,6 +106,11 @@ __all__ = [
     "tuned_losses",
     "refine_tuned",
     "retune",
+    "STACKING_LO",
+    "STACKING_HI",
+    "STACKING_VERDICTS",
+    "stacking_ratio",
+    "stacking_verdict",
     "rates_vs_S",
     "band_edges",
     "band_bound",
@@ -735,3 +740,78 @@ def retune(params, lam, m0, budget, sigma=0.0, B=1, factors=(1.6, 1.25, 1.1, 1.0
             break
         loss = new
     return loss, p, history, converged
+
+
+# --------------------------------------------------------------------------- chapter 4 verdict
+#: Verdict bands for :func:`stacking_verdict`: a ratio below ``STACKING_LO`` means stacking
+#: helps, above ``STACKING_HI`` that single-loop momentum is better (``1.25 = 1 / 0.8``, so the
+#: band is symmetric on a log scale around 1).
+STACKING_LO, STACKING_HI = 0.8, 1.25
+
+#: The three outcomes of :func:`stacking_verdict`.
+STACKING_VERDICTS = ("stacking helps", "about equal", "single-loop momentum is better")
+
+
+def stacking_ratio(stacked, single, floor=0.0):
+    r"""Excess-loss ratio of the best stacked method to the best single-loop momentum method.
+
+    .. math:: r = \frac{L_\mathrm{stacked} - L_\infty}{L_\mathrm{single} - L_\infty},
+              \qquad L_\infty = \sigma^2 / 2 \text{ (the noise floor)}.
+
+    Parameters
+    ----------
+    stacked, single : float
+        Best tuned expected losses of the stacked (SLA) and the single-loop momentum families
+        at the same budget of gradient steps.
+    floor : float, optional
+        The irreducible loss ``sigma**2 / 2`` subtracted from both (default 0).
+
+    Returns
+    -------
+    float
+        The ratio ``r``; ``r < 1`` means stacking reaches the lower excess loss.
+    """
+    return (stacked - floor) / (single - floor)
+
+
+def stacking_verdict(ratio, lo=STACKING_LO, hi=STACKING_HI):
+    """Turn an excess-loss ratio (:func:`stacking_ratio`) into chapter 4's verdict.
+
+    Parameters
+    ----------
+    ratio : float
+        ``excess(stacked) / excess(single-loop)``; ``inf`` is allowed (single-loop reached the
+        floor), nan is not.
+    lo, hi : float, optional
+        Band edges, ``0 < lo <= hi`` (defaults 0.8 and 1.25). Strict inequalities: a ratio
+        exactly at an edge is "about equal".
+
+    Returns
+    -------
+    str
+        ``"stacking helps"`` if ``ratio < lo``, ``"single-loop momentum is better"`` if
+        ``ratio > hi``, otherwise ``"about equal"`` (one of :data:`STACKING_VERDICTS`).
+
+    Raises
+    ------
+    ValueError
+        If ``ratio`` is nan or not a real scalar, or the band is not ``0 < lo <= hi``.
+
+    Examples
+    --------
+    >>> stacking_verdict(0.5), stacking_verdict(1.0), stacking_verdict(2.0)
+    ('stacking helps', 'about equal', 'single-loop momentum is better')
+    """
+    lo = v.positive_real("lo", lo)
+    hi = v.positive_real("hi", hi)
+    if hi < lo:
+        raise ValueError(f"hi must be >= lo (allowed range [lo, inf)), got lo={lo}, hi={hi}")
+    r = np.asarray(ratio, dtype=np.float64) if not isinstance(ratio, str) else None
+    if r is None or r.ndim or np.isnan(r):
+        raise ValueError(f"ratio must be a real scalar, not nan (allowed range [-inf, inf]), got {ratio!r}")
+    r = float(r)
+    if r < lo:
+        return STACKING_VERDICTS[0]
+    if r > hi:
+        return STACKING_VERDICTS[2]
+    return STACKING_VERDICTS[1]

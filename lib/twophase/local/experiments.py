@@ -17,7 +17,9 @@ Closed forms (quadratics, :math:`\hat D` frozen):
 
 Drivers: :func:`tail_floor` (Monte-Carlo floor over seeds),
 :func:`compare_rounds_to_target` (tune each method, then count rounds),
-:func:`digits_grid` (chapter 7's neural-network grid).
+:func:`hutchinson_mse` (chapter 5: error of the Hutchinson diagonal estimate against
+its exact value), :func:`digits_grid` (chapter 7's neural-network grid) and
+:func:`win_tie_loss` (chapter 7's scaled-vs-baseline tally).
 """
 from __future__ import annotations
 
@@ -28,11 +30,13 @@ import numpy as np
 from .method import run_local
 from .nn import MLP
 from .precond import make_precond
-from .problems import MLPClassifier, Quadratic, dirichlet_shards, iid_shards, load_digits_split
-from .tune import rounds_to_target, tune_gamma
+from ._checks import positive_int
+from .problems import MLPClassifier, Quadratic, dirichlet_shards, iid_shards, load_digits_split, rademacher
+from .tune import OUTCOMES, compare_final, rounds_to_target, tune_gamma
 
 __all__ = ["stationary_floor", "drift_fixed_point", "tail_floor", "compare_rounds_to_target",
-           "MethodSpec", "digits_grid", "digits_problem", "method_precond"]
+           "MethodSpec", "digits_grid", "digits_problem", "method_precond",
+           "HutchinsonMSE", "hutchinson_mse", "win_tie_loss"]
 
 
 def stationary_floor(q: Quadratic, gamma: float, dhat=None) -> float:
@@ -112,6 +116,73 @@ def compare_rounds_to_target(problem, x0, methods, *, H, rounds, target, tune_se
     return out
 
 
+# ----------------------------------------------------------------------------- chapter 5
+class HutchinsonMSE(NamedTuple):
+    """Result of :func:`hutchinson_mse`, one entry per probe count."""
+
+    probes: np.ndarray   #: the probe counts n
+    mse: np.ndarray      #: measured mean squared error, averaged over repetitions
+    mse_se: np.ndarray   #: standard error of ``mse`` over the repetitions
+    exact: np.ndarray    #: exact expected mean squared error
+
+
+def hutchinson_mse(A, probe_counts, n_reps: int, rng: np.random.Generator) -> HutchinsonMSE:
+    r"""Mean squared error of Hutchinson's diagonal estimate against the number of probes.
+
+    For each ``n`` in ``probe_counts`` and each of ``n_reps`` repetitions, draw ``n``
+    Rademacher probes :math:`z^{(1..n)}` and form
+    :math:`\hat a_i=\frac1n\sum_k z^{(k)}_i(Az^{(k)})_i`; record
+    :math:`\frac1d\sum_i(\hat a_i-A_{ii})^2`. Since :math:`\mathbb E[z_i(Az)_i]=A_{ii}`
+    and :math:`\operatorname{Var}[z_i(Az)_i]=\sum_{j\ne i}A_{ij}^2` for symmetric
+    :math:`A` (Hutchinson's estimator as used by OASIS, Jahani et al., 2021, :cite:`jahani2021oasis`),
+    the exact expectation is
+
+    .. math:: \mathbb E\Big[\tfrac1d\sum_i(\hat a_i-A_{ii})^2\Big]
+              = \frac1{nd}\sum_i\sum_{j\ne i}A_{ij}^2 .
+
+    Parameters
+    ----------
+    A : array_like, shape (d, d)
+        Symmetric matrix (the Hessian of a quadratic).
+    probe_counts : sequence of int
+        Probe counts ``n >= 1``, in the order they are drawn.
+    n_reps : int
+        Repetitions per probe count (>= 2, for the standard error).
+    rng : numpy.random.Generator
+        Source of the probes; consumed as ``rademacher(rng, (n, d))`` per repetition, probe
+        counts in order.
+
+    Returns
+    -------
+    HutchinsonMSE
+        ``probes``, ``mse`` (mean over repetitions), ``mse_se`` (sample standard deviation
+        over repetitions / sqrt(n_reps)) and ``exact``, each of shape ``(len(probe_counts),)``.
+    """
+    A = np.asarray(A, dtype=float)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or not np.all(np.isfinite(A)):
+        raise ValueError(f"A must be a finite square matrix, got shape {A.shape}")
+    if not np.allclose(A, A.T, rtol=1e-12, atol=1e-12 * float(np.max(np.abs(A), initial=0.0))):
+        raise ValueError("A must be symmetric")
+    probes = np.array([positive_int("probe_counts[i]", n) for n in probe_counts], dtype=int)
+    n_reps = positive_int("n_reps", n_reps)
+    if n_reps < 2:
+        raise ValueError(f"n_reps must be an integer >= 2 (allowed range 2, 3, ...), got {n_reps}")
+    d = A.shape[0]
+    diagA = np.diag(A)
+    offvar = np.sum(A ** 2, axis=1) - diagA ** 2        # single-probe variance per coordinate
+    mse, mse_se, exact = [], [], []
+    for n in probes:
+        errs = []
+        for _ in range(n_reps):
+            Z = rademacher(rng, (int(n), d))
+            est = np.mean(Z * (Z @ A), axis=0)
+            errs.append(np.mean((est - diagA) ** 2))
+        mse.append(np.mean(errs))
+        mse_se.append(np.std(errs, ddof=1) / np.sqrt(n_reps))
+        exact.append(np.mean(offvar) / n)
+    return HutchinsonMSE(probes, np.array(mse), np.array(mse_se), np.array(exact))
+
+
 # ----------------------------------------------------------------------------- chapter 7
 def method_precond(name: str, alpha: float, beta: float):
     """Chapter 7's preconditioners: clip positivity at ``alpha`` for every scaled method."""
@@ -189,3 +260,44 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
                     if progress is not None:
                         progress.update(1)
     return results
+
+
+def win_tie_loss(results, metric: str, better: str = "lower", baseline: str = "identity",
+                 k: float = 2.0) -> dict:
+    """Tally :func:`~twophase.local.tune.compare_final` of every method against a baseline.
+
+    For every configuration ``(M, H, split, method)`` of a :func:`digits_grid` result with
+    ``method != baseline``, compare the per-seed final values ``results[key][metric][:, -1]``
+    with those of ``(M, H, split, baseline)`` and count the outcomes per method.
+
+    Parameters
+    ----------
+    results : dict
+        Keyed by ``(M, H, split, method)`` as returned by :func:`digits_grid`; every
+        configuration must include the baseline method.
+    metric : str
+        ``"loss"`` or ``"acc"`` (any key whose value has shape ``(n_seeds, rounds + 1)``).
+    better : {"lower", "higher"}
+        Direction of the metric.
+    baseline : str
+        The method every other one is compared with (default ``"identity"``: Local SGD).
+    k : float
+        Standard errors a difference must exceed (default 2).
+
+    Returns
+    -------
+    dict
+        ``{method: {"win": int, "tie": int, "loss": int}}`` for every non-baseline method, in
+        order of first appearance in ``results``; "win" means the method beats the baseline.
+    """
+    out = {}
+    for (M, H, sp, m), v in results.items():
+        if m == baseline:
+            continue
+        if (M, H, sp, baseline) not in results:
+            raise ValueError(f"results has no baseline {baseline!r} run for configuration {(M, H, sp)}")
+        a = np.asarray(v[metric])[:, -1]
+        b = np.asarray(results[(M, H, sp, baseline)][metric])[:, -1]
+        tally = out.setdefault(m, dict.fromkeys(OUTCOMES, 0))
+        tally[compare_final(a, b, better=better, k=k)] += 1
+    return out

@@ -12,7 +12,7 @@ import numpy as np
 
 from ._checks import positive_float
 
-__all__ = ["TuneResult", "tune_gamma", "rounds_to_target", "log_grid"]
+__all__ = ["TuneResult", "tune_gamma", "rounds_to_target", "log_grid", "OUTCOMES", "compare_final"]
 
 
 class TuneResult(NamedTuple):
@@ -54,3 +54,58 @@ def rounds_to_target(loss: np.ndarray, target: float) -> float:
     loss = np.asarray(loss, dtype=float)
     hit = np.flatnonzero(loss <= target)
     return float(hit[0]) if hit.size else float("inf")
+
+
+#: The outcomes of :func:`compare_final`, from the first argument's point of view.
+OUTCOMES = ("win", "tie", "loss")
+
+
+def _per_seed(name: str, x) -> np.ndarray:
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 1 or arr.size < 2:
+        raise ValueError(f"{name} must be a 1-D array of at least 2 per-seed values, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite (allowed range (-inf, inf)), got {arr.tolist()}")
+    return arr
+
+
+def compare_final(a, b, better: str = "lower", k: float = 2.0) -> str:
+    r"""Win, tie or loss of method ``a`` against method ``b`` from per-seed final values.
+
+    With seed means :math:`\bar a, \bar b`, unbiased variances :math:`s_a^2, s_b^2` and
+    :math:`n_a, n_b` seeds, the standard error of the difference of the means is
+    :math:`\mathrm{se}=\sqrt{s_a^2/n_a+s_b^2/n_b}` (the seeds of the two methods are treated as
+    independent; Welch's standard error). With :math:`\Delta=\pm(\bar a-\bar b)`, signed so
+    that :math:`\Delta>0` favours ``a``, the outcome is ``"win"`` if :math:`\Delta>k\,\mathrm{se}`,
+    ``"loss"`` if :math:`\Delta<-k\,\mathrm{se}` and ``"tie"`` otherwise.
+
+    Parameters
+    ----------
+    a, b : array_like, shape (n_seeds,)
+        Final values (e.g. train loss or test accuracy) of the two methods, one per seed;
+        at least 2 finite values each.
+    better : {"lower", "higher"}
+        Whether lower values (a loss) or higher values (an accuracy) are better.
+    k : float
+        Number of standard errors a difference must exceed to count (> 0, default 2).
+
+    Returns
+    -------
+    str
+        One of :data:`OUTCOMES`: ``"win"``, ``"tie"`` or ``"loss"`` for ``a``.
+
+    Examples
+    --------
+    >>> compare_final([1.0, 1.2], [2.0, 2.2])       # se = 0.2 / sqrt(2), a lower by 1.0 > 2 se
+    'win'
+    >>> compare_final([1.0, 1.2], [2.0, 2.2], better="higher")
+    'loss'
+    """
+    a = _per_seed("a", a)
+    b = _per_seed("b", b)
+    if better not in ("lower", "higher"):
+        raise ValueError(f"better must be one of 'lower', 'higher', got {better!r}")
+    k = positive_float("k", k)
+    diff = (a.mean() - b.mean()) * (1 if better == "higher" else -1)
+    se = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+    return "win" if diff > k * se else "loss" if diff < -k * se else "tie"
