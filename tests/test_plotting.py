@@ -19,3 +19,14 @@ def test_curve_with_band_skips_diverged_points():
     band = ax.collections[0].get_paths()[0].vertices
     assert np.all(np.isfinite(band)) and np.all(band[:, 1] > 0), "band must be finite and positive (log axes)"
     plt.close(fig)
+
+
+def test_chapter_figure_modules_export_what_they_list():
+    """The chapter figure builders are importable from the plotting package."""
+    from twophase.plotting import la, momentum
+
+    for mod in (la, momentum):
+        names = getattr(mod, "__all__", [n for n in dir(mod) if n.startswith("fig")])
+        assert names, mod.__name__
+        for name in names:
+            assert callable(getattr(mod, name)), f"{mod.__name__}.{name}"

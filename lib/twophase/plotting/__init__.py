@@ -1,8 +1,10 @@
-"""Shared matplotlib helpers for the book's figures.
+"""Figures for the book: shared helpers here, chapter figure builders in submodules.
 
-Chapter-specific figure builders live beside this module
-(:mod:`twophase.plotting_la`, :mod:`twophase.plotting_momentum`); they take
-computed arrays and only draw.
+* :mod:`twophase.plotting.la` — Lookahead and LA-DiLoCo (chapters 2 and 3);
+* :mod:`twophase.plotting.momentum` — stacked momentum (chapter 4).
+
+Every function takes already-computed arrays and only draws; no numerics
+happen here.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ __all__ = [
     "fig_eigenvalues_vs_R",
 ]
 
-from .plotting import curve_with_band  # noqa: E402,F401  (shared helper)
+from . import curve_with_band  # noqa: E402,F401  (shared helper)
 
 
 def _plt():
