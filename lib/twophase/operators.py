@@ -41,24 +41,7 @@ import numpy as np
 
 from . import _validate as v
 from .methods import TwoPhase
-
-# theory.py re-exports this module's public names on its last line, so this module must not
-# import theory at import time (that would be circular); the two helpers are looked up lazily.
-FORMS = ("exact", "hd")  # same as twophase.theory.FORMS
-
-
-def sgd_step_moments(*args, **kwargs):
-    """:func:`twophase.theory.sgd_step_moments` (imported lazily)."""
-    from .theory import sgd_step_moments as f
-
-    return f(*args, **kwargs)
-
-
-def inner_phase(*args, **kwargs):
-    """:func:`twophase.theory.inner_phase` (imported lazily)."""
-    from .theory import inner_phase as f
-
-    return f(*args, **kwargs)
+from .theory import FORMS, inner_phase, sgd_step_moments
 
 __all__ = [
     "CycleOperator",

@@ -236,7 +236,6 @@ def sgd_critical_eta(lam, B: int, form: str = "hd") -> float:
         return edge
     return brentq(f, 0.0, hi, xtol=1e-15, rtol=1e-14)
 
-from .operators import cycle_operator, effective_spectrum, spectral_radius, stationary_loss, signal_noise_split  # noqa: E402,F401
 
 
 def sgd_stationary_moments(eta: float, lam, B: int, sigma: float, form: str = "hd"):
@@ -266,3 +265,17 @@ def sgd_stationary_moments(eta: float, lam, B: int, sigma: float, form: str = "h
     if K >= 1.0:
         raise ValueError(f"eta={eta} gives noise kernel K={K:.4g} >= 1: no stationary point")
     return b / d + (u / d) * (u @ (b / d)) / (1.0 - K)
+
+
+#: Names of :mod:`twophase.operators` also reachable as ``twophase.theory.<name>``.
+_OPERATOR_NAMES = ("cycle_operator", "effective_spectrum", "spectral_radius", "stationary_loss",
+                   "signal_noise_split")
+
+
+def __getattr__(name):
+    """Resolve the re-exported operator names on first use (operators imports this module)."""
+    if name in _OPERATOR_NAMES:
+        from . import operators
+
+        return getattr(operators, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
