@@ -22,9 +22,14 @@ import os
 import subprocess
 from pathlib import Path
 
-__all__ = ["claim", "show_figure", "context", "claims_so_far"]
+__all__ = ["claim", "paper_claim", "show_figure", "context", "claims_so_far", "paper_claims_so_far",
+           "VERDICTS"]
 
 _CLAIMS: list[dict] = []
+_PAPER_CLAIMS: list[dict] = []
+
+#: The verdicts a chapter may give a claim of one of the papers (see :func:`paper_claim`).
+VERDICTS = ("reproduced", "reproduced under conditions", "not reproduced", "not testable here")
 
 
 def _repo_root() -> Path:
@@ -82,19 +87,31 @@ def claim(key: str, holds, detail: str = "") -> bool:
     ----------
     key : str
         Short stable identifier, e.g. ``"fig1-best-nu-above-one"``.
-    holds : bool
-        The computed truth value of the claim.
+    holds : bool or numpy.bool_
+        The computed truth value of the claim. Only a real boolean is accepted:
+        a number, string, array or ``None`` is refused with ``TypeError`` (a NaN
+        or a non-empty string would otherwise pass as "truthy").
     detail : str
         The numbers behind the verdict, shown in the book and in the error.
 
     Raises
     ------
+    TypeError
+        If ``holds`` is not a Python or numpy boolean, or ``key`` is not a non-empty string.
     AssertionError
         If ``holds`` is false. The runner turns this into a failed chapter.
     """
+    import numpy as np
+
+    if not isinstance(key, str) or not key.strip():
+        raise TypeError(f"claim key must be a non-empty str, got {key!r}")
+    if not isinstance(holds, (bool, np.bool_)):
+        raise TypeError(
+            f"claim {key!r}: holds must be a bool or numpy.bool_ (the computed truth value), "
+            f"got {type(holds).__name__} {holds!r}")
     ok = bool(holds)
     ctx = context()
-    record = {"chapter": ctx["chapter"], "key": str(key), "holds": ok, "detail": str(detail)}
+    record = {"chapter": ctx["chapter"], "key": key, "holds": ok, "detail": str(detail)}
     _CLAIMS.append(record)
     _atomic_write_text(Path(ctx["out"]) / "claims.json", json.dumps(_CLAIMS, indent=1))
     mark = "PASS" if ok else "FAIL"
@@ -102,6 +119,55 @@ def claim(key: str, holds, detail: str = "") -> bool:
     if not ok:
         raise AssertionError(f"claim {key!r} does not hold: {detail}")
     return ok
+
+
+def paper_claims_so_far() -> list[dict]:
+    """The paper-claim verdicts recorded in this kernel so far (copies)."""
+    return [dict(c) for c in _PAPER_CLAIMS]
+
+
+def paper_claim(id: str, verdict: str, conditions: str, evidence: str, checks=()) -> dict:
+    """Record this chapter's computed verdict on one claim of one of the papers.
+
+    Unlike :func:`claim`, this never fails the chapter because of the verdict: a
+    claim that does not reproduce is a finding to report. The verdict must be
+    *computed* from the chapter's data (e.g. ``"reproduced" if ok else "not
+    reproduced"``), never typed in as the expected outcome.
+
+    Parameters
+    ----------
+    id : str
+        The claim's id in ``book/paper_claims.yml``, e.g. ``"I-fig1-eta-star-decreases"``.
+    verdict : str
+        One of :data:`VERDICTS`.
+    conditions : str
+        Where it holds and where it does not, with the numbers (MyST markdown).
+    evidence : str
+        A MyST label defined in this chapter (a figure ``:name:`` or a section
+        ``(label)=``) that shows the evidence; the claims page links it with ``{ref}``.
+    checks : sequence of str
+        Keys of the :func:`claim` checks (this chapter) that decide it.
+
+    Returns
+    -------
+    dict
+        The record written to ``<out>/paper_claims.json``:
+        ``{"id", "verdict", "conditions", "chapter", "evidence", "checks"}``.
+    """
+    for name, value in (("id", id), ("conditions", conditions), ("evidence", evidence)):
+        if not isinstance(value, str) or not value.strip():
+            raise TypeError(f"paper_claim {name} must be a non-empty str, got {value!r}")
+    if verdict not in VERDICTS:
+        raise ValueError(f"paper_claim {id!r}: verdict must be one of {VERDICTS}, got {verdict!r}")
+    if isinstance(checks, str) or not all(isinstance(c, str) for c in checks):
+        raise TypeError(f"paper_claim {id!r}: checks must be a sequence of claim keys, got {checks!r}")
+    ctx = context()
+    record = {"id": id, "verdict": verdict, "conditions": conditions, "chapter": ctx["chapter"],
+              "evidence": evidence, "checks": list(checks)}
+    _PAPER_CLAIMS[:] = [c for c in _PAPER_CLAIMS if c["id"] != id] + [record]
+    _atomic_write_text(Path(ctx["out"]) / "paper_claims.json", json.dumps(_PAPER_CLAIMS, indent=1))
+    print(f"[paper claim] {id}: {verdict}: {conditions}")
+    return dict(record)
 
 
 class _QuietPath(type(Path())):
