@@ -404,7 +404,7 @@ def theory_vs_simulation(lam, m0, eta: float, nus, *, S: int, B: int, cycles: in
 class TunedComparison(NamedTuple):
     """Best-tuned LA against best-tuned SGD at equal gradient steps, per setting."""
 
-    settings: list   #: ``(spectrum, B, sigma)`` per row
+    settings: list   #: ``(spectrum, B, sigma_rel, sigma)`` per row
     sgd: np.ndarray  #: tuned SGD excess loss (above ``sigma^2/2``) per setting
     la: np.ndarray   #: tuned LA excess loss per setting
     ratio: np.ndarray  #: ``la / sgd``
@@ -412,7 +412,7 @@ class TunedComparison(NamedTuple):
     budget: int      #: gradient steps
 
 
-def la_vs_sgd_tuned(spectra: dict, Bs, sigmas, *, budget: int, eta_grid, nu_grid, S_values) -> TunedComparison:
+def la_vs_sgd_tuned(spectra: dict, Bs, sigma_rel, *, budget: int, eta_rel, nu_grid, S_values) -> TunedComparison:
     """Tune SGD (over ``eta``) and LA (over ``eta``, ``nu``, ``S``) separately, exact theory, isotropic
     ``m0``, and compare their excess losses after ``budget`` gradient steps.
 
@@ -420,12 +420,16 @@ def la_vs_sgd_tuned(spectra: dict, Bs, sigmas, *, budget: int, eta_grid, nu_grid
     ----------
     spectra : dict
         ``{name: lam}``.
-    Bs, sigmas : sequences
-        Batch sizes and label-noise levels; every combination with every spectrum is a setting.
+    Bs : sequence of int
+        Batch sizes.
+    sigma_rel : sequence of float
+        Label noise as ``sigma^2 = r · lam·m0`` (comparable to the initial loss).
     budget : int
         Gradient steps (a multiple of every ``S``).
-    eta_grid, nu_grid : array_like
-        Shared inner-rate grid; LA outer rates (include 1 so that LA contains SGD).
+    eta_rel : array_like
+        Shared grid of ``eta lam_max``.
+    nu_grid : array_like
+        LA outer rates (include 1, so that tuned LA can never be worse than tuned SGD).
     S_values : sequence of int
         Inner steps for LA.
 
@@ -435,16 +439,20 @@ def la_vs_sgd_tuned(spectra: dict, Bs, sigmas, *, budget: int, eta_grid, nu_grid
     """
     from .momentum import family_methods, tuned_losses
 
+    eta_rel = _grid1d("eta_rel", eta_rel)
     settings, sgd, la, pars = [], [], [], []
     for name, lam in spectra.items():
+        lam = v.eigenvalues(lam)
         m0 = initial_moments(lam)
+        eta = eta_rel / lam.max()
         for B in Bs:
-            for s in sigmas:
+            for r in sigma_rel:
+                s = float(np.sqrt(r * (lam @ m0)))
                 floor = 0.5 * s ** 2
-                b_sgd, _ = tuned_losses(family_methods("SGD", eta_grid, B=B), lam, m0, [budget], sigma=s)
-                b_la, p_la = tuned_losses(family_methods("LA", eta_grid, nu_grid, S_values=S_values, B=B),
+                b_sgd, _ = tuned_losses(family_methods("SGD", eta, B=B), lam, m0, [budget], sigma=s)
+                b_la, p_la = tuned_losses(family_methods("LA", eta, nu_grid, S_values=S_values, B=B),
                                           lam, m0, [budget], sigma=s)
-                settings.append((name, int(B), float(s)))
+                settings.append((name, int(B), float(r), s))
                 sgd.append(b_sgd[0] - floor)
                 la.append(b_la[0] - floor)
                 pars.append(p_la[0])

@@ -35,6 +35,7 @@ __all__ = [
     "tail_scan",
     "Divergence",
     "divergence_run",
+    "loss_shares",
 ]
 
 
@@ -183,3 +184,16 @@ def divergence_run(lam, m0, B: int, eta: float, *, steps: int, runs: int = 16, s
     first = np.argmax(~np.isfinite(sim), axis=1)
     return Divergence(int(np.argmax(~np.isfinite(th))), first,
                       bool(np.all(~np.isfinite(sim[:, -1])) and not np.isfinite(th[-1])))
+
+
+def loss_shares(lam, exponents=(0.0, 0.5, 1.0)) -> dict:
+    """Share ``lam_i m0_i / sum_j lam_j m0_j`` of the initial loss per mode, for ``m0 ∝ lam^{-s}``
+    (``s = 0`` isotropic); returns ``{s: shares}``."""
+    from ..spectra import initial_moments
+
+    lam = v.eigenvalues(lam)
+    out = {}
+    for s in exponents:
+        m = initial_moments(lam, "isotropic") if s == 0 else initial_moments(lam, "source", exponent=float(s))
+        out[float(s)] = lam * m / (lam @ m)
+    return out
