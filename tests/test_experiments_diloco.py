@@ -92,3 +92,34 @@ def test_theorem31_check_reports_failures(monkeypatch):
     assert out == (0, 0, [])
     with pytest.raises(ValueError, match="form"):
         ex.theorem31_check(eta_rel, nu, forms=("exact", "nope"))
+
+
+def test_domination_radius_and_closed_form():
+    assert ex.domination_draws(6, seed=3).failures == []
+    r = ex.radius_over_R(sp.power_law(200, -1.5), [0.5, 1.9], nu=1.0, S=5, B_tot=16, Rs=[1, 4, 16])
+    assert r.monotone and r.gain[-1] > 0
+    cf = ex.closed_form_vs_operator([0.01, 0.03], 1.0, 8, S=5, B_tot=16, lam0=1.0, D=300, D_dense=40)
+    assert cf.dense_err < 1e-10 and cf.action_err < 1e-10 and cf.D_dense == 40
+
+
+def test_other_spectrum_on_identical_eigenvalues_equals_rate_spread():
+    """With identical eigenvalues the loss is L0 tau^t, so the average log-rate spread equals rate_spread."""
+    D, Bt, S = 200, 16, 4
+    lam = sp.identical(D, 1.0)
+    eta = np.array([0.005, 0.01, 0.02])
+    o = ex.other_spectrum_statements(lam, sp.initial_moments(lam), eta, 1.0, S=S, B_tot=Bt, Rs=[1, 2, 8], cycles=5,
+                                     rate_tol=0.1)
+    for rule in ("fixed", "sqrt"):
+        taus = {R: ex.isotropic_tau(eta, 1.0, R, rule, S=S, B_tot=Bt, lam0=1.0, D=D) for R in (1, 2, 8)}
+        close(o.spread[rule], ex.rate_spread(taus), f"spread, {rule}", rtol=1e-9)
+
+
+def test_figure2_and_divergence_timing():
+    D, Bt, S = 100, 16, 4
+    su = ex.setup(D, 1.0, B_tot=Bt, S=S, nu=1.0, Rs=[1, 8], etas=[0.01, 0.2])
+    f2 = ex.figure2(su.lam, su.m0, [0.01, 0.2], 1.0, S=S, B_tot=Bt, Rs=[1, 8], cycles=6, seeds=8, seed=1)
+    assert set(f2.theory) == {"fixed", "sqrt"} and f2.sims["sqrt"][1] is f2.sims["fixed"][1]
+    dt = ex.divergence_timing(f2, 1, "fixed", nu=1.0, eta=0.2, S=S, B_tot=Bt, lam0=1.0, D=D)
+    assert dt.theory == dt.predicted, (dt.theory, dt.predicted)
+    with pytest.raises(ValueError, match="R must divide"):
+        ex.setup(D, 1.0, B_tot=Bt, S=S, nu=1.0, Rs=[3], etas=[0.1])

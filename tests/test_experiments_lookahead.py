@@ -73,3 +73,57 @@ def test_best_nu_map_matches_pointwise_optimum():
                 # another order, and the parabola refinement in log eta divides by a second difference of
                 # the loss, which amplifies that rounding (observed ~3e-12)
                 close(out.nu[i, k, j], ref, f"best nu at sigma_rel={r}, s={s}, B={B}", rtol=1e-10)
+
+
+def test_cycle_operator_vs_dense_agrees_and_detects_an_error(monkeypatch):
+    lam = sp.spiked(30, ratio=10.0, fraction=0.1)
+    m0 = sp.initial_moments(lam)
+    meth = TwoPhase(0.5 / lam.max(), 1.3, S=4, R=1, B=3)
+    assert ex.cycle_operator_vs_dense(meth, lam, m0, sigma=0.2, cycles=3).worst < 1e-12
+    true_op = ex.cycle_operator
+
+    def wrong(method, lam, form):
+        T, b = true_op(method, lam, form)
+        return T, 1.01 * b
+
+    monkeypatch.setattr(ex, "cycle_operator", wrong)
+    assert ex.cycle_operator_vs_dense(meth, lam, m0, sigma=0.2, cycles=3).worst > 1e-4
+
+
+def test_signal_noise_factors_low_modes_match_sgd():
+    sn = ex.signal_noise_factors(10, 0.5, 1.5, np.geomspace(1e-5, 1.0, 200))
+    assert sn.rel_signal_low < 2e-2 and sn.rel_noise_low < 2e-2 and sn.n_high > 0 and sn.dev_high < np.exp(-3)
+    assert 0.5 in sn.etas_h and len(sn.h_by_eta) == len(sn.etas_h)
+
+
+def test_source_crossing_and_best_nu_by_D():
+    lam = sp.power_law(200, -1.5)
+    eta_rel = np.geomspace(1e-3, 2.0, 200)
+    c = ex.source_crossing(lam, S=10, B=1, eta_rel=eta_rel, n=21)
+    ref = sw.one_cycle_optimum(lam, ex.source_stack(lam, c.s), eta_rel / lam.max(), S=10, B=1, form="hd").nu
+    close(c.nu, ref, "best nu per s")
+    if np.isfinite(c.s_c):
+        assert np.all(c.nu[c.s < c.s_c] >= 1) and c.nu[c.s == c.s_c][0] < 1
+    by_D = ex.best_nu_by_D([100, 200], alpha=-1.5, B_over_D=0.005, eta_rel=eta_rel, S=10)
+    close(by_D[200], sw.one_cycle_optimum(lam, sp.initial_moments(lam), eta_rel / lam.max(), S=10, B=1).nu, "D=200")
+
+
+def test_map_summary_on_a_synthetic_map():
+    bd = np.array([0.001, 0.01, 0.1])
+    nu = np.ones((2, 2, 3))
+    nu[0, 0] = [0.9, 1.05, 1.2]     # isotropic, sigma = 0: crosses 1 once
+    nu[1, 0] = [0.95, 0.99, 1.1]    # more noise: raised at the smallest B/D only
+    sp_nu = np.full((2, 2, 3), 1.1)
+    sp_nu[0, 1, 0] = 0.97
+    ms = ex.map_summary(ex.BestNuMap(bd, nu), ex.BestNuMap(bd, sp_nu), 0.01, 0.1)
+    assert ms.single_crossing and ms.bd_cross == 0.01 and ms.bd_below == 0.001
+    assert ms.noise_raises_at.tolist() == [0.001] and ms.bd_spiked_from == 0.01 and ms.bd_spiked_below == 0.001
+    close(ms.sig_at_paper, [1.05, 0.99], "best nu at the paper's B/D per sigma")
+
+
+def test_la_vs_sgd_tuned_contains_sgd_and_verdicts():
+    lam = {"power": sp.power_law(30, -1.5)}
+    tc = ex.la_vs_sgd_tuned(lam, [2], [0.0, 1.0], budget=20, eta_rel=np.geomspace(0.01, 2.0, 8),
+                            nu_grid=[0.5, 1.0, 2.0], S_values=[2, 5])
+    assert np.all(tc.la <= tc.sgd * (1 + 1e-9)) and tc.ratio.shape == (2,)
+    assert "| power | 2 |" in ex.la_vs_sgd_markdown(tc)

@@ -98,3 +98,42 @@ def test_stacking_verdict_bad_input():
         ex.stacking_verdict(1.0, lo=0.0)
     with pytest.raises(ValueError, match="hi"):
         ex.stacking_verdict(1.0, lo=1.25, hi=0.8)
+
+
+def test_octave_max_known_values():
+    S = np.arange(1, 40)
+    starts, m = ex.octave_max(S, S.astype(float), lo=4)
+    assert starts.tolist() == [4, 8, 16, 32] and m.tolist() == [7.0, 15.0, 31.0, 39.0]
+
+
+def test_figure3_panels_and_small_S():
+    f3 = ex.figure3(1.0, 0.2, 0.9, 0.8, 2.0, 64)
+    tp = ex.top_panel(f3, 0.8)
+    assert tp.hb_increasing and tp.hb_lower_bound and 0 < tp.hb_gap_last <= tp.hb_gap_bound
+    assert tp.nu_pt == pytest.approx(0.4)
+    bp = ex.bottom_panel(f3, 16)
+    assert bp.q == pytest.approx(32 / 48) and bp.n_small == 16 and len(bp.diff_max) == len(bp.octaves)
+    s = ex.small_S_comparison(f3, 16, "bottom", "nesterov")
+    assert s.stable_reset == bp.stable_reset and s.full_wins == bp.full_wins
+
+
+def test_spectrum_checks_and_speedup():
+    spc = ex.spectrum_checks([0.0, 0.5], [2, 4], n_x=200)
+    assert spc.no_momentum_err < 1e-12 and all(n == S for b, S, n, *_ in spc.rows)
+    rho, pred = ex.sqrt_speedup([1e-2, 0.1])
+    np.testing.assert_allclose(rho, pred, atol=1e-8)
+    cc = ex.critical_checks(1.0, 0.9, 0.8, 2.0, [0.1, 0.5])
+    assert cc.worst_square < 1e-10 and cc.worst_det < 1e-10
+
+
+def test_tuned_comparison_tables_and_retune():
+    lam = sp.power_law(10, alpha=-1.5)
+    m0 = sp.initial_moments(lam)
+    tu = ex.tuned_comparison(lam, m0, [8, 16], eta_grid=np.geomspace(0.01, 2, 6), nu_pt_grid=[0.5, 1.0, 2.0],
+                             betas=[0.5], S_values=[4], inner=["reset"], B=4, sigmas=[0.1], progress=False)
+    rows = ex.stacking_table(tu)
+    assert len(rows) == 2 and all(r.verdict in ex.STACKING_VERDICTS for r in rows)
+    edges = ex.grid_edges(tu, betas=[0.5], S_values=[4])
+    assert edges["S"] == [] and edges["beta"] == []  # one-value lists never count as an edge
+    r = ex.retuned_verdict(tu, 0.1, lam, m0, B=4)
+    assert r.losses["SLA Nesterov"] <= tu.results[0.1]["SLA Nesterov"][-1] * (1 + 1e-12)

@@ -12,5 +12,6 @@ import from it; nothing in the engine imports them. Part II keeps its own
 :mod:`twophase.local.experiments`.
 """
 from . import diloco, lookahead, momentum, sgd
+from ._verdict import PaperVerdict
 
-__all__ = ["sgd", "lookahead", "diloco", "momentum"]
+__all__ = ["sgd", "lookahead", "diloco", "momentum", "PaperVerdict"]

@@ -45,6 +45,10 @@ __all__ = [
     "theory_vs_simulation",
     "TunedComparison",
     "la_vs_sgd_tuned",
+    "la_vs_sgd_markdown",
+    "paper_verdicts",
+    "Problems",
+    "problems",
 ]
 
 
@@ -458,3 +462,76 @@ def la_vs_sgd_tuned(spectra: dict, Bs, sigma_rel, *, budget: int, eta_rel, nu_gr
                 pars.append(p_la[0])
     sgd, la = np.array(sgd), np.array(la)
     return TunedComparison(settings, sgd, la, la / sgd, pars, int(budget))
+
+
+# --- verdicts on the paper's claims ------------------------------------------------------------
+
+
+def paper_verdicts(v1: Figure1Verdicts, v2: Figure1Verdicts, ms: MapSummary, cross: SourceCrossing, nu_by_D: dict,
+                   tc: TunedComparison, *, nu, bd_spiked: float, bd_power: float, power_D: int,
+                   sigma_rel_max: float, helps_below: float = 0.8) -> list:
+    """Chapter 2's verdicts on Figure 1's three claims and on the abstract's LA trade-off.
+
+    Returns a list of :class:`~twophase.experiments.PaperVerdict`, computed from the chapter's results
+    (``v1``/``v2``: the chapter's form and the other one; ``tc``: tuned LA against SGD; LA *helps* where its
+    excess loss is below ``helps_below`` times SGD's).
+    """
+    from ._verdict import PaperVerdict, grade
+
+    nu = np.asarray(nu, dtype=np.float64)
+    out = [PaperVerdict("I-fig1-eta-star-decreases", grade(v1.eta_star_decreases and v2.eta_star_decreases),
+                        f"spiked spectrum, isotropic m0, σ=0, both forms: η*λmax falls monotonically from "
+                        f"{v1.eta_star_from:.3f} to {v1.eta_star_to:.3f} over ν∈[{nu[0]:g}, {nu[-1]:g}]", "ch2-figure1",
+                        ["ch2-fig1-eta-star-decreases", "ch2-fig1-verdicts-form-independent"]),
+           PaperVerdict("I-fig1-spiked-best-nu-above-1", grade(v1.spiked_nu > 1 and ms.spiked_min_at_paper > 1),
+                        f"best ν = {v1.spiked_nu:.3f} at B/D={bd_spiked:g}; > 1 for every s∈[0,1] and σ on the map "
+                        f"(min {ms.spiked_min_at_paper:.3f}); needs B/D ≥ {ms.bd_spiked_from:g} (σ=0)", "ch2-best-nu-maps",
+                        ["ch2-fig1-spiked-best-nu-above-1", "ch2-spiked-above-1-robust",
+                         "ch2-spiked-above-1-needs-large-batch"])]
+    some = bool(np.isfinite(cross.s_c) or np.isfinite(ms.bd_below) or ms.sig_at_paper[-1] < 1)
+    D0 = min(nu_by_D)
+    out.append(PaperVerdict("I-fig1-power-best-nu-below-1", grade(v1.power_nu < 1 or some, v1.power_nu < 1),
+                            f"isotropic m0, σ=0, B/D={bd_power:g}, D={power_D}: best ν = {v1.power_nu:.3f}; below 1 for "
+                            f"m0∝λ^-s with s ≥ {cross.s_c:.2f}, or B/D ≤ {ms.bd_below:g}, or σ² = {sigma_rel_max:g}·λ·m0 "
+                            f"(ν = {ms.sig_at_paper[-1]:.3f}); at D={D0} best ν = {nu_by_D[D0]:.3f}", "ch2-best-nu-maps",
+                            ["ch2-fig1-power-verdict-consistent", "ch2-power-below-1-needs-low-mode-weight",
+                             "ch2-power-below-1-at-small-batch", "ch2-power-verdict-flips-with-D"]))
+    helps = tc.ratio < helps_below
+    out.append(PaperVerdict("I-abstract-la-tradeoff", grade(bool(helps.any()), bool(helps.mean() >= 0.5)),
+                            f"tuned LA vs tuned SGD at {tc.budget} gradient steps (exact theory): LA's excess loss < "
+                            f"{helps_below:g}× SGD's in {int(helps.sum())}/{helps.size} settings: " + "; ".join(
+                                f"{n}, B={b}, r={r:g}: ratio {q:.2f}" for (n, b, r, _), q in zip(tc.settings, tc.ratio)),
+                            "ch2-la-vs-sgd", ["ch2-la-tuned-contains-sgd", "ch2-la-tuning-interior"]))
+    return out
+
+
+def la_vs_sgd_markdown(tc: TunedComparison) -> str:
+    """The tuned comparison as a Markdown table (one row per setting)."""
+    head = "| spectrum | B | r | SGD excess | LA excess | ratio | LA ν, S |\n|---|---|---|---|---|---|---|\n"
+    return head + "\n".join(f"| {n} | {b} | {r:g} | {x:.3g} | {y:.3g} | {q:.3g} | {p['nu']:.3g}, {p['S']} |"
+                            for (n, b, r, _), x, y, q, p in zip(tc.settings, tc.sgd, tc.la, tc.ratio, tc.la_params))
+
+
+class Problems(NamedTuple):
+    """The chapter's two Figure-1 problems (isotropic ``m0``)."""
+
+    lam_spiked: np.ndarray
+    m0_spiked: np.ndarray
+    spiked_B: int
+    lam_power: np.ndarray
+    m0_power: np.ndarray
+    power_B: int
+    description: str
+
+
+def problems(*, spiked_D: int, spiked_ratio: float, spiked_fraction: float, spiked_B_over_D: float, power_D: int,
+             power_alpha: float, power_B_over_D: float) -> Problems:
+    """Spiked and power-law spectra with their batch sizes ``B = max(1, round(B/D · D))``."""
+    from ..spectra import spiked
+
+    sB = max(1, int(round(spiked_B_over_D * spiked_D)))
+    pB = max(1, int(round(power_B_over_D * power_D)))
+    ls, lp = spiked(spiked_D, ratio=spiked_ratio, fraction=spiked_fraction), power_law(power_D, alpha=power_alpha)
+    text = (f"spiked: D={spiked_D}, B={sB} (B/D={sB / spiked_D:g}), {int((ls > ls.min()).sum())} modes at "
+            f"{spiked_ratio:g}x the bulk; power law: D={power_D}, B={pB} (B/D={pB / power_D:g}), alpha={power_alpha}")
+    return Problems(ls, initial_moments(ls, "isotropic"), sB, lp, initial_moments(lp, "isotropic"), pB, text)
