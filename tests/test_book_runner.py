@@ -115,7 +115,7 @@ def test_raising_cell_fails_build_and_leaves_no_notebook(fake_book, capsys):
     assert cache["status"] == "failed"
     assert re.search(r"02_beta\s+executed\s+failed", out), out
     report = (fake_book / "_build/report.md").read_text()
-    assert "| 02\\_beta | executed | failed |" in report
+    assert "| {doc}`02_beta <02_beta>` | failed |" in report
     assert "RuntimeError" in report
     # the HTML is still built; the failed chapter's page shows the failure and traceback
     assert (fake_book / "_build/html/book/01_alpha.html").is_file()
@@ -134,7 +134,7 @@ def test_failing_claim_fails_build(fake_book, capsys):
     code = cli(["--root", str(fake_book), "build", "--no-html", "--no-progress"])
     assert code != 0
     report = (fake_book / "_build/report.md").read_text()
-    assert "`beta-claim` | **FAILS**" in report
+    assert "`beta-claim`: **FAILS**" in report
     res = json.loads((fake_book / "_build/report.json").read_text())
     beta = [c for c in res["chapters"] if c["chapter"] == "02_beta"][0]
     assert beta["status"] == "failed" and beta["claims_failed"] == 1
@@ -146,7 +146,7 @@ def test_interrupt_leaves_nothing_half_written(fake_book, monkeypatch):
     final = fake_book / "_build/chapters/01_alpha"
     before = sorted(p.relative_to(final).as_posix() for p in final.rglob("*"))
 
-    def interrupted(self, inp, outp, params, cwd, env):
+    def interrupted(self, inp, outp, params, cwd, env, timeout=None):
         out = Path(env["TWOPHASE_OUT"])
         (out / "figures").mkdir(parents=True, exist_ok=True)
         (out / "figures" / "line.png").write_bytes(b"half")
