@@ -207,7 +207,8 @@ def _evidence(r) -> str:
     if r.get("evidence"):
         parts.append(f"{{ref}}`{r['evidence']}`" if r.get("linked") else _esc(r["evidence"]))
     if r.get("chapter"):
-        parts.append(f"chapter {_esc(r['chapter'])}")
+        parts.append(f"chapter {{doc}}`{r['chapter']} <{r['chapter']}>`" if r.get("linked")
+                     else f"chapter {_esc(r['chapter'])}")
     checks = [f'<a href="report.html#{check_anchor(r["chapter"], k)}"><code>{_html(k)}</code></a>'
               for k in r.get("checks", [])]
     if checks:

@@ -25,6 +25,7 @@ import math
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -301,7 +302,8 @@ class Runner:
         Looks (not recursively into the site) in ``_build``, ``_build/.tmp``,
         ``_build/chapters``, ``_build/figures`` and ``_build/runs`` for names carrying the pid
         of their writer (``.run-PID``, ``.tmp-PID``, ``.old-PID``, ``.html-tmp-PID``,
-        ``.input-PID.*``). Returns the removed paths.
+        ``.input-PID.*``) and for lock files of runners that died on this host. Returns the
+        removed paths.
         """
         removed = []
         b = self.build_dir
@@ -309,6 +311,14 @@ class Runner:
             if not folder.is_dir():
                 continue
             for p in folder.iterdir():
+                if p.name.endswith(".lock") and p.is_file():
+                    info = BuildLock(p).read() or {}
+                    pid = info.get("pid")
+                    if (isinstance(pid, int) and pid != os.getpid() and not pid_alive(pid)
+                            and info.get("host") == socket.gethostname()):
+                        p.unlink(missing_ok=True)
+                        removed.append(p)
+                    continue
                 m = _TMP_NAME.search(p.name)
                 if not m or int(m.group(1)) == os.getpid() or pid_alive(int(m.group(1))):
                     continue
