@@ -394,7 +394,8 @@ def test_gitignore_covers_generated_files():
 
 @pytest.mark.book
 def test_real_book_quick_build_end_to_end(tmp_path):
-    """`build --profile quick` of the real book, Sphinx with -W, every claim checked.
+    """`build --profile quick` of the real book with the parallel runner, Sphinx with -W,
+    every claim checked, the claims page written.
 
     Builds every chapter of _toc.yml whose source exists (all of them once the book is
     complete) into a temporary _build, so a developer's own _build is left alone."""
@@ -403,7 +404,7 @@ def test_real_book_quick_build_end_to_end(tmp_path):
     missing = [e.name for e in r.chapters if e.kind != "chapter"]
     if missing:
         print(f"chapters not written yet (left out): {missing}")
-    res = r.build("quick", only=existing)
+    res = r.build("quick", only=existing, jobs=None)   # the parallel runner, default -j
     table = "\n".join(f"{c.chapter}: {c.status} {c.error}" for c in res.chapters)
     assert res.sphinx_status == "ok", f"Sphinx failed; see {tmp_path}/_build/sphinx.log\n{table}"
     assert res.ok, table
@@ -411,3 +412,8 @@ def test_real_book_quick_build_end_to_end(tmp_path):
         assert (tmp_path / f"_build/html/book/{name}.html").is_file()
         assert (tmp_path / f"_build/chapters/{name}/{name}.ipynb").is_file()
     assert (tmp_path / "_build/html/book/report.html").is_file()
+    # the claims page and its machine-readable twin are written by every build
+    assert (tmp_path / "_build/html/book/claims.html").is_file()
+    records = json.loads((tmp_path / "_build/paper_claims.json").read_text())
+    assert isinstance(records, list) and all({"id", "verdict", "conditions", "chapter",
+                                              "evidence"} <= set(x) for x in records)
