@@ -575,6 +575,7 @@ class Runner:
 
         names = self.chapter_names()
         n = len(names)
+        self._stopping.clear()
         results: dict[str, ChapterResult] = {}
         todo = []
         self._out(f"twophase.book build: profile {profile!r}, {n} chapter(s), "
