@@ -41,7 +41,8 @@ def test_claims_page_intro_summary_and_report_links(fake_book):
     # a real table with the five columns, verdicts computed, links to evidence and checks
     heads = re.findall(r'<th class="head[^"]*"><p>([^<]*)</p></th>', page)
     assert heads[-5:] == ["id", "the paper’s claim", "verdict", "conditions", "evidence"]
-    assert "<td><p>FAKE-alpha</p></td>" in page and "The total of alpha is positive." in page
+    assert '<td><p><span id="paper-claim-fake-alpha"></span>FAKE-alpha</p></td>' in page
+    assert "The total of alpha is positive." in page
     assert 'href="01_alpha.html#alpha-evidence"' in page
     assert 'href="02_beta.html#beta-evidence"' in page
     assert 'href="report.html#check-01_alpha-alpha-total-positive"' in page
@@ -52,6 +53,10 @@ def test_claims_page_intro_summary_and_report_links(fake_book):
     assert 'id="check-02_beta-beta-claim"' in report
     assert 'href="01_alpha.html"' in report and 'href="02_beta.html"' in report
     assert 'href="claims.html"' in report
+    # ... and every paper claim, to its row on the claims page
+    assert 'href="claims.html#paper-claim-fake-alpha"' in report
+    assert 'href="claims.html#paper-claim-fake-beta"' in report
+    assert 'id="paper-claim-fake-alpha"' in page
     # the report's chapter table has four columns (fits the column)
     assert re.search(r"<th[^>]*><p>chapter</p></th>\s*<th[^>]*><p>status</p></th>\s*"
                      r"<th[^>]*><p>seconds</p></th>\s*<th[^>]*><p>claims \(passed / failed\)"
@@ -87,7 +92,7 @@ def test_enforce_false_lists_untested_ids_without_failing(fake_book, capsys):
     assert code == 0, out
     assert "not enforced" in out
     page = (fake_book / "_build/html/book/claims.html").read_text()
-    assert "<td><p>FAKE-gamma</p></td>" in page and "<strong>not tested</strong>" in page
+    assert "FAKE-gamma</p></td>" in page and "<strong>not tested</strong>" in page
 
 
 def test_partial_build_does_not_fail_for_chapters_it_left_out(fake_book, capsys):

@@ -26,7 +26,7 @@ import yaml
 from .sources import BookError
 
 __all__ = ["Registry", "ClaimsSummary", "NOT_TESTED", "read_paper_claims", "assemble",
-           "claims_page", "intro_summary", "check_anchor", "SUMMARY_MARKER"]
+           "claims_page", "intro_summary", "check_anchor", "claim_anchor", "SUMMARY_MARKER"]
 
 NOT_TESTED = "not tested"
 VERDICT_ORDER = ("reproduced", "reproduced under conditions", "not reproduced",
@@ -137,6 +137,11 @@ class ClaimsSummary:
 def check_anchor(chapter: str, key: str) -> str:
     """HTML id of claim check ``key`` of ``chapter`` on the report page."""
     return "check-" + re.sub(r"[^A-Za-z0-9_-]+", "-", f"{chapter}-{key}").strip("-").lower()
+
+
+def claim_anchor(claim_id: str) -> str:
+    """HTML id of paper claim ``claim_id``'s row on the claims page."""
+    return "paper-claim-" + re.sub(r"[^A-Za-z0-9_-]+", "-", claim_id).strip("-").lower()
 
 
 def assemble(chapters, registry: Registry | None) -> ClaimsSummary:
@@ -256,7 +261,8 @@ def claims_page(summary: ClaimsSummary, profile: str) -> str:
         if r.get("paper"):
             claim += f" {{cite}}`{r['paper']}`"
         verdict = r["verdict"] if r["verdict"] != NOT_TESTED else f"**{NOT_TESTED}**"
-        lines.append(f"| {_esc(r['id'])} | {claim} | {verdict} | {_cell(r.get('conditions') or '-')}"
+        anchor = f'<span id="{claim_anchor(r["id"])}"></span>'
+        lines.append(f"| {anchor}{_esc(r['id'])} | {claim} | {verdict} | {_cell(r.get('conditions') or '-')}"
                      f" | {_evidence(r)} |")
     lines.append("")
     if summary.problems:

@@ -65,6 +65,13 @@ def _chapter_link(r) -> str:
     return f"{{doc}}`{r.chapter} <{r.chapter}>`" if _staged(r) else _esc(r.chapter)
 
 
+def _chapter_name_link(build, chapter: str) -> str:
+    for r in build.chapters:
+        if r.chapter == chapter:
+            return _chapter_link(r)
+    return _esc(chapter)
+
+
 def _status_text(r) -> str:
     if r.action == "reused":
         return f"{r.status} (reused)"
@@ -146,6 +153,18 @@ def report_markdown(runner, build) -> str:
         lines.append("")
     if not any_claims:
         lines += ["No claims were recorded in this build.", ""]
+    summary = getattr(build, "claims_summary", None)
+    if summary is not None and summary.records:
+        from .claims import claim_anchor
+
+        lines += ["## The papers' claims", "",
+                  "The verdict each chapter computed on the papers' claims; conditions and"
+                  " evidence are on the [claims page](claims.md).", ""]
+        for rec in summary.records:
+            where = f" ({_chapter_name_link(build, rec['chapter'])})" if rec.get("chapter") else ""
+            lines.append(f'- <a href="claims.html#{claim_anchor(rec["id"])}">{rec["id"]}</a>:'
+                         f" {rec['verdict']}{where}")
+        lines.append("")
     lines += ["## How the cache key is built", "", CACHE_KEY_TEXT, ""]
     return "\n".join(lines)
 
