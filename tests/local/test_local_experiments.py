@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from twophase.local import make_quadratic, run_local
-from twophase.local.experiments import (MethodSpec, compare_rounds_to_target, digits_grid,
-                                        drift_fixed_point, hutchinson_mse, stationary_floor,
-                                        tail_floor, win_tie_loss)
+from twophase.local.digits import digits_grid, win_tie_loss
+from twophase.local.experiments import (MethodSpec, compare_rounds_to_target, drift_fixed_point,
+                                        hutchinson_mse, stationary_floor, tail_floor)
 from twophase.local.tune import compare_final
 
 

@@ -12,6 +12,17 @@ __all__ = ["estimates_figure", "noise_floor_figure", "drift_figure", "beta_figur
 LABEL = {"identity": "Local SGD", "rmsprop": "RMSProp-type", "adam": "Adam-type", "oasis": "OASIS-type"}
 
 
+def _need(name, value, kind):
+    if isinstance(kind, str):
+        ok = type(value).__name__ == kind
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        want = kind if isinstance(kind, str) else kind.__name__
+        raise TypeError(f"{name} must be a {want} result, got {type(value).__name__}")
+    return value
+
+
 def _plt():
     import matplotlib.pyplot as plt
 
@@ -20,6 +31,7 @@ def _plt():
 
 def estimates_figure(est):
     """Chapter 5: OASIS Dhat vs diag A; Hutchinson error vs probes; Adam far / near x*."""
+    _need("est", est, "Estimates")
     fig, axes = _plt().subplots(1, 3, figsize=(12, 3.6))
     ax = axes[0]
     ax.loglog(est.diagA, est.oasis_dhat, "o", ms=4, label="OASIS $\\hat D$ after 60 rounds")
@@ -45,6 +57,7 @@ def estimates_figure(est):
 
 def noise_floor_figure(nf, lf, *, Ms, gammas, logit_gammas, H, logit_d):
     """Chapter 6, section 1: curves with exact floors; floors against gamma (quadratic, logistic)."""
+    _need("nf", nf, "NoiseFloor"); _need("lf", lf, "LogisticFloor")
     fig, axes = _plt().subplots(1, 3, figsize=(13, 3.8))
     ax = axes[0]
     for g in gammas:
@@ -71,6 +84,7 @@ def noise_floor_figure(nf, lf, *, Ms, gammas, logit_gammas, H, logit_d):
 
 def drift_figure(dr, sh, *, Hs, gammas):
     """Chapter 6, section 2: drift floor against H and gamma; shared-Hessian curves."""
+    _need("dr", dr, "Drift"); _need("sh", sh, "SharedHessian")
     fig, axes = _plt().subplots(1, 3, figsize=(13, 3.8))
     ax = axes[0]
     for g in gammas:
@@ -98,6 +112,7 @@ def drift_figure(dr, sh, *, Hs, gammas):
 
 def beta_figure(bb, *, betas, gamma):
     """Chapter 6, section 3: loss curves and logged Dhat bounds for each beta at one gamma."""
+    _need("bb", bb, "BetaBounds")
     fig, axes = _plt().subplots(1, 2, figsize=(11, 3.8))
     for b in betas:
         axes[0].semilogy(bb.curves[gamma, b], lw=1, label=f"$\\beta$={b}")
@@ -116,6 +131,7 @@ def beta_figure(bb, *, betas, gamma):
 
 def ill_conditioned_figure(ic, *, kappa, H, target):
     """Chapter 6, section 4: relative loss per seed, each method at its tuned step."""
+    _need("ic", ic, "IllConditioned")
     fig, axes = _plt().subplots(1, 2, figsize=(11, 3.8), sharey=True)
     for ax, b in zip(axes, ["axis", "rotated"]):
         for lab, v in ic.runs[b].items():
@@ -134,6 +150,9 @@ def ill_conditioned_figure(ic, *, kappa, H, target):
 
 def curves_figure(res, metric, *, M, Hs, splits, methods, rounds):
     """Chapter 7: mean over seeds (band: min to max) of ``metric`` against rounds."""
+    _need("res", res, dict)
+    if metric not in ("loss", "acc"):
+        raise ValueError(f"metric must be one of 'loss', 'acc', got {metric!r}")
     colors = {m: f"C{i}" for i, m in enumerate(methods)}
     fig, axes = _plt().subplots(len(splits), len(Hs), figsize=(3.2 * len(Hs), 2.8 * len(splits)),
                                 squeeze=False, sharey="row")
@@ -162,6 +181,7 @@ def curves_figure(res, metric, *, M, Hs, splits, methods, rounds):
 
 def accuracy_vs_H_figure(res, *, Ms, Hs, splits, methods, rounds):
     """Chapter 7: final test accuracy (mean +- s.d. over seeds) against H."""
+    _need("res", res, dict)
     colors = {m: f"C{i}" for i, m in enumerate(methods)}
     fig, axes = _plt().subplots(1, len(Ms) * len(splits), figsize=(3.4 * len(Ms) * len(splits), 3.0),
                                 squeeze=False, sharey=True)
@@ -182,6 +202,7 @@ def accuracy_vs_H_figure(res, *, Ms, Hs, splits, methods, rounds):
 def equal_cost_figure(res, long_runs, costs, *, M, H, splits, methods, batch):
     """Chapter 7: train loss against per-worker gradient work (per-sample gradients), one
     configuration per split; Local SGD continued to the scaled methods' work."""
+    _need("res", res, dict); _need("long_runs", long_runs, dict); _need("costs", costs, dict)
     colors = {m: f"C{i}" for i, m in enumerate(methods)}
     fig, axes = _plt().subplots(1, len(splits), figsize=(4.2 * len(splits), 3.2), squeeze=False, sharey=True)
     for ax, sp in zip(axes[0], splits):
