@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from ..notebook import run_info_label
 from .cache import KEY_FORMAT
 
 __all__ = ["stage_site", "run_sphinx", "report_markdown", "terminal_table", "CACHE_KEY_TEXT",
@@ -145,6 +146,7 @@ def _header_cell(runner, r, docname: str):
     src = "\n".join(failed + [
         "```{admonition} How this page was made",
         ":class: tip",
+        f":name: {run_info_label(name)}",  # each figure's provenance line links here
         f"Downloads: {{download}}`MyST notebook source ({name}.md) </downloads/{name}.md>` and"
         f" {{download}}`executed notebook ({name}.ipynb) </downloads/{name}.ipynb>`.",
         "",
@@ -295,6 +297,10 @@ def stage_site(runner, build, report: str) -> Path:
         if r.status != "ok":
             _blank_missing_glue(nb)
         _insert_header(nb, _header_cell(runner, r, entry.docname))
+        # the figures' files, where their download links point (twophase.notebook.show_figure)
+        figs = Path(r.notebook).parent / "figures"
+        if figs.is_dir():
+            shutil.copytree(figs, tmp / "figures" / entry.name, dirs_exist_ok=True)
         dst = tmp / f"{entry.docname}.ipynb"
         dst.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, str(dst))
