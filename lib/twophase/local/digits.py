@@ -469,6 +469,12 @@ def ablation_study(gamma, *, M, H, split, rounds, seeds, alpha, beta, batch=32, 
 # ----------------------------------------------------------------------------- chapter summaries
 # Functions returning {claim key: (holds, detail)} for the chapter to pass to ``claim``, and
 # plain-text tables. Each docstring says what the checks test.
+def _need(name, value, kind):
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {kind.__name__} result, got {type(value).__name__}")
+    return value
+
+
 _LABEL = {"identity": "Local SGD", "rmsprop": "RMSProp-type", "adam": "Adam-type", "oasis": "OASIS-type"}
 
 
@@ -526,6 +532,7 @@ def compare_to_local_sgd(res, *, rounds, seeds, alpha, beta, batch=32, hvp_batch
     """Every scaled method against tuned Local SGD: final train loss at equal rounds and at equal
     gradient work (:func:`equal_cost_runs`), per method and per family (:func:`family_tally`),
     and final test accuracy at equal rounds."""
+    res = _results("res", res, ("gamma", "loss", "acc"))
     long_runs = equal_cost_runs(res, rounds=rounds, seeds=seeds, alpha=alpha, beta=beta, batch=batch,
                                 hvp_batch=hvp_batch, concentration=concentration, hidden=hidden)
     eq = equal_cost_finals(res, long_runs, rounds=rounds, alpha=alpha, beta=beta, batch=batch, hvp_batch=hvp_batch)
@@ -551,6 +558,7 @@ def comparison_checks(cmp: Comparison, n_expected: int) -> dict:
     pair exactly once (``n_expected``), at equal rounds and equal work (the verdict itself is
     reported, never asserted); ``ch7-no-clear-accuracy-gain``: the one-sided sign test of the
     accuracy wins against the losses has p >= 0.05."""
+    _need("cmp", cmp, Comparison)
     complete = all(cmp.counts[x][3] == n_expected for x in ("rounds", "work", "acc"))
     w, _, lo, _ = cmp.counts["acc"]
     return {"ch7-scaling-verdict-train-loss": (complete, f"the tally covers all {n_expected} (configuration, scaled "
@@ -565,6 +573,7 @@ def speedup_verdict(cmp: Comparison, *, Ms, Hs, rounds, n_seeds):
     """The verdict on "scaling speeds up training of a neural network", decided at equal gradient
     work by family: reproduced if the wins are the majority, under conditions if there are some,
     not reproduced otherwise. Returns ``(verdict, conditions)``."""
+    _need("cmp", cmp, Comparison)
     w, ti, lo, n = cmp.counts["fam_work"]
     v = "reproduced" if w > lo and w >= n / 2 else "reproduced under conditions" if w > 0 else "not reproduced"
     r = cmp.counts["fam_rounds"]
@@ -581,6 +590,7 @@ def more_H_check(res, *, Ms, Hs, splits, methods) -> dict:
     """``ch7-more-local-steps-lower-loss``: at the largest H the mean final train loss is below the
     one at the smallest H in at least 75 % of the (M, split, method) combinations. Empty if only
     one H is run."""
+    res = _results("res", res)
     if len(Hs) < 2:
         return {}
     fl = {k: v["loss"][:, -1].mean() for k, v in res.items()}
@@ -592,6 +602,7 @@ def more_H_check(res, *, Ms, Hs, splits, methods) -> dict:
 
 def eps_table(es: EpsStudy) -> str:
     """Final train losses and dead-weight decay penalties of :func:`eps_study`, one line per run set."""
+    _need("es", es, EpsStudy)
     lines = [f"pixels zero in every training image: {es.n_dead}; data gradient of their weights is zero: "
              f"{es.dead_grad_zero}"]
     for (v, m, pos), L in es.loss.items():
@@ -609,6 +620,7 @@ def eps_checks(es: EpsStudy, hidden: int) -> dict:
     ``ch7-eps-positivity-fragile``: at the clip-tuned step the eps rule ends with a higher train
     loss than clipping in every seed (paired by seed); ``ch7-eps-fine-without-dead-input-decay``:
     with weight decay 0 and with those pixels dropped, eps is never worse than clipping at 2 s.e."""
+    _need("es", es, EpsStudy)
     ms = list(es.gamma)
     S = len(es.loss[("default", ms[0], "eps")])
     worse = {m: int(np.sum(~(es.loss[("default", m, "eps")] <= es.loss[("default", m, "clip")]))) for m in ms}
@@ -640,6 +652,7 @@ def eps_checks(es: EpsStudy, hidden: int) -> dict:
 
 def eps_sentences(es: EpsStudy) -> tuple[str, str]:
     """Two glue texts: the eps rule against clipping at the clip-tuned step, and at its own step."""
+    _need("es", es, EpsStudy)
     ms = list(es.gamma)
     S = len(es.loss[("default", ms[0], "eps")])
     worse = {m: int(np.sum(~(es.loss[("default", m, "eps")] <= es.loss[("default", m, "clip")]))) for m in ms}

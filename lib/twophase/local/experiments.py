@@ -588,6 +588,12 @@ def ill_conditioned_study(methods, *, d: int, M: int, H: int, kappa: float, sigm
     return IllConditioned(runs, L, kap, med, speed, best, at_top)
 
 
+def _need(name, value, kind):
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {kind.__name__} result, got {type(value).__name__}")
+    return value
+
+
 # ----------------------------------------------------------------------------- chapter 6 checks
 # Each function returns {claim key: (holds, detail)}; the chapter passes every entry to
 # ``twophase.notebook.claim``. The docstrings say what each check tests.
@@ -595,6 +601,7 @@ def noise_floor_checks(nf: NoiseFloor, lf: LogisticFloor, *, k: float, gammas, l
     """``ch6-linear-rate-noise-free``: loss <= q^(2Hr) loss0 in every round (noise free);
     ``ch6-floor-matches-exact``: every |MC - exact| / s.e. <= k; ``ch6-floor-shrinks-with-gamma-and-M``
     and ``ch6-logistic-floor-shrinks``: strictly monotone floors."""
+    _need("nf", nf, NoiseFloor); _need("lf", lf, LogisticFloor)
     worst = max(nf.z, key=lambda key: abs(nf.z[key]))
     return {
         "ch6-linear-rate-noise-free": (all(nf.rate_ok), f"loss <= q^(2Hr) loss0 for every round and gamma in "
@@ -612,6 +619,7 @@ def drift_checks(dr: Drift, sh: SharedHessian) -> dict:
     """Fixed point reached (relative gap < 1e-6); no drift at H = 1 (< 1e-12); drift strictly
     increasing in H >= 2 (identity and diagonal scaling); slope in gamma within (1.8, 2.2);
     shared Hessian: H irrelevant (relative gap < 1e-9)."""
+    _need("dr", dr, Drift); _need("sh", sh, SharedHessian)
     return {
         "ch6-drift-fixed-point-reached": (dr.fixed_point_rel_gap < 1e-6,
                                           f"simulated vs exact drift floor at gamma={dr.check_gamma}, H={dr.check_H}: "
@@ -628,6 +636,7 @@ def drift_checks(dr: Drift, sh: SharedHessian) -> dict:
 def beta_checks(bb: BetaBounds, *, betas, gammas) -> dict:
     """Dhat within [alpha, Gamma] in every round; no loss increase at the largest beta (every
     gamma); at the largest gamma the smallest beta increases the loss more often than the largest."""
+    _need("bb", bb, BetaBounds)
     g, b0, b1 = max(gammas), min(betas), max(betas)
     return {
         "ch6-dhat-within-bounds": (bb.in_bounds, f"alpha={bb.alpha} <= Dhat <= Gamma={bb.Gamma:.3f} in every round "
@@ -643,6 +652,7 @@ def ill_checks(ic: IllConditioned, *, grid_sgd) -> dict:
     """Only grids capped by the stability limit 2/L (Local SGD's, below 2 with L = 1) may be
     optimal at their top; the best scaled method beats Local SGD on the axis-aligned problem;
     the speed-up is larger axis-aligned than rotated."""
+    _need("ic", ic, IllConditioned)
     sp, best, med = ic.speedup, ic.best_scaled, ic.median_rounds
     return {
         "ch6-grids-cover-optimum": (set(ic.at_top) <= {"Local SGD"} and max(grid_sgd) < 2.0
@@ -659,6 +669,7 @@ def ill_checks(ic: IllConditioned, *, grid_sgd) -> dict:
 def convergence_verdict(checks: dict, nf: NoiseFloor, dr: Drift, *, Ms, gammas):
     """The verdict on "converges on identical and heterogeneous data" from the section-1 and -2
     checks: ``("reproduced under conditions" | "not reproduced", conditions, keys)``."""
+    _need("nf", nf, NoiseFloor); _need("dr", dr, Drift)
     keys = [key for key in checks if not key.startswith(("ch6-dhat", "ch6-beta", "ch6-small", "ch6-grids", "ch6-scaling"))]
     ok = all(checks[key][0] for key in keys)
     cond = (f"the theorems (rates, constants, step-size conditions) are not public, so only properties any "
@@ -674,12 +685,14 @@ def convergence_verdict(checks: dict, nf: NoiseFloor, dr: Drift, *, Ms, gammas):
 
 def floor_table(nf: NoiseFloor) -> str:
     """Monte-Carlo floor +- s.e. against the exact value, one line per (M, gamma)."""
+    _need("nf", nf, NoiseFloor)
     return "\n".join(["floor (M, gamma): Monte-Carlo +- s.e. | exact"]
                      + [f"  {key}: {nf.mc[key]:.4e} +- {nf.se[key]:.1e} | {nf.exact[key]:.4e}" for key in nf.mc])
 
 
 def ill_table(ic: IllConditioned) -> str:
     """Tuned step and rounds to target per seed, per basis and method."""
+    _need("ic", ic, IllConditioned)
     lines = []
     for b, runs in ic.runs.items():
         lines.append(f"{b}: kappa = {ic.kappa[b]:.0f}")
@@ -690,6 +703,7 @@ def ill_table(ic: IllConditioned) -> str:
 
 def drift_table(dr: Drift) -> str:
     """The exact drift floor, one row per gamma, one column per H."""
+    _need("dr", dr, Drift)
     Hs = sorted({H for _, H in dr.floor})
     gs = list(dict.fromkeys(g for g, _ in dr.floor))
     return "\n".join([f"drift floor f(x_fp) - f*   (rows: gamma, columns: H = {Hs})"]
@@ -698,6 +712,7 @@ def drift_table(dr: Drift) -> str:
 
 def beta_table(bb: BetaBounds) -> str:
     """Fraction of rounds with a loss increase and diverged seeds, per gamma and beta."""
+    _need("bb", bb, BetaBounds)
     gs = list(dict.fromkeys(g for g, _ in bb.increase_frac))
     bs = list(dict.fromkeys(b for _, b in bb.increase_frac))
     return "\n".join(f"gamma={g}: fraction of rounds with a loss increase per beta: "
