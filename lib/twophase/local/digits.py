@@ -117,7 +117,7 @@ def _accuracy_metric(prob, Xte, yte):
 
 
 def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alpha, beta,
-                batch=32, concentration=0.3, hidden=32, progress=None):
+                batch=32, concentration=0.3, hidden=32, progress=None, equal_work=True):
     r"""Run chapter 7's grid.
 
     For every (M, H, split, method): tune gamma on ``grids[method]`` by the
@@ -125,7 +125,10 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
     Returns a dict keyed by ``(M, H, split, method)`` with ``gamma``,
     ``tune_scores``, ``loss`` and ``acc`` arrays of shape ``(len(seeds), rounds + 1)``,
     and ``clipped``: per seed, the fraction of coordinates of the final
-    :math:`\hat D` sitting at the clipping level (nan for Local SGD).
+    :math:`\hat D` sitting at the clipping level (nan for Local SGD), and ``x_final`` (per seed).
+    With ``equal_work`` the Local SGD seeds run on to the gradient work of the most expensive
+    scaled method (:func:`oracle_cost`); that longer curve is ``loss_long`` (its first
+    ``rounds + 1`` entries are ``loss``), used by :func:`equal_cost_runs`.
     """
     Ms, Hs = int_list("Ms", Ms), int_list("Hs", Hs)
     for name, v in (("splits", splits), ("methods", methods)):
@@ -150,15 +153,27 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
             probs = {s: digits_problem(M, split, s, batch=batch, concentration=concentration,
                                        hidden=hidden) for s in [tune_seed, *seeds]}
             for H in Hs:
+                R_ext = _equal_work_rounds(methods, H, rounds, alpha, beta, batch) if equal_work else rounds
                 for name in methods:
                     results[(M, H, split, name)] = _one_config(probs, name, grids[name], M, H, rounds,
-                                                               seeds, tune_seed, alpha, beta)
+                                                               seeds, tune_seed, alpha, beta,
+                                                               R_ext if name == "identity" else rounds)
                     if progress is not None:
                         progress.update(1)
     return results
 
 
-def _one_config(probs, name, grid, M, H, rounds, seeds, tune_seed, alpha, beta):
+def _equal_work_rounds(methods, H, rounds, alpha, beta, batch, hvp_batch=128) -> int:
+    """Rounds of Local SGD that fit in the gradient work of the most expensive scaled method."""
+    scaled = [m for m in methods if m != "identity"]
+    if not scaled:
+        return rounds
+    need = max(oracle_cost(method_precond(m, alpha, beta), H=H, rounds=rounds, grad_cost=batch,
+                           hvp_cost=2 * hvp_batch)[-1] for m in scaled)
+    return max(rounds, int(math.floor(need / (H * batch))))
+
+
+def _one_config(probs, name, grid, M, H, rounds, seeds, tune_seed, alpha, beta, run_rounds=None):
     pc = method_precond(name, alpha, beta)
     prob, x0, _ = probs[tune_seed]
 
@@ -166,19 +181,24 @@ def _one_config(probs, name, grid, M, H, rounds, seeds, tune_seed, alpha, beta):
         return run_local(prob, x0, gamma=g, H=H, rounds=rounds, precond=pc, seed=tune_seed).loss[-1]
 
     tr = tune_gamma(score, grid)
-    L = np.full((len(seeds), rounds + 1), np.inf)
-    A = np.full((len(seeds), rounds + 1), np.nan)
+    R = rounds if run_rounds is None else run_rounds
+    L = np.full((len(seeds), R + 1), np.inf)
+    A = np.full((len(seeds), R + 1), np.nan)
     clipped = np.full(len(seeds), np.nan)
+    xs = [None] * len(seeds)
     if np.isfinite(tr.best):
         for i, s in enumerate(seeds):
             prob_s, x0_s, (Xte, yte) = probs[s]
-            r = run_local(prob_s, x0_s, gamma=tr.best, H=H, rounds=rounds, precond=pc, seed=int(s),
+            r = run_local(prob_s, x0_s, gamma=tr.best, H=H, rounds=R, precond=pc, seed=int(s),
                           metrics=_accuracy_metric(prob_s, Xte, yte))
-            L[i], A[i] = r.loss, r.metrics["acc"]
+            L[i], A[i], xs[i] = r.loss, r.metrics["acc"], r.x
             if pc.name != "identity" and pc.positivity == "clip":
                 clipped[i] = np.mean(pc.dhat(r.state) <= pc.alpha)
-    return {"gamma": tr.best, "grid": tr.grid, "tune_scores": tr.scores, "loss": L, "acc": A,
-            "clipped": clipped}
+    out = {"gamma": tr.best, "grid": tr.grid, "tune_scores": tr.scores, "loss": L[:, :rounds + 1],
+           "acc": A[:, :rounds + 1], "clipped": clipped, "x_final": xs if R == rounds else None}
+    if R > rounds:   # the first rounds + 1 entries equal a run of ``rounds`` rounds (same streams)
+        out["loss_long"] = L
+    return out
 
 
 # ----------------------------------------------------------------------------- gradient work
@@ -232,10 +252,12 @@ def equal_cost_runs(res, *, rounds, seeds, alpha, beta, batch=32, hvp_batch=128,
     cfgs = sorted({k[:3] for k in res})
     for M, H, sp in cfgs:
         scaled = [m for (M2, H2, sp2, m) in res if (M2, H2, sp2) == (M, H, sp) and m != "identity"]
-        need = max(oracle_cost(method_precond(m, alpha, beta), H=H, rounds=rounds, grad_cost=batch,
-                               hvp_cost=2 * hvp_batch)[-1] for m in scaled)
-        R = int(math.floor(need / (H * batch)))
+        R = _equal_work_rounds(scaled, H, rounds, alpha, beta, batch, hvp_batch)
         g = res[(M, H, sp, "identity")]["gamma"]
+        have = res[(M, H, sp, "identity")].get("loss_long")
+        if have is not None and have.shape == (len(seeds), R + 1):
+            out[(M, H, sp)] = {"cost": H * batch * np.arange(R + 1, dtype=float), "loss": have}
+            continue
         L = np.full((len(seeds), R + 1), np.inf)
         for i, s in enumerate(seeds):
             prob, x0, _ = digits_problem(M, sp, s, batch=batch, concentration=concentration, hidden=hidden)
@@ -415,6 +437,12 @@ def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alph
             for pos in ("eps", "clip"):
                 pc = method_precond(m, alpha, beta, positivity=pos, eps=eps)
                 L, P, A, D = [], [], [], []
+                cached = res[(M, H, split, m)]
+                if v == "default" and pos == "clip" and cached.get("x_final") and len(cached["x_final"]) == len(seeds):
+                    loss[(v, m, pos)] = cached["loss"][:, -1].copy()
+                    pen[(v, m, pos)] = np.array([0.5 * probs[(v, s)][0].weight_decay * float(np.sum(x[idx] ** 2))
+                                                 for s, x in zip(seeds, cached["x_final"])])
+                    continue
                 for s in seeds:
                     prob, x0, _ = probs[(v, s)]
                     r = run_local(prob, x0, gamma=g, H=H, rounds=rounds, precond=pc, seed=int(s))
