@@ -140,9 +140,16 @@ def quick_html(tmp_path_factory):
     given = os.environ.get("TWOPHASE_BROWSER_HTML")
     if given:
         return Path(given).resolve(), "given"
+    import shutil
+
     from twophase.book import Runner
 
     build = tmp_path_factory.mktemp("browser") / "_build"
+    # A developer's executed chapters are reused where their cache key still matches (the
+    # runner checks it); the HTML is always built afresh. A fresh clone executes everything.
+    if (REPO / "_build/chapters").is_dir():
+        shutil.copytree(REPO / "_build/chapters", build / "chapters",
+                        ignore=shutil.ignore_patterns(".*"))
     r = Runner(root=REPO, build_dir=build, progress=False, out=lambda line: None)
     res = r.build("quick")
     status = ", ".join(f"{c.chapter}: {c.status}" for c in res.chapters)
@@ -213,6 +220,26 @@ def test_every_figure_is_numbered_and_captioned(reports):
         "images outside a numbered <figure>:\n" + problems + "\nfigures without a number "
         f"or caption: {unnumbered}")
     assert sum(len(r["figures"]) for r in reports.values()) > 0
+
+
+@pytest.mark.book
+def test_figures_offer_their_files_and_a_provenance_line(quick_html, reports):
+    """Under each figure: links to its PNG and PDF (files that exist in the site) and a
+    collapsed provenance line (profile, commit) whose link leads to the page's parameters."""
+    html, _ = quick_html
+    problems = []
+    for doc, r in reports.items():
+        page_dir = (html / doc).parent
+        for f in r["figures"]:
+            exts = sorted(Path(h).suffix for h in f["downloads"])
+            missing = [h for h in f["downloads"] if not (page_dir / h).is_file()]
+            if not {".pdf", ".png"} <= set(exts) or missing:
+                problems.append(f"{doc}#{f['id']}: downloads {f['downloads']} missing {missing}")
+            if not (f["provenance"].startswith("Provenance: profile") and "commit" in
+                    f["provenance"]) or f["brokenLinks"]:
+                problems.append(f"{doc}#{f['id']}: provenance {f['provenance']!r}, "
+                                f"broken links {f['brokenLinks']}")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.book

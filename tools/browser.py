@@ -285,6 +285,11 @@ PAGE_CHECKS_JS = r"""async () => {
     caption: clip((f.querySelector('figcaption .caption-text') || {textContent: ''}).textContent),
     imageWidth: Math.round((f.querySelector('img') || {getBoundingClientRect: () => ({width: 0})})
         .getBoundingClientRect().width),
+    // the figure's files, and whether its in-page links (provenance -> parameters) resolve
+    downloads: [...f.querySelectorAll('a.download')].map(a => a.getAttribute('href')),
+    provenance: clip((f.querySelector('details summary') || {textContent: ''}).textContent),
+    brokenLinks: [...f.querySelectorAll('a[href^="#"]')].map(a => a.getAttribute('href'))
+        .filter(h => !document.getElementById(decodeURIComponent(h.slice(1)))),
   }));
   // 5. code blocks that scroll sideways at this window width
   const wideCode = [...article.querySelectorAll('pre')].filter(
