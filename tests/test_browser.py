@@ -134,12 +134,23 @@ DOCNAMES = _toc_docnames(yaml.safe_load((REPO / "_toc.yml").read_text()))
 
 
 @pytest.fixture(scope="session")
-def quick_html(tmp_path_factory):
-    """The HTML of a quick build of the real book (or ``$TWOPHASE_BROWSER_HTML``)."""
+def quick_html(request, tmp_path_factory):
+    """The HTML of a quick build of the real book (or ``$TWOPHASE_BROWSER_HTML``).
+
+    If a session fixture ``quick_book_build`` exists (e.g. in conftest.py, shared with the
+    runner's end-to-end test), returning ``(runner, result, build_dir)``, its build is used;
+    otherwise this fixture builds its own."""
     _need_chromium()  # no build when the checks cannot run
     given = os.environ.get("TWOPHASE_BROWSER_HTML")
     if given:
         return Path(given).resolve(), "given"
+    try:
+        _, res, build = request.getfixturevalue("quick_book_build")
+    except pytest.FixtureLookupError:
+        pass
+    else:
+        status = ", ".join(f"{c.chapter}: {c.status}" for c in res.chapters)
+        return Path(build) / "html", f"sphinx {res.sphinx_status}; {status}"
     import shutil
 
     from twophase.book import Runner
