@@ -10,7 +10,9 @@ a reader would see it (the checks run in the page, ``tools/browser.py`` ``PAGE_C
 * no table markup (``|---|`` rows, lines of pipes) shows as text;
 * every image is in a numbered ``<figure>`` with a caption, and every figure is numbered;
 * no code block scrolls sideways, and no table is wider than the column;
-* no output is a bare ``True`` or ``False``.
+* no output is a bare ``True`` or ``False``;
+* each figure links its PNG and PDF and has a provenance line whose link resolves, and the
+  bibliography's labels read as the citations do.
 
 The first tests run the same checks on two small hand-written pages, one with each defect and
 one without, so a check that could never fail would be caught.
@@ -271,3 +273,26 @@ def test_no_output_is_a_bare_boolean(reports):
     problems = _failures(reports, "bareBool", show=1)
     assert not problems, ("outputs that are only True/False (a claim(...) or comparison as a "
                           "cell's last line):\n" + problems)
+
+
+@pytest.mark.book
+def test_bibliography_labels_read_as_the_citations(quick_html):
+    """A citation "[Agarwala, 2026]" leads to the entry labelled "[Agarwala, 2026]", not
+    "[Aga26]" (the style twophase_author_year of book/_ext/twophase_sphinx.py)."""
+    import html as html_lib
+    import re
+
+    html, _ = quick_html
+    bib = (html / "book/bibliography.html").read_text(encoding="utf-8")
+    labels = dict(re.findall(r'<div class="citation" id="([^"]+)"[^>]*>\s*<span class="label">'
+                             r'<span class="fn-bracket">\[</span>(.*?)<span', bib))
+    assert labels, "no bibliography entries found"
+    cites = []
+    for page in html.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        cites += re.findall(r'<a class="reference internal" href="(?:[^"]*/)?bibliography\.html'
+                            r'#([^"]+)"[^>]*>([^<]+)</a>', text)
+    assert cites, "no citations found"
+    wrong = sorted({(i, html_lib.unescape(text), labels.get(i)) for i, text in cites
+                    if labels.get(i) != html_lib.unescape(text)})
+    assert not wrong, f"citation text != bibliography label (id, citation, label): {wrong}"
