@@ -17,6 +17,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("TWOPHASE_PARAMS", json.dumps({"S": 20, "eta": 0.5}))
     monkeypatch.setenv("TWOPHASE_OUT", str(tmp_path / "out"))
     monkeypatch.setattr(notebook, "_CLAIMS", [])
+    monkeypatch.setattr(notebook, "_PAPER_CLAIMS", [])
     return tmp_path / "out"
 
 
@@ -31,7 +32,8 @@ def test_context_reads_the_runner_environment(env):
 
 
 def test_context_defaults_without_runner(monkeypatch):
-    for k in ("TWOPHASE_CHAPTER", "TWOPHASE_PROFILE", "TWOPHASE_PARAMS", "TWOPHASE_OUT"):
+    for k in ("TWOPHASE_CHAPTER", "TWOPHASE_PROFILE", "TWOPHASE_PARAMS", "TWOPHASE_OUT",
+              "JPY_SESSION_NAME"):
         monkeypatch.delenv(k, raising=False)
     ctx = notebook.context()
     assert ctx["chapter"] == "interactive" and ctx["parameters"] == {}
@@ -240,3 +242,76 @@ def test_show_figure_rejects_bad_names(env, bad):
     with pytest.raises(ValueError, match="name"):
         notebook.show_figure(fig, bad, display=False)
     plt.close(fig)
+
+
+def test_claim_refuses_anything_but_a_bool(env):
+    import numpy as np
+
+    for bad in (float("nan"), "no", 1, np.float64(1.0), None, np.array([True])):
+        with pytest.raises(TypeError, match="holds must be a bool"):
+            notebook.claim("k", bad, "")
+    assert notebook.claims_so_far() == []
+
+
+@pytest.fixture
+def no_runner(monkeypatch):
+    for k in ("TWOPHASE_CHAPTER", "TWOPHASE_PROFILE", "TWOPHASE_PARAMS", "TWOPHASE_OUT",
+              "JPY_SESSION_NAME"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setattr(notebook, "_CLAIMS", [])
+    monkeypatch.setattr(notebook, "_PAPER_CLAIMS", [])
+
+
+def test_context_finds_the_chapter_of_the_executing_notebook(no_runner, monkeypatch, tmp_path):
+    """Without the runner (a plain `jupyter-book build .` with twophase.book.sphinx_ext, or a
+    Jupyter server) the kernel's JPY_SESSION_NAME names the notebook: the chapter is its stem
+    and the outputs go to <book root>/_build/interactive/<chapter>."""
+    book = tmp_path / "mybook"
+    (book / "book").mkdir(parents=True)
+    (book / "_toc.yml").write_text("root: book/intro\n")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(book / "book" / "03_diloco.md"))
+    ctx = notebook.context()
+    assert ctx["chapter"] == "03_diloco"
+    assert ctx["out"] == str(book / "_build" / "interactive" / "03_diloco")
+    notebook.claim("c", True, "")
+    assert json.loads((book / "_build/interactive/03_diloco/claims.json").read_text())[0][
+        "chapter"] == "03_diloco"
+    # a relative session path (as Jupyter servers give it): the stem still names the chapter
+    monkeypatch.setenv("JPY_SESSION_NAME", "book/05_local_method.md")
+    ctx = notebook.context()
+    assert ctx["chapter"] == "05_local_method" and ctx["out"].endswith(
+        "_build/interactive/05_local_method")
+    # the runner's variables win
+    monkeypatch.setenv("TWOPHASE_CHAPTER", "01_sgd")
+    monkeypatch.setenv("TWOPHASE_OUT", str(tmp_path / "o"))
+    assert notebook.context()["chapter"] == "01_sgd"
+    assert notebook.context()["out"] == str(tmp_path / "o")
+
+
+def test_paper_claim_records_and_replaces_by_id(env, capsys):
+    rec = notebook.paper_claim("I-x", "reproduced", "always", "fig-x", checks=["a", "b"])
+    assert rec == {"id": "I-x", "verdict": "reproduced", "conditions": "always",
+                   "chapter": "01_test", "evidence": "fig-x", "checks": ["a", "b"]}
+    notebook.paper_claim("I-y", "not reproduced", "never", "sec-y")
+    notebook.paper_claim("I-x", "reproduced under conditions", "sometimes", "fig-x")
+    stored = json.loads((env / "paper_claims.json").read_text())
+    assert [(r["id"], r["verdict"]) for r in stored] == [
+        ("I-y", "not reproduced"), ("I-x", "reproduced under conditions")]
+    assert notebook.paper_claims_so_far() == stored
+    assert "[paper claim] I-y: not reproduced: never" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    ({"verdict": "holds"}, ValueError, "verdict must be one of"),
+    ({"id": ""}, TypeError, "id must be a non-empty str"),
+    ({"evidence": 3}, TypeError, "evidence must be a non-empty str"),
+    ({"conditions": " "}, TypeError, "conditions must be a non-empty str"),
+    ({"checks": "a-check"}, TypeError, "checks must be a sequence"),
+    ({"checks": [1]}, TypeError, "checks must be a sequence"),
+])
+def test_paper_claim_refuses_bad_input(env, kwargs, exc, match):
+    args = dict(id="I-x", verdict="reproduced", conditions="c", evidence="e")
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        notebook.paper_claim(**args)
+    assert not (env / "paper_claims.json").exists()

@@ -52,15 +52,60 @@ def _git_commit(root: str) -> str:
         return "unknown"
 
 
+def _session_notebook():
+    """The notebook this kernel runs, from ``JPY_SESSION_NAME`` (``__session__``), or None.
+
+    Jupyter servers set it to the notebook's path when they start its kernel; the book's
+    Sphinx extension :mod:`twophase.book.sphinx_ext` sets it to the chapter's source while
+    ``jupyter-book build .`` executes that chapter (myst-nb 1.4 itself gives the kernel no
+    per-notebook hint: it runs every chapter in ``book/`` with the same environment).
+    """
+    name = os.environ.get("JPY_SESSION_NAME", "").strip()
+    if not name:
+        try:
+            from IPython import get_ipython
+
+            ip = get_ipython()
+            name = str((ip.user_ns.get("__session__") if ip is not None else "") or "")
+        except ImportError:
+            name = ""
+    return Path(name) if name else None
+
+
+def _book_root_of(path: Path):
+    for parent in path.resolve().parents:
+        if (parent / "_toc.yml").is_file():
+            return parent
+    return None
+
+
 def context() -> dict:
-    """Who is running: chapter, profile, parameters, output folder, versions."""
+    """Who is running: chapter, profile, parameters, output folder, versions.
+
+    Under the runner every item comes from its ``TWOPHASE_*`` variables. Otherwise the chapter
+    is the stem of the notebook the kernel runs (see :func:`_session_notebook`), and its
+    outputs go to ``<book root>/_build/interactive/<chapter>/``, so chapters executed one after
+    another by a plain ``jupyter-book build .`` keep their claims and figures apart; with no
+    notebook known at all, ``chapter`` is ``"interactive"`` and the folder
+    ``_build/interactive``.
+    """
     from . import __version__
 
     root = _repo_root()
-    out = os.environ.get("TWOPHASE_OUT") or str(root / "_build" / "interactive")
+    chapter = os.environ.get("TWOPHASE_CHAPTER", "").strip()
+    out = os.environ.get("TWOPHASE_OUT", "").strip()
+    if not chapter:
+        nb = _session_notebook()
+        if nb is not None and nb.stem:
+            chapter = nb.stem
+            book_root = _book_root_of(nb) if nb.is_absolute() else None
+            if not out:
+                out = str((book_root or root) / "_build" / "interactive" / chapter)
+    chapter = chapter or "interactive"
+    out = out or str(root / "_build" / "interactive")
     commit = _git_commit(str(root))
     return {
-        "chapter": os.environ.get("TWOPHASE_CHAPTER", "interactive"),
+        "chapter": chapter,
         "profile": os.environ.get("TWOPHASE_PROFILE", "interactive"),
         "parameters": json.loads(os.environ.get("TWOPHASE_PARAMS", "{}")),
         "out": out,
