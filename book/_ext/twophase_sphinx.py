@@ -11,6 +11,8 @@ the repository and in the runner's staged copy of it, which copies ``book/``'s a
   into ``_static/mathjax/`` of the HTML output: the combined TeX-to-CommonHTML component, the
   TeX extensions it loads on demand, its web fonts, the menu/accessibility parts and the
   licence. About 3 MB; nothing is fetched at read time.
+* **Style.** ``static/twophase.css``: printed output wraps at the column instead of scrolling
+  sideways; a figure's download links and provenance line are in small print.
 * **Bibliography labels.** sphinxcontrib-bibtex's author-year citations read
   ``[Agarwala, 2026]`` while the list's default labels read ``[Aga26]``. The formatting style
   ``twophase_author_year`` (``bibtex_default_style``) is pybtex's ``unsrt`` with labels made by
@@ -63,9 +65,10 @@ def _copy_to_static(app, exc):
         copy_mathjax(Path(app.outdir) / "_static" / "mathjax")
 
 
-def _check_mathjax_installed(app):
+def _builder_inited(app):
     if app.builder.format == "html":
         mathjax_source()  # fail early, not after the whole build
+        app.config.html_static_path.append(str(Path(__file__).parent / "static"))
 
 
 def _register_label_style():
@@ -95,6 +98,7 @@ def _register_label_style():
 
 def setup(app):
     _register_label_style()
-    app.connect("builder-inited", _check_mathjax_installed)
+    app.connect("builder-inited", _builder_inited)
+    app.add_css_file("twophase.css")
     app.connect("build-finished", _copy_to_static)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -293,11 +293,12 @@ def _figure_markdown(name: str, caption: str, width_pct: int, ctx: dict, figdir:
               else "parameters: notebook defaults")
     summary = (f"Provenance: profile `{ctx['profile']}`, commit `{ctx['git_commit']}`, "
                f"{params}")
+    where = ("The chapter's full parameters are in the box “How this page was made” at the top "
+             "of the page" if in_runner else
+             "Run outside the book runner, with the notebook's own parameter values")
     body = (f"Chapter `{ctx['chapter']}`, profile `{ctx['profile']}`, twophase "
-            f"{ctx['twophase_version']}, commit `{ctx['git_commit']}`. The chapter's full "
-            f"parameters are in the box at the top of the page"
-            + ("" if in_runner else " (none: run outside the book runner)") + "; "
-            f"the provenance record holds them with the figure's caption and creation time.")
+            f"{ctx['twophase_version']}, commit `{ctx['git_commit']}`. {where}; the provenance "
+            "record (JSON) holds them with the figure's caption and creation time.")
     lines = [f"````{{glue:figure}} {glue_key}", f":name: {name}", f":width: {width_pct}%",
              f":alt: {_plain(caption)}", "", caption.strip(), ""]
     if links:
