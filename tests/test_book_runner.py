@@ -365,7 +365,9 @@ def test_workflow_tests_builds_and_deploys():
     assert "--profile paper" in text and "pytest" in text
     assert "actions/upload-pages-artifact" in text and "actions/deploy-pages" in text
     assert "_build/html" in text
-    assert wf["permissions"]["pages"] == "write" and wf["permissions"]["id-token"] == "write"
+    # Pages permissions belong to the deploy job alone; the workflow as a whole grants nothing.
+    assert wf["permissions"] == {}
+    assert wf["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
 
 
 def test_root_config_is_a_valid_jupyter_book_config():

@@ -126,7 +126,7 @@ def claims_so_far() -> list[dict]:
     return [dict(c) for c in _CLAIMS]
 
 
-def claim(key: str, holds, detail: str = "") -> bool:
+def claim(key: str, holds, detail: str = "") -> None:
     """Record a claim the chapter makes and fail loudly if it does not hold.
 
     Parameters
@@ -164,7 +164,6 @@ def claim(key: str, holds, detail: str = "") -> bool:
     print(f"[claim {mark}] {key}: {detail}")
     if not ok:
         raise AssertionError(f"claim {key!r} does not hold: {detail}")
-    return ok
 
 
 def paper_claims_so_far() -> list[dict]:
