@@ -30,10 +30,18 @@ and :func:`twophase.simulate.loss_curves`:
 * :func:`isotropic_tau`, :func:`isotropic_rate_spread`, :func:`rate_spread`,
   :func:`last_true_from_start` — per-cycle rates ``tau_R`` of LA-DiLoCo with
   identical eigenvalues under a scaling rule, and how far they spread over ``R``;
-* :func:`mean_se`, :func:`max_z`, :func:`relative_spread` — summaries used to
-  turn curves into verdicts.
+* :func:`relative_spread`, :func:`first_divergent` — how far curves over ``R`` spread and
+  where they diverge.
 
 See :cite:`agarwala2026twophase` for the settings these sweeps reproduce.
+
+Owns: the generic sweeps above (the Figure-1 scans and isotropic rates are chapter code on
+their way to ``twophase.experiments``). The one-cycle quadratic itself is
+:func:`twophase.engine.one_cycle_terms`; summaries are in :mod:`twophase.summaries`.
+
+May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.methods`,
+:mod:`twophase.spectra`, :mod:`twophase.engine`, :mod:`twophase.operators`,
+:mod:`twophase.simulate`.
 """
 from __future__ import annotations
 
@@ -42,23 +50,20 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _validate as v
+from ._base import check_form
+from .engine import _one_cycle_terms, expected_loss
 from .methods import TwoPhase
-from .simulate import max_z, mean_se  # noqa: F401  (re-exported; defined in simulate)
 from .spectra import initial_moments
-from .theory import FORMS, expected_loss, sgd_step_moments
 
 __all__ = [
     "RULES",
     "loss_grid",
     "best_eta",
     "OneCycleOptimum",
-    "one_cycle_terms",
     "one_cycle_optimum",
     "scaled_hyperparameters",
     "r_sweep",
     "simulate_r_sweep",
-    "mean_se",
-    "max_z",
     "relative_spread",
     "first_divergent",
     "source_stack",
@@ -148,32 +153,6 @@ def best_eta(loss, eta, refine: bool = True):
     return eta_star, lmin, idx
 
 
-def one_cycle_terms(lam, eta, *, S: int, B: int, form: str = "hd"):
-    """Per-``eta`` vectors that give the one-cycle loss for any ``m0`` and ``sigma``.
-
-    Returns ``(h_lam, h2_lam, noise_vec, noise_sigma)`` with shapes
-    ``(n_eta, D)``, ``(n_eta, D)``, ``(n_eta, D)``, ``(n_eta,)`` such that
-    ``A_1 = h_lam @ m0``, ``A_2 = h2_lam @ m0`` and
-    ``N = noise_vec @ m0 + sigma^2 noise_sigma``.
-    """
-    lam = v.eigenvalues(lam)
-    eta = _grid1d("eta", eta)
-    S = v.positive_int("S", S)
-    B = v.positive_int("B", B)
-    v.choice("form", form, FORMS)
-    cS = (1.0 - eta[:, None] * lam) ** S
-    h = 1.0 - cS
-    with np.errstate(over="ignore", invalid="ignore"):
-        w = np.broadcast_to(lam, (eta.size, lam.size))
-        acc = np.zeros(eta.size)
-        for _ in range(S):
-            acc = acc + w @ lam
-            w = sgd_step_moments(w, lam, eta, B, 0.0, form)
-        noise_vec = w - cS ** 2 * lam
-        noise_sigma = (eta ** 2 / B) * acc
-    return h * lam, h * h * lam, noise_vec, noise_sigma
-
-
 class OneCycleOptimum(NamedTuple):
     """Best one-cycle hyper-parameters; leading shape ``sigma.shape + m0.shape[:-1]``."""
 
@@ -196,15 +175,24 @@ def one_cycle_optimum(lam, m0, eta, *, S: int, B: int, R: int = 1, sigma=0.0,
     all combinations are evaluated in one pass of linear algebra.
     """
     lam = v.eigenvalues(lam)
-    m0 = np.asarray(m0, dtype=np.float64)
-    if m0.shape[-1] != lam.size or np.any(m0 < 0) or not np.all(np.isfinite(m0)):
-        raise ValueError(f"m0 must be finite, >= 0, with last axis of length {lam.size}")
+    m0 = v.real_array("m0", m0)
+    if m0.shape[-1] != lam.size or np.any(m0 < 0):
+        raise ValueError(f"m0 must be finite, >= 0 (allowed range [0, inf)), with last axis of length "
+                         f"{lam.size}, got shape {m0.shape}")
+    if np.any(m0 @ lam <= 0):
+        raise ValueError("m0 must put some weight on a mode with lam > 0 (lam·m0 > 0 for every row): "
+                         "with zero initial loss there is no optimum")
     R = v.positive_int("R", R)
-    sig = np.asarray(sigma, dtype=np.float64)
+    S = v.positive_int("S", S)
+    B = v.positive_int("B", B)
+    check_form(form)
+    sig = v._as_float_array("sigma", sigma)
     if sig.ndim > 1 or np.any(sig < 0) or not np.all(np.isfinite(sig)):
-        raise ValueError(f"sigma must be a finite scalar or 1-D array >= 0, got {sigma!r}")
+        raise ValueError(f"sigma must be a finite scalar or 1-D array >= 0 (allowed range [0, inf)), got {sigma!r}")
     eta = _grid1d("eta", eta)
-    h_lam, h2_lam, noise_vec, noise_sigma = one_cycle_terms(lam, eta, S=S, B=B, form=form)
+    v.array_size("eta", float(eta.size) * (m0.size + lam.size) * max(1, sig.size), "the one-cycle terms")
+    with np.errstate(over="ignore", invalid="ignore"):
+        h_lam, h2_lam, noise_vec, noise_sigma = _one_cycle_terms(lam, eta, S, B, form)
     s2 = (sig ** 2).reshape(sig.shape + (1,) * (m0.ndim - 1) + (1,))
     A0 = (m0 @ lam)[..., None]
     A1 = m0 @ h_lam.T
