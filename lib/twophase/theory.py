@@ -72,6 +72,10 @@ def noise_kernel(eta, lam, B: int, form: str = "hd"):
     B = v.positive_int("B", B)
     check_form(form)
     v.array_size("eta", float(np.size(eta)) * lam.size, "the noise kernel over the eta grid")
+    return _noise_kernel(eta, lam, B, form)
+
+
+def _noise_kernel(eta, lam, B, form):
     eta = np.asarray(eta, dtype=np.float64)[..., None]
     denom = 2.0 - eta * lam * (1.0 + 1.0 / B if form == "exact" else 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -114,7 +118,7 @@ def sgd_critical_eta(lam, B: int, form: str = "hd") -> float:
     if lmax <= 0:
         raise ValueError("lam must have a positive eigenvalue (allowed: max(lam) > 0)")
     edge = 2.0 / (lmax * (1.0 + 1.0 / B if form == "exact" else 1.0))
-    f = lambda e: float(noise_kernel(e, lam, B, form)) - 1.0  # noqa: E731
+    f = lambda e: float(_noise_kernel(e, lam, B, form)) - 1.0  # noqa: E731
     hi = edge * (1 - 1e-12)
     if f(hi) < 0:
         return edge
