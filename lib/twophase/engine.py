@@ -604,8 +604,8 @@ def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, fo
     --------
     >>> from twophase import SGD, spectra
     >>> lam = spectra.identical(4)
-    >>> expected_loss(SGD(0.5), lam, spectra.initial_moments(lam), 2, form="hd").round(6).tolist()
-    [0.5, 0.25, 0.1875]
+    >>> expected_loss(SGD(0.5, B=4), lam, spectra.initial_moments(lam), 2, form="hd").tolist()
+    [0.5, 0.25, 0.125]
     """
     method = check_method(method)
     cycles = v.positive_int("cycles", cycles)
