@@ -131,14 +131,19 @@ def run(quick: bool = False) -> list[dict]:
     return rows
 
 
-def format_rows(rows) -> str:
-    """The rows as a text table, with the load average of the machine at the time of printing."""
+def _check_rows(rows):
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise v.ArgumentTypeError(f"rows must be a list of dicts from run(), got {type(rows).__name__}")
     need = {"name", "a", "b", "ratio", "target", "ok", "agree"}
     for r in rows:
         if not need <= set(r):
             raise ValueError(f"rows must be records from run() with keys {sorted(need)}, got {sorted(r)}")
+    return rows
+
+
+def format_rows(rows) -> str:
+    """The rows as a text table, with the load average of the machine at the time of printing."""
+    _check_rows(rows)
     load = os.getloadavg()
     lines = [f"load average (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores",
              f"{'benchmark':72s} {'time a':>10s} {'time b':>10s} {'ratio':>8s}  target             met  agree"]
@@ -154,6 +159,7 @@ def format_rows(rows) -> str:
 def exit_code(rows, quick: bool = False) -> int:
     """0 if every row's two sides agree (to :data:`AGREE_RTOL`) and, at full size, every target is met."""
     quick = v.flag("quick", quick)
+    _check_rows(rows)
     disagree = any(r["agree"] is not None and not r["agree"] <= AGREE_RTOL for r in rows)
     missed = any(not r["ok"] for r in rows)
     return 1 if disagree or (missed and not quick) else 0
@@ -163,6 +169,8 @@ def main(argv=None) -> int:
     """Command line: ``python -m twophase.bench [--quick]``; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m twophase.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes; only agreement is judged")
+    if argv is not None and (isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv)):
+        raise v.ArgumentTypeError(f"argv must be None or a list of strings, got {argv!r:.80}")
     args = parser.parse_args(argv)
     rows = run(quick=args.quick)
     print(format_rows(rows))

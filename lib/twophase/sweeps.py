@@ -101,6 +101,7 @@ def loss_grid(lam, m0, eta, nu, *, S: int, B: int, R: int = 1, cycles: int = 1,
     """
     eta = _grid1d("eta", eta)
     nu = _grid1d("nu", nu)
+    curves = v.flag("curves", curves)
     method = TwoPhase(eta[:, None], nu[None, :], S=S, R=R, B=B)
     out = expected_loss(method, lam, m0, cycles, sigma=sigma, form=form)
     return out if curves else out[..., cycles]
@@ -128,8 +129,11 @@ def best_eta(loss, eta, refine: bool = True):
 
     Returns ``(eta_star, loss_min, index)``, each of shape ``(n_nu,)``.
     """
-    loss = np.asarray(loss, dtype=np.float64)
+    loss = v._as_float_array("loss", loss)
     eta = _grid1d("eta", eta)
+    refine = v.flag("refine", refine)
+    if loss.ndim not in (1, 2) or np.any(np.isnan(loss)):
+        raise ValueError(f"loss must be a 1-D or 2-D array without NaN (inf marks divergence), got shape {loss.shape}")
     if loss.ndim == 1:
         loss = loss[:, None]
     if loss.shape[0] != eta.size:
@@ -225,8 +229,8 @@ def scaled_hyperparameters(eta, nu, R: int, rule: str):
     """
     R = v.positive_int("R", R)
     v.choice("rule", rule, RULES)
-    eta = np.asarray(eta, dtype=np.float64)
-    nu = np.asarray(nu, dtype=np.float64)
+    eta = np.asarray(v.positive_real("eta", eta, allow_array=True), dtype=np.float64)
+    nu = np.asarray(v.positive_real("nu", nu, allow_array=True), dtype=np.float64)
     if rule == "fixed":
         return eta, nu
     return eta / np.sqrt(R), nu * np.sqrt(R)
@@ -251,6 +255,7 @@ def r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "fixed", cy
     Returns ``{R: ndarray of shape (len(eta), cycles + 1)}``.
     """
     eta = _grid1d("eta", eta)
+    Rs = _worker_counts(Rs)
     out = {}
     for R in Rs:
         B = _batch_per_worker(B_tot, R)
@@ -273,6 +278,18 @@ def simulate_r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "f
     from .simulate import loss_curves
 
     eta = _grid1d("eta", eta)
+    Rs = _worker_counts(Rs)
+    if isinstance(seeds, dict):
+        missing = [R for R in Rs if R not in seeds]
+        if missing:
+            raise ValueError(f"seeds must give a count for every R in Rs, missing {missing}")
+        for R in Rs:
+            v.positive_int(f"seeds[{R}]", seeds[R])
+    else:
+        v.positive_int("seeds", seeds)
+    progress = v.flag("progress", progress)
+    for R in Rs:
+        _batch_per_worker(B_tot, R)
     jobs = [(R, j) for R in Rs for j in range(eta.size)]
     if progress:
         from tqdm.auto import tqdm
@@ -289,12 +306,30 @@ def simulate_r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "f
     return {R: np.stack(c) for R, c in out.items()}
 
 
+def _worker_counts(Rs):
+    if isinstance(Rs, (str, bytes)) or not hasattr(Rs, "__iter__"):
+        raise v.ArgumentTypeError(f"Rs must be a sequence of worker counts (ints >= 1), got {type(Rs).__name__}")
+    Rs = [v.positive_int("Rs", R) for R in Rs]
+    if not Rs:
+        raise ValueError("Rs must not be empty (allowed: one or more ints >= 1)")
+    return Rs
+
+
 def relative_spread(curves_by_R: dict, reference: int = 1):
     """``max_{R, t} |log(L_R(t) / L_ref(t))|`` for every row (base ``eta``).
 
     ``inf`` where any curve diverges while the reference does not (or vice versa).
+    ``curves_by_R`` is a dict ``{R: curves}`` of arrays of one shape holding ``reference``.
     """
-    ref = np.asarray(curves_by_R[reference], dtype=np.float64)
+    if not isinstance(curves_by_R, dict) or not curves_by_R:
+        raise v.ArgumentTypeError(f"curves_by_R must be a non-empty dict {{R: curves}}, got "
+                                  f"{type(curves_by_R).__name__}")
+    if reference not in curves_by_R:
+        raise ValueError(f"reference must be one of the keys of curves_by_R {sorted(curves_by_R)}, got {reference!r}")
+    ref = v._as_float_array("curves_by_R", curves_by_R[reference])
+    for R, c in curves_by_R.items():
+        if np.shape(c) != ref.shape:
+            raise ValueError(f"curves_by_R[{R!r}] must have the reference's shape {ref.shape}, got {np.shape(c)}")
     spread = np.zeros(ref.shape[:-1])
     with np.errstate(divide="ignore", invalid="ignore"):
         for R, c in curves_by_R.items():
@@ -310,7 +345,10 @@ def relative_spread(curves_by_R: dict, reference: int = 1):
 def first_divergent(curves, factor: float = 1.0):
     """Index of the first cycle whose loss exceeds ``factor`` × the initial loss
     (or is ``inf``); ``-1`` if none. Shape ``curves.shape[:-1]``."""
-    curves = np.asarray(curves, dtype=np.float64)
+    curves = v._as_float_array("curves", curves)
+    factor = v.positive_real("factor", factor)
+    if curves.ndim == 0 or curves.shape[-1] == 0:
+        raise ValueError(f"curves must have a non-empty last (time) axis, got shape {curves.shape}")
     bad = ~np.isfinite(curves) | (curves > factor * curves[..., :1])
     bad[..., 0] = False
     anyb = bad.any(axis=-1)
