@@ -24,7 +24,7 @@ MAX_ENTRIES = 2 ** 27
 #: Largest dimension ``D`` of a problem (80 MB per float64 vector).
 MAX_D = 10 ** 7
 #: Work that would take longer than this many seconds (at the measured speed) is refused.
-WORK_LIMIT_SECONDS = 300.0
+WORK_LIMIT_SECONDS = 120.0
 
 
 class ArgumentTypeError(TypeError, ValueError):

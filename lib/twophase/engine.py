@@ -70,8 +70,8 @@ __all__ = [
 
 # Measured speed (2-core machine under load), used only to refuse runs that would take minutes:
 # seconds per mode-step of the one-number and 13-number recursions, and per inner step overhead.
-_SEC_PER_MODE_STEP = {False: 1.5e-8, True: 4.0e-8}
-_SEC_PER_STEP = {False: 6e-6, True: 6e-5}
+_SEC_PER_MODE_STEP = {False: 1.0e-8, True: 3.0e-8}
+_SEC_PER_STEP = {False: 8e-6, True: 3e-5}
 
 
 # --------------------------------------------------------------------------- primitives
