@@ -53,6 +53,7 @@ __all__ = [
     "expected_loss",
     "sgd_step_moments",
     "inner_phase",
+    "InnerPhase",
     "effective_spectrum",
     "residual_polynomials",
     "inner_matrix_power",
@@ -112,6 +113,13 @@ def _eta_column(eta):
     return np.asarray(eta, dtype=np.float64)[..., None]
 
 
+class InnerPhase(NamedTuple):
+    """Result of :func:`inner_phase`."""
+
+    mS: np.ndarray  #: one worker's second moments after the ``S`` inner steps
+    cS: np.ndarray  #: ``(1 - eta lam)^S``, the noiseless contraction of each mode
+
+
 def sgd_step_moments(m, lam, eta, B, sigma=0.0, form="exact"):
     """One SGD step of the second moments, ``m -> P_B m + sigma^2 eta^2 lam / B``.
 
@@ -159,7 +167,7 @@ def sgd_step_moments(m, lam, eta, B, sigma=0.0, form="exact"):
 def inner_phase(m, lam, eta, S, B, sigma=0.0, form="exact"):
     """Run the ``S`` inner steps of one worker (no momentum) from moments ``m``.
 
-    Returns ``(m_S, cS)`` where ``m_S = P_B^S m + sigma^2 sum_k P_B^k eta^2 lam / B`` is one
+    Returns :class:`InnerPhase` ``(mS, cS)`` where ``mS = P_B^S m + sigma^2 sum_k P_B^k eta^2 lam / B`` is one
     worker's second moment after the inner phase and ``cS = (1 - eta lam)^S`` (so that
     ``E[e_r e_0] = cS * m`` and, for two different workers, ``E[e_r e_r'] = cS^2 * m``).
     Arguments as in :func:`sgd_step_moments`; ``S >= 1``.
@@ -177,7 +185,7 @@ def inner_phase(m, lam, eta, S, B, sigma=0.0, form="exact"):
     n = np.broadcast_shapes(m.shape, np.shape(eta) + (lam.size,))
     _check_work(int(np.prod(n)) * S, S, False, "inner_phase", "reduce S, D or the eta grid")
     with np.errstate(over="ignore", invalid="ignore"):
-        return _inner_phase(m, lam, _eta_column(eta), S, B, sigma, form)
+        return InnerPhase(*_inner_phase(m, lam, _eta_column(eta), S, B, sigma, form))
 
 
 def residual_polynomials(lam, eta, beta_in, S):

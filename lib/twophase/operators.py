@@ -66,7 +66,9 @@ __all__ = [
     "second_moment_radius",
     "stationary_loss",
     "isotropic_eigenvalues",
+    "IsotropicEigenvalues",
     "isotropic_noise",
+    "IsotropicNoise",
     "noise_factor",
     "Theorem31Check",
     "theorem31_check",
@@ -305,6 +307,20 @@ def noise_factor(method: TwoPhase, lam) -> np.ndarray:
     return (nu[..., None] ** 2 / method.R) * (eta[..., None] ** 2 * lam / method.B) * geo
 
 
+class IsotropicNoise(NamedTuple):
+    """Result of :func:`isotropic_noise` (each of shape ``method.grid_shape``)."""
+
+    n_sym: np.ndarray   #: noise part on the all-ones direction
+    n_perp: np.ndarray  #: noise part on its orthogonal complement
+
+
+class IsotropicEigenvalues(NamedTuple):
+    """Result of :func:`isotropic_eigenvalues` (each of shape ``method.grid_shape``)."""
+
+    tau_sym: np.ndarray   #: eigenvalue on the all-ones vector (multiplicity 1): the spectral radius
+    tau_perp: np.ndarray  #: eigenvalue on its orthogonal complement (multiplicity D - 1)
+
+
 def _pow_diff(a, x, S):
     """``(a + x)^S - a^S`` for ``a >= 0``, ``x >= 0`` without cancellation."""
     a = np.asarray(a, dtype=np.float64)
@@ -335,7 +351,7 @@ def isotropic_noise(method: TwoPhase, lam0: float, D: int, form: str = "exact"):
     extra = 1.0 if form == "exact" else 0.0
     n_sym = (nu ** 2 / R) * _pow_diff(c2, alpha * (D + extra), S)
     n_perp = (nu ** 2 / R) * _pow_diff(c2, alpha * extra, S)
-    return n_sym, n_perp
+    return IsotropicNoise(n_sym, n_perp)
 
 
 def isotropic_eigenvalues(method: TwoPhase, lam0: float, D: int, form: str = "exact"):
@@ -359,7 +375,7 @@ def isotropic_eigenvalues(method: TwoPhase, lam0: float, D: int, form: str = "ex
     _, eta, nu = grid_arrays(method)
     h = 1.0 - _inner_contraction(eta, float(lam0), method.S)
     sig = (1.0 - nu * h) ** 2
-    return sig + n_sym, sig + n_perp
+    return IsotropicEigenvalues(sig + n_sym, sig + n_perp)
 
 
 class Theorem31Check(NamedTuple):

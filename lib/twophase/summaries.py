@@ -6,11 +6,27 @@ May import: :mod:`twophase._validate`.
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from . import _validate as v
 
-__all__ = ["mean_se", "max_z", "tail_share"]
+__all__ = ["mean_se", "max_z", "tail_share", "MeanSE", "MaxZ"]
+
+
+class MeanSE(NamedTuple):
+    """Result of :func:`mean_se`."""
+
+    mean: np.ndarray  #: mean over the seed axis (``inf`` where a run diverged)
+    se: np.ndarray    #: standard error of the mean (``nan`` where a run diverged or one seed)
+
+
+class MaxZ(NamedTuple):
+    """Result of :func:`max_z`."""
+
+    z: float          #: largest ``|mean - theory| / se`` (``nan`` if nothing was compared)
+    n_compared: int   #: number of entries compared
 
 
 def _curves(name, x):
@@ -44,7 +60,7 @@ def mean_se(curves, axis: int = -2):
     bad = ~np.all(np.isfinite(curves), axis=axis)
     mean = np.where(bad, np.inf, mean)
     se = np.where(bad, np.nan, se)
-    return mean, se
+    return MeanSE(mean, se)
 
 
 def max_z(theory, mean, se, floor: float = 0.0):
@@ -57,7 +73,7 @@ def max_z(theory, mean, se, floor: float = 0.0):
     Examples
     --------
     >>> max_z([1.0, 2.0], [1.5, 2.0], [0.25, 0.5])
-    (2.0, 2)
+    MaxZ(z=2.0, n_compared=2)
     """
     theory, mean, se = (v._as_float_array(n, a) for n, a in (("theory", theory), ("mean", mean), ("se", se)))
     floor = v.nonnegative_real("floor", floor)
@@ -70,9 +86,9 @@ def max_z(theory, mean, se, floor: float = 0.0):
         raise ValueError("se must be >= 0 (a standard error; allowed range [0, inf])")
     ok = np.isfinite(theory) & np.isfinite(mean) & np.isfinite(se) & (se + floor > 0)
     if not np.any(ok):
-        return np.nan, 0
+        return MaxZ(np.nan, 0)
     z = np.abs(mean[ok] - theory[ok]) / (se[ok] + floor)
-    return float(z.max()), int(ok.sum())
+    return MaxZ(float(z.max()), int(ok.sum()))
 
 
 def tail_share(samples, q: float = 1e-3) -> float:

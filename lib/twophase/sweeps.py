@@ -59,6 +59,7 @@ __all__ = [
     "RULES",
     "loss_grid",
     "best_eta",
+    "BestEta",
     "OneCycleOptimum",
     "one_cycle_optimum",
     "scaled_hyperparameters",
@@ -119,6 +120,14 @@ def _parabola_min(x, y, i):
     return x[i] + s * dx, y1 - 0.25 * (y0 - y2) * s
 
 
+class BestEta(NamedTuple):
+    """Result of :func:`best_eta` (each of shape ``(n_nu,)``)."""
+
+    eta: np.ndarray    #: best eta per column (parabola-refined; nan for an all-inf column)
+    loss: np.ndarray   #: loss at that eta
+    index: np.ndarray  #: grid index of the minimum
+
+
 def best_eta(loss, eta, refine: bool = True):
     """Best ``eta`` for every column of ``loss`` (shape ``(n_eta, n_nu)``).
 
@@ -154,7 +163,7 @@ def best_eta(loss, eta, refine: bool = True):
     none = ~np.any(finite, axis=0)
     eta_star[none] = np.nan
     lmin[none] = np.nan
-    return eta_star, lmin, idx
+    return BestEta(eta_star, lmin, idx)
 
 
 class OneCycleOptimum(NamedTuple):
