@@ -21,8 +21,8 @@ Owns: the closed forms of SGD's stationary state (:func:`noise_kernel`, :func:`s
 :func:`sgd_stationary_loss`, :func:`sgd_critical_eta`, :func:`sgd_stationary_moments`).
 Re-exports, as the documented face, :func:`expected_loss`, :func:`sgd_step_moments`,
 :func:`inner_phase`, :func:`effective_spectrum` (home :mod:`twophase.engine`) and
-:func:`cycle_operator` (home :mod:`twophase.operators`). Library modules import those from
-their homes, never from here.
+:func:`cycle_operator` (home :mod:`twophase.operators`). The numerics below this module
+import those from their homes; chapters, ``twophase.experiments`` and readers use this face.
 
 May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.engine`,
 :mod:`twophase.operators`.
