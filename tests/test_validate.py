@@ -17,8 +17,10 @@ def test_positive_real_refuses_non_numbers(bad):
 def test_ranges_are_named():
     with pytest.raises(ValueError, match=r"eta must be a finite number > 0 \(allowed range \(0, inf\)\)"):
         v.positive_real("eta", -1.0)
-    with pytest.raises(ValueError, match=r"S must be an integer in \[1, inf\]"):
+    with pytest.raises(ValueError, match=r"S must be an integer >= 1 \(allowed range 1, 2, 3, ...\), got 0"):
         v.positive_int("S", 0)
+    with pytest.raises(ValueError, match=r"R must be an integer in \[1, 8\]"):
+        v.positive_int("R", 9, maximum=8)
     with pytest.raises(ValueError, match="10,000,000"):
         v.dimension("D", 10 ** 8)
     assert v.positive_int("S", np.int64(3)) == 3 and v.positive_real("eta", 2) == 2.0

@@ -41,14 +41,17 @@ def _type_error(name, expected, value):
 
 def integer(name: str, value, *, minimum: int | None = None, maximum: int | None = None) -> int:
     """Return ``value`` as an int in ``[minimum, maximum]``, or raise naming ``name``."""
-    lo = "-inf" if minimum is None else str(minimum)
-    hi = "inf" if maximum is None else f"{maximum:,}"
-    allowed = f"an integer in [{lo}, {hi}]"
+    if minimum is not None and maximum is None:
+        allowed = f"an integer >= {minimum} (allowed range {minimum}, {minimum + 1}, {minimum + 2}, ...)"
+    else:
+        lo = "-inf" if minimum is None else str(minimum)
+        hi = "inf" if maximum is None else f"{maximum:,}"
+        allowed = f"an integer in [{lo}, {hi}] (allowed range)"
     if _is_bool(value) or not isinstance(value, (numbers.Integral, np.integer)):
         raise _type_error(name, allowed, value)
     value = int(value)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ValueError(f"{name} must be {allowed} (allowed range), got {value!r}")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return value
 
 
