@@ -288,8 +288,9 @@ def effective_spectrum(method: TwoPhase, lam) -> np.ndarray:
     """
     method = check_method(method)
     lam = v.eigenvalues(lam)
-    v.array_size("lam", float(np.prod(method.grid_shape)) * lam.size * max(1, method.S if method.beta_in else 1),
-                 "the effective spectrum over the grid")
+    n_eta = float(np.prod(np.shape(method.eta)))
+    v.array_size("lam", float(np.prod(method.grid_shape)) * lam.size
+                 + (method.S + 1 if method.beta_in else 1) * n_eta * lam.size, "the effective spectrum over the grid")
     return _effective_spectrum(method, lam)
 
 

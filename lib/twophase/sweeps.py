@@ -203,7 +203,9 @@ def one_cycle_optimum(lam, m0, eta, *, S: int, B: int, R: int = 1, sigma=0.0,
     if sig.ndim > 1 or np.any(sig < 0) or not np.all(np.isfinite(sig)):
         raise ValueError(f"sigma must be a finite scalar or 1-D array >= 0 (allowed range [0, inf)), got {sigma!r}")
     eta = _grid1d("eta", eta)
-    v.array_size("eta", float(eta.size) * (m0.size + lam.size) * max(1, sig.size), "the one-cycle terms")
+    n_rows = m0.size // lam.size  # initial conditions in the stack
+    v.array_size("eta", 5.0 * eta.size * lam.size + 4.0 * eta.size * n_rows * max(1, sig.size),
+                 "the one-cycle terms and losses")
     with np.errstate(over="ignore", invalid="ignore"):
         h_lam, h2_lam, noise_vec, noise_sigma = _one_cycle_terms(lam, eta, S, B, form)
     s2 = (sig ** 2).reshape(sig.shape + (1,) * (m0.ndim - 1) + (1,))
