@@ -115,7 +115,7 @@ def test_raising_cell_fails_build_and_leaves_no_notebook(fake_book, capsys):
     assert cache["status"] == "failed"
     assert re.search(r"02_beta\s+executed\s+failed", out), out
     report = (fake_book / "_build/report.md").read_text()
-    assert "| 02\\_beta | executed | failed |" in report
+    assert "| {doc}`02_beta <02_beta>` | failed |" in report
     assert "RuntimeError" in report
     # the HTML is still built; the failed chapter's page shows the failure and traceback
     assert (fake_book / "_build/html/book/01_alpha.html").is_file()
@@ -134,7 +134,7 @@ def test_failing_claim_fails_build(fake_book, capsys):
     code = cli(["--root", str(fake_book), "build", "--no-html", "--no-progress"])
     assert code != 0
     report = (fake_book / "_build/report.md").read_text()
-    assert "`beta-claim` | **FAILS**" in report
+    assert "`beta-claim`: **FAILS**" in report
     res = json.loads((fake_book / "_build/report.json").read_text())
     beta = [c for c in res["chapters"] if c["chapter"] == "02_beta"][0]
     assert beta["status"] == "failed" and beta["claims_failed"] == 1
@@ -146,7 +146,7 @@ def test_interrupt_leaves_nothing_half_written(fake_book, monkeypatch):
     final = fake_book / "_build/chapters/01_alpha"
     before = sorted(p.relative_to(final).as_posix() for p in final.rglob("*"))
 
-    def interrupted(self, inp, outp, params, cwd, env):
+    def interrupted(self, inp, outp, params, cwd, env, timeout=None):
         out = Path(env["TWOPHASE_OUT"])
         (out / "figures").mkdir(parents=True, exist_ok=True)
         (out / "figures" / "line.png").write_bytes(b"half")
@@ -365,7 +365,9 @@ def test_workflow_tests_builds_and_deploys():
     assert "--profile paper" in text and "pytest" in text
     assert "actions/upload-pages-artifact" in text and "actions/deploy-pages" in text
     assert "_build/html" in text
-    assert wf["permissions"]["pages"] == "write" and wf["permissions"]["id-token"] == "write"
+    # Pages permissions belong to the deploy job alone; the workflow as a whole grants nothing.
+    assert wf["permissions"] == {}
+    assert wf["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
 
 
 def test_root_config_is_a_valid_jupyter_book_config():
@@ -394,7 +396,8 @@ def test_gitignore_covers_generated_files():
 
 @pytest.mark.book
 def test_real_book_quick_build_end_to_end(tmp_path):
-    """`build --profile quick` of the real book, Sphinx with -W, every claim checked.
+    """`build --profile quick` of the real book with the parallel runner, Sphinx with -W,
+    every claim checked, the claims page written.
 
     Builds every chapter of _toc.yml whose source exists (all of them once the book is
     complete) into a temporary _build, so a developer's own _build is left alone."""
@@ -403,7 +406,7 @@ def test_real_book_quick_build_end_to_end(tmp_path):
     missing = [e.name for e in r.chapters if e.kind != "chapter"]
     if missing:
         print(f"chapters not written yet (left out): {missing}")
-    res = r.build("quick", only=existing)
+    res = r.build("quick", only=existing, jobs=None)   # the parallel runner, default -j
     table = "\n".join(f"{c.chapter}: {c.status} {c.error}" for c in res.chapters)
     assert res.sphinx_status == "ok", f"Sphinx failed; see {tmp_path}/_build/sphinx.log\n{table}"
     assert res.ok, table
@@ -411,3 +414,8 @@ def test_real_book_quick_build_end_to_end(tmp_path):
         assert (tmp_path / f"_build/html/book/{name}.html").is_file()
         assert (tmp_path / f"_build/chapters/{name}/{name}.ipynb").is_file()
     assert (tmp_path / "_build/html/book/report.html").is_file()
+    # the claims page and its machine-readable twin are written by every build
+    assert (tmp_path / "_build/html/book/claims.html").is_file()
+    records = json.loads((tmp_path / "_build/paper_claims.json").read_text())
+    assert isinstance(records, list) and all({"id", "verdict", "conditions", "chapter",
+                                              "evidence"} <= set(x) for x in records)

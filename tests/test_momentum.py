@@ -1,6 +1,6 @@
 """Stacked momentum conventions and noiseless per-mode tools (twophase.momentum): EMA vs
-PyTorch conventions path by path, Nesterov roots, the residual polynomial, bad input; and
-chapter 4's tuning helpers (until they move to twophase.experiments)."""
+PyTorch conventions path by path, Nesterov roots, the residual polynomial, the Nesterov double
+root at the critical rate, bad input."""
 import warnings
 
 import numpy as np
@@ -153,59 +153,6 @@ def test_bad_input():
 
 
 # ----------------------------------------------------------------------------- spectrum map
-@pytest.mark.parametrize("S", [2, 5, 12])
-@pytest.mark.parametrize("beta", [0.3, 0.9])
-def test_effective_spectrum_structure(S, beta):
-    """p_S has S distinct roots (h = 1) inside the complex band; |p_S| obeys the Chebyshev
-    bound there; dh/dlam at 0 is eta sum_k (1 - beta^k)/(1 - beta)."""
-    eta = 0.8
-    roots = mo.removed_modes(eta, beta, S)
-    lo, hi = mo.band_edges(eta, beta)
-    assert roots.size == S and np.all(np.diff(roots) > 0)
-    assert np.all((roots > lo) & (roots < hi))
-    m = TwoPhase(eta, S=S, beta_in=beta)
-    np.testing.assert_allclose(en.effective_spectrum(m, roots), 1.0, atol=1e-9)
-    lam = np.linspace(lo, hi, 2001)
-    assert np.max(np.abs(1 - en.effective_spectrum(m, lam))) <= mo.band_bound(S, beta)
-    d = 1e-7
-    slope = (en.effective_spectrum(m, [d])[0] - en.effective_spectrum(m, [0.0])[0]) / d
-    assert slope == pytest.approx(mo.h_slope_at_zero(eta, beta, S), rel=1e-5)
-    assert mo.removed_modes(eta, 0.0, S).tolist() == [1 / eta]
-
-
-def test_rates_vs_S_and_tuning_helpers():
-    m = TwoPhase(1.0, nu=2.0, beta_in=0.9, beta_out=0.8)
-    r = mo.rates_vs_S(m, 0.2, [1, 2, 3])
-    assert r.shape == (3,) and r[0] == pytest.approx(np.sqrt(0.8), rel=1e-12)  # HB: det = b
-    lam = sp.power_law(10, alpha=-1.5)
-    m0 = sp.initial_moments(lam)
-    ms = mo.family_methods("SLA Nesterov", np.array([0.1, 0.5]), [0.5, 1.0], [0.5], [2], ["reset"], B=4)
-    best, par = mo.tuned_losses(ms, lam, m0, [4, 8], sigma=0.1)
-    full = th.expected_loss(ms[0], lam, m0, 4, sigma=0.1)
-    assert best[1] == pytest.approx(np.min(full[..., 4]), rel=1e-14)
-    assert par[1]["nu_pt"] == pytest.approx(par[1]["nu"] * 0.5)
-    with pytest.raises(ValueError, match="multiple"):
-        mo.tuned_losses(ms, lam, m0, [3], sigma=0.1)
-    with pytest.raises(ValueError, match="family"):
-        mo.family_methods("Adam", [0.1])
-
-
-def test_refine_tuned_never_worse():
-    lam = sp.power_law(12, alpha=-1.5)
-    m0 = sp.initial_moments(lam)
-    ms = mo.family_methods("SLA heavy ball", np.geomspace(0.05, 2, 5), [0.5, 1.0, 2.0], [0.5], [4], ["carry"], B=4)
-    best, par = mo.tuned_losses(ms, lam, m0, [32], sigma=0.1)
-    ref, p2 = mo.refine_tuned(par[0], lam, m0, 32, sigma=0.1, B=4, n=5)
-    assert ref <= best[0] * (1 + 1e-12)
-    ref2, _ = mo.refine_tuned(p2, lam, m0, 32, sigma=0.1, B=4, factor=1.1, n=5)
-    assert ref2 <= ref * (1 + 1e-12)
-    m = TwoPhase(p2["eta"], nu=p2["nu"], S=4, B=4, beta_in=0.5, beta_out=0.5, inner_momentum="carry")
-    assert th.expected_loss(m, lam, m0, 8, sigma=0.1)[-1] == pytest.approx(ref, rel=1e-12)
-    sgd = mo.family_methods("SGD+Nesterov", np.geomspace(0.05, 2, 5), betas=[0.7], B=4)
-    best, par = mo.tuned_losses(sgd, lam, m0, [32], sigma=0.1)
-    assert mo.refine_tuned(par[0], lam, m0, 32, sigma=0.1, B=4, n=5)[0] <= best[0] * (1 + 1e-12)
-
-
 def test_nesterov_tuned_momentum_double_root():
     """Outer Nesterov at nu_pt = 1 with beta_out = (1 - sqrt h)/(1 + sqrt h) has the double
     eigenvalue 1 - sqrt(h): the accelerated per-cycle rate on the effective spectrum."""
@@ -217,40 +164,3 @@ def test_nesterov_tuned_momentum_double_root():
         close(np.trace(A), 2 * (1 - np.sqrt(h)), "trace")
         close(np.linalg.det(A), (1 - np.sqrt(h)) ** 2, "det", rtol=1e-10)
 
-
-def test_retune_converges_and_is_monotone():
-    lam = sp.power_law(12, alpha=-1.5)
-    m0 = sp.initial_moments(lam)
-    ms = mo.family_methods("SLA Nesterov", np.geomspace(0.05, 2, 5), [0.5, 1.0, 2.0], [0.5], [4], ["reset"], B=4)
-    best, par = mo.tuned_losses(ms, lam, m0, [32], sigma=0.0)
-    loss, p, hist, ok = mo.retune(par[0], lam, m0, 32, sigma=0.0, B=4)
-    assert ok and np.all(np.diff(hist) <= 1e-15 * hist[0]) and loss <= best[0]
-
-
-def test_stacking_ratio_and_verdict_bands():
-    # ratio of excess losses over the floor: (3 - 1) / (2 - 1) = 2
-    assert mo.stacking_ratio(3.0, 2.0, 1.0) == 2.0
-    assert mo.stacking_ratio(0.5, 2.0) == 0.25
-    helps, equal, worse = mo.STACKING_VERDICTS
-    assert (mo.STACKING_LO, mo.STACKING_HI) == (0.8, 1.25)
-    cases = {0.0: helps, 0.5: helps, 0.7999: helps, 0.8: equal, 1.0: equal, 1.25: equal,
-             1.2501: worse, 3.0: worse, np.inf: worse}
-    got = {r: mo.stacking_verdict(r) for r in cases}
-    assert got == cases, f"verdicts {got} != expected {cases}"
-    assert mo.stacking_verdict(mo.stacking_ratio(3.0, 2.0, 1.0)) == worse
-    assert mo.stacking_verdict(np.float64(0.79)) == helps
-    # a custom band moves the edges (strict inequalities at both ends)
-    assert [mo.stacking_verdict(r, lo=0.5, hi=2.0) for r in (0.49, 0.5, 0.79, 2.0, 2.01)] == \
-        [helps, equal, equal, equal, worse]
-    assert mo.stacking_verdict(1.0, lo=1.0, hi=1.0) == equal
-
-
-def test_stacking_verdict_bad_input():
-    with pytest.raises(ValueError, match="ratio"):
-        mo.stacking_verdict(np.nan)
-    with pytest.raises(ValueError, match="ratio"):
-        mo.stacking_verdict([0.5, 1.0])
-    with pytest.raises(ValueError, match="lo"):
-        mo.stacking_verdict(1.0, lo=0.0)
-    with pytest.raises(ValueError, match="hi"):
-        mo.stacking_verdict(1.0, lo=1.25, hi=0.8)

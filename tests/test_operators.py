@@ -57,7 +57,7 @@ def test_dense_equals_structured(form):
     close(np.diag(tau) + U @ W.T, Td, "low-rank form diag(tau) + U W^T == T", rtol=1e-11)
     assert np.all(Td >= 0), "T must be entry-wise non-negative"
     split = op.signal_noise_split(method, lam, form)
-    close(split.signal, (1 - 1.3 * op.effective_spectrum(method, lam)) ** 2, "signal = (1 - nu h)^2")
+    close(split.signal, (1 - 1.3 * th.effective_spectrum(method, lam)) ** 2, "signal = (1 - nu h)^2")
     close(split.b, b, "b from split")
 
 

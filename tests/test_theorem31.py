@@ -143,39 +143,3 @@ def test_sqrt_rule_is_R_free_to_leading_order():
     ratios = np.array(spreads[1:]) / np.array(spreads[:-1])
     assert np.all((ratios > 7) & (ratios < 13)), f"spread not O(eta): {spreads}"
     assert spreads[0] < 1e-4, spreads
-
-
-SMALL_GRID = dict(forms=FORMS, S_values=(1, 2, 5), B_tots=(4, 6), lam0s=(0.5, 2.0), Ds=(1, 50))
-
-
-def test_theorem31_check_holds_and_counts():
-    """On a grid where every tau is finite, every (eta, nu, setting) point is checked once and
-    the theorem holds; n_strict counts the S >= 2 points."""
-    eta_rel, nu = np.geomspace(0.01, 1.9, 3), np.linspace(0.2, 3.0, 4)
-    out = op.theorem31_check(eta_rel, nu, **SMALL_GRID)
-    n_settings = 2 * 3 * 2 * 2 * 2
-    assert out.failures == []
-    assert out.n_checks == n_settings * 3 * 4, out
-    assert out.n_strict == out.n_checks * 2 // 3, out  # S in (2, 5) of (1, 2, 5)
-
-
-def test_theorem31_check_reports_failures(monkeypatch):
-    """A noise term that decreases with R violates the theorem in every setting (S = 1 included,
-    where it must be R-free); a noise term that is never finite is never checked."""
-    eta_rel, nu = np.geomspace(0.01, 1.9, 3), np.linspace(0.2, 3.0, 4)
-    true_noise = op.isotropic_noise
-
-    def decreasing(method, lam0, D, form):
-        s, q = true_noise(method, lam0, D, form)
-        return s / method.R ** 2, q / method.R ** 2
-
-    monkeypatch.setattr(op, "isotropic_noise", decreasing)
-    out = op.theorem31_check(eta_rel, nu, **SMALL_GRID)
-    expected = [(f, S, Bt, lam0, D) for f in FORMS for S in (1, 2, 5) for Bt in (4, 6)
-                for lam0 in (0.5, 2.0) for D in (1, 50)]
-    assert out.failures == expected
-    monkeypatch.setattr(op, "isotropic_noise", lambda m, lam0, D, form: (np.full(m.grid_shape, np.inf),) * 2)
-    out = op.theorem31_check(eta_rel, nu, **SMALL_GRID)
-    assert out == (0, 0, [])
-    with pytest.raises(ValueError, match="form"):
-        op.theorem31_check(eta_rel, nu, forms=("exact", "nope"))

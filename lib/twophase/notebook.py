@@ -19,6 +19,7 @@ import datetime as _dt
 import functools
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -51,15 +52,60 @@ def _git_commit(root: str) -> str:
         return "unknown"
 
 
+def _session_notebook():
+    """The notebook this kernel runs, from ``JPY_SESSION_NAME`` (``__session__``), or None.
+
+    Jupyter servers set it to the notebook's path when they start its kernel; the book's
+    Sphinx extension :mod:`twophase.book.sphinx_ext` sets it to the chapter's source while
+    ``jupyter-book build .`` executes that chapter (myst-nb 1.4 itself gives the kernel no
+    per-notebook hint: it runs every chapter in ``book/`` with the same environment).
+    """
+    name = os.environ.get("JPY_SESSION_NAME", "").strip()
+    if not name:
+        try:
+            from IPython import get_ipython
+
+            ip = get_ipython()
+            name = str((ip.user_ns.get("__session__") if ip is not None else "") or "")
+        except ImportError:
+            name = ""
+    return Path(name) if name else None
+
+
+def _book_root_of(path: Path):
+    for parent in path.resolve().parents:
+        if (parent / "_toc.yml").is_file():
+            return parent
+    return None
+
+
 def context() -> dict:
-    """Who is running: chapter, profile, parameters, output folder, versions."""
+    """Who is running: chapter, profile, parameters, output folder, versions.
+
+    Under the runner every item comes from its ``TWOPHASE_*`` variables. Otherwise the chapter
+    is the stem of the notebook the kernel runs (see :func:`_session_notebook`), and its
+    outputs go to ``<book root>/_build/interactive/<chapter>/``, so chapters executed one after
+    another by a plain ``jupyter-book build .`` keep their claims and figures apart; with no
+    notebook known at all, ``chapter`` is ``"interactive"`` and the folder
+    ``_build/interactive``.
+    """
     from . import __version__
 
     root = _repo_root()
-    out = os.environ.get("TWOPHASE_OUT") or str(root / "_build" / "interactive")
+    chapter = os.environ.get("TWOPHASE_CHAPTER", "").strip()
+    out = os.environ.get("TWOPHASE_OUT", "").strip()
+    if not chapter:
+        nb = _session_notebook()
+        if nb is not None and nb.stem:
+            chapter = nb.stem
+            book_root = _book_root_of(nb) if nb.is_absolute() else None
+            if not out:
+                out = str((book_root or root) / "_build" / "interactive" / chapter)
+    chapter = chapter or "interactive"
+    out = out or str(root / "_build" / "interactive")
     commit = _git_commit(str(root))
     return {
-        "chapter": os.environ.get("TWOPHASE_CHAPTER", "interactive"),
+        "chapter": chapter,
         "profile": os.environ.get("TWOPHASE_PROFILE", "interactive"),
         "parameters": json.loads(os.environ.get("TWOPHASE_PARAMS", "{}")),
         "out": out,
@@ -80,7 +126,7 @@ def claims_so_far() -> list[dict]:
     return [dict(c) for c in _CLAIMS]
 
 
-def claim(key: str, holds, detail: str = "") -> bool:
+def claim(key: str, holds, detail: str = "") -> None:
     """Record a claim the chapter makes and fail loudly if it does not hold.
 
     Parameters
@@ -118,7 +164,6 @@ def claim(key: str, holds, detail: str = "") -> bool:
     print(f"[claim {mark}] {key}: {detail}")
     if not ok:
         raise AssertionError(f"claim {key!r} does not hold: {detail}")
-    return ok
 
 
 def paper_claims_so_far() -> list[dict]:
@@ -178,21 +223,153 @@ class _QuietPath(type(Path())):
         pass
 
 
-def show_figure(fig, name: str, caption: str = "", display: bool = True) -> Path:
-    """Save ``fig`` as PNG and PDF with provenance, show it, close it.
+#: Width, in inches of figure, that fills the book's text column. sphinx-book-theme shows
+#: the column at about 750 CSS pixels on a desktop window, so one inch of figure is about 104
+#: pixels on screen and a 10 pt label is about 14 pixels high: readable.
+COLUMN_WIDTH_IN = 7.2
+#: The PNG's resolution: twice the on-screen density, so it stays sharp on high-dpi screens.
+PNG_DPI = 200
+#: A wide, flat figure shrunk to the column keeps at least this height (inches), so that its
+#: panels keep room for their plots between the labels.
+MIN_HEIGHT_IN = 3.0
+_PREVIEW_DPI = 100
 
-    Files go to ``<out>/figures/<name>.{png,pdf,json}``; each is written to a
-    temporary name first and moved into place, so an interrupted run never
-    leaves a half-written figure. Returns the PNG path.
+
+def run_info_label(chapter: str) -> str:
+    """The MyST label of the "How this page was made" box the runner puts on ``chapter``'s page
+    (its full parameters); each figure's provenance line links to it."""
+    return f"run-info-{chapter}"
+
+
+def fit_to_column(fig) -> float:
+    """Shrink ``fig`` to the book's column width so its text is readable where it is shown.
+
+    A figure wider than :data:`COLUMN_WIDTH_IN` would be scaled down by the browser, and its
+    labels with it (a 13-inch figure shows 10 pt text about 8 px high). Setting its size to the
+    column width keeps every font, line and marker at its size in points. A figure without a
+    layout engine gets matplotlib's constrained layout, which re-places labels for the new
+    size. The height shrinks in proportion, but not below ``min(height, MIN_HEIGHT_IN)``.
+
+    Returns the width (inches) of the figure after the change; narrower figures are left alone.
+    """
+    width, height = (float(v) for v in fig.get_size_inches())
+    if width <= COLUMN_WIDTH_IN:
+        return width
+    new_height = max(height * COLUMN_WIDTH_IN / width, min(height, MIN_HEIGHT_IN))
+    if fig.get_layout_engine() is None:
+        fig.set_layout_engine("constrained")
+    fig.set_size_inches(COLUMN_WIDTH_IN, new_height)
+    return COLUMN_WIDTH_IN
+
+
+def _site_path(ctx: dict, figdir: Path, filename: str) -> str | None:
+    """Where the book's Sphinx source tree holds a figure file (for ``{download}``).
+
+    Under the runner (``TWOPHASE_OUT`` set) the staging step copies a chapter's figures to
+    ``figures/<chapter>/`` of the staged site; in a plain ``jupyter-book build .`` the source
+    tree is the repository, which holds the output folder itself. None if neither applies.
+    """
+    if os.environ.get("TWOPHASE_OUT"):
+        return f"/figures/{ctx['chapter']}/{filename}"
+    try:
+        rel = figdir.resolve().relative_to(_repo_root())
+    except ValueError:
+        return None
+    return "/" + (rel / filename).as_posix()
+
+
+def _figure_markdown(name: str, caption: str, width_pct: int, ctx: dict, figdir: Path,
+                     glue_key: str) -> str:
+    """The MyST the book renders for a figure: a numbered figure labelled ``name``, its
+    caption, download links and a collapsed provenance line."""
+    links = []
+    for ext, what in (("png", "PNG"), ("pdf", "PDF"), ("json", "provenance record")):
+        target = _site_path(ctx, figdir, f"{name}.{ext}")
+        if target:
+            links.append(f"{{download}}`{what} <{target}>`")
+    in_runner = bool(os.environ.get("TWOPHASE_OUT"))
+    params = (f"{{ref}}`parameters <{run_info_label(ctx['chapter'])}>`" if in_runner
+              else "parameters: notebook defaults")
+    summary = (f"Provenance: profile `{ctx['profile']}`, commit `{ctx['git_commit']}`, "
+               f"{params}")
+    where = ("The chapter's full parameters are in the box “How this page was made” at the top "
+             "of the page" if in_runner else
+             "Run outside the book runner, with the notebook's own parameter values")
+    body = (f"Chapter `{ctx['chapter']}`, profile `{ctx['profile']}`, twophase "
+            f"{ctx['twophase_version']}, commit `{ctx['git_commit']}`. {where}; the provenance "
+            "record (JSON) holds them with the figure's caption and creation time.")
+    lines = [f"````{{glue:figure}} {glue_key}", f":name: {name}", f":width: {width_pct}%",
+             f":alt: {_plain(caption)}", "", caption.strip(), ""]
+    if links:
+        lines += ["Download: " + " · ".join(links), ""]
+    # a colon fence: a backtick fence's info string may not contain backticks (CommonMark)
+    lines += [f":::{{dropdown}} {summary}", ":class-container: twophase-provenance", body, ":::",
+              "````"]
+    return "\n".join(lines)
+
+
+def _plain(text: str) -> str:
+    """One line of text for an ``alt`` attribute (markup characters dropped)."""
+    return " ".join(re.sub(r"[`*_{}$\\]", "", text).split())[:250]
+
+
+def _figure_html(png_preview: bytes, name: str, caption: str) -> str:
+    """What Jupyter (e.g. on Binder) shows for the figure: the image and its caption."""
+    import base64
+    import html
+
+    data = base64.b64encode(png_preview).decode("ascii")
+    return (f'<figure id="{html.escape(name)}"><img src="data:image/png;base64,{data}" '
+            f'alt="{html.escape(_plain(caption))}" style="max-width:100%">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+
+
+def show_figure(fig, name: str, caption: str = "", display: bool = True) -> Path:
+    """Save ``fig`` as PNG and PDF with provenance, show it as a numbered figure, close it.
+
+    The figure is first fitted to the book's column (:func:`fit_to_column`). Files go to
+    ``<out>/figures/<name>.{png,pdf,json}``; each is written to a temporary name first and
+    moved into place, so an interrupted run never leaves a half-written figure.
+
+    Shown in the book, the figure is a numbered ``<figure>`` labelled ``name`` (prose refers
+    to it as ``{numref}`name```) with ``caption``, links to download its PNG, PDF and
+    provenance record, and a collapsed provenance line (profile, commit, a link to the page's
+    parameters). The output is one display bundle: ``text/markdown`` holding the MyST the book
+    renders (``nb_render_markdown_format: myst``, with ``text/markdown`` preferred over
+    ``text/html`` in ``_config.yml``) and ``text/html`` that Jupyter shows (image and caption);
+    the image itself is glued (myst-nb ``glue``) under the key ``figure-<name>``.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    name : str
+        A plain file stem, also the figure's label: unique in the book, e.g. ``"ch2_figure1"``.
+    caption : str
+        The caption (MyST markdown; its first paragraph is the caption proper). Required when
+        ``display`` is true: a figure in the book always has one.
+    display : bool
+        Show the figure (default). False only writes the files.
+
+    Returns
+    -------
+    pathlib.Path
+        The PNG's path (not echoed when it ends a notebook cell).
     """
     import matplotlib.pyplot as plt
 
-    if not isinstance(name, str) or not name or name.startswith(".") or "/" in name or "\\" in name:
-        raise ValueError(f"name must be a plain file stem like 'fig1_loss', got {name!r}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+        raise ValueError(f"name must be a plain file stem like 'fig1_loss' (letters, digits, "
+                         f"'_' and '-'), got {name!r}")
+    if not isinstance(caption, str):
+        raise TypeError(f"caption must be a str, got {type(caption).__name__}")
+    if display and not caption.strip():
+        raise ValueError(f"figure {name!r}: caption must be a non-empty str (every figure of "
+                         "the book is numbered and captioned)")
     ctx = context()
     figdir = Path(ctx["out"]) / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
     png = _QuietPath(figdir / f"{name}.png")
+    fit_to_column(fig)
     prov = {
         "figure": name,
         "caption": caption,
@@ -205,26 +382,31 @@ def show_figure(fig, name: str, caption: str = "", display: bool = True) -> Path
     }
     # Write all three files under temporary names first, then move them into place: an
     # error or interrupt part-way leaves neither a half-written file nor a PNG without its PDF.
-    tmps = {ext: figdir / f".{name}.tmp-{os.getpid()}.{ext}" for ext in ("png", "pdf", "json")}
+    tmps = {ext: figdir / f".{name}.tmp-{os.getpid()}.{ext}"
+            for ext in ("png", "pdf", "json", "preview.png")}
     try:
-        fig.savefig(tmps["png"], dpi=150, bbox_inches="tight")
+        fig.savefig(tmps["png"], dpi=PNG_DPI, bbox_inches="tight")
         fig.savefig(tmps["pdf"], bbox_inches="tight")
         tmps["json"].write_text(json.dumps(prov, indent=1))
-        for ext, tmp in tmps.items():
-            os.replace(tmp, figdir / f"{name}.{ext}")
+        if display:
+            fig.savefig(tmps["preview.png"], dpi=_PREVIEW_DPI, bbox_inches="tight")
+            preview = tmps["preview.png"].read_bytes()
+        for ext in ("png", "pdf", "json"):
+            os.replace(tmps[ext], figdir / f"{name}.{ext}")
     finally:
         for tmp in tmps.values():
             tmp.unlink(missing_ok=True)
     if display:
-        from IPython.display import Markdown, display as _display
+        from IPython.display import Image, display as _display
+        from myst_nb import glue
 
-        _display(fig)
-        params = ", ".join(f"{k}={v!r}" for k, v in ctx["parameters"].items()) or "notebook defaults"
-        text = (f"{caption}\n\n" if caption else "") + (
-            f"*Provenance:* chapter `{ctx['chapter']}`, profile `{ctx['profile']}`, "
-            f"twophase {ctx['twophase_version']}, commit `{ctx['git_commit']}`; parameters: {params}. "
-            f"Files: `{name}.png`, `{name}.pdf`."
-        )
-        _display(Markdown(text))
+        key = f"figure-{name}"
+        glue(key, Image(data=png.read_bytes()), display=False)
+        # shown at its own size (PNG_DPI pixels per inch of figure), never wider than the column
+        width_in = int.from_bytes(png.read_bytes()[16:20], "big") / PNG_DPI
+        width_pct = max(1, min(100, round(100 * width_in / COLUMN_WIDTH_IN)))
+        _display({"text/markdown": _figure_markdown(name, caption, width_pct, ctx, figdir, key),
+                  "text/html": _figure_html(preview, name, caption),
+                  "text/plain": f"<Figure {name}: {_plain(caption)[:60]}>"}, raw=True)
     plt.close(fig)
     return png

@@ -51,7 +51,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _validate as v
-from ._base import FORMS, check_form, check_method, grid_arrays
+from ._base import check_form, check_method, grid_arrays
 from .engine import (_inner_contraction, _inner_phase, _sgd_coefficients, _sgd_operator_dense, _sgd_step,
                      dense_cycle_operator, effective_spectrum, loss_from_state)
 from .methods import TwoPhase
@@ -70,8 +70,6 @@ __all__ = [
     "isotropic_noise",
     "IsotropicNoise",
     "noise_factor",
-    "Theorem31Check",
-    "theorem31_check",
 ]
 
 #: Largest D for which :meth:`CycleOperator.dense` builds a matrix.
@@ -376,87 +374,6 @@ def isotropic_eigenvalues(method: TwoPhase, lam0: float, D: int, form: str = "ex
     h = 1.0 - _inner_contraction(eta, float(lam0), method.S)
     sig = (1.0 - nu * h) ** 2
     return IsotropicEigenvalues(sig + n_sym, sig + n_perp)
-
-
-class Theorem31Check(NamedTuple):
-    """Outcome of :func:`theorem31_check`."""
-
-    n_checks: int   #: grid points checked (finite tau_sym at every R), over all forms and settings
-    n_strict: int   #: of which with S >= 2 (strict increase required)
-    failures: list  #: settings ``(form, S, B_tot, lam0, D)`` with at least one failing grid point
-
-
-def theorem31_check(eta_rel, nu, *, forms=FORMS, S_values=(1, 2, 5, 10, 20), B_tots=(4, 16, 64, 96),
-                    lam0s=(0.1, 1.0, 10.0), Ds=(1, 100, 3200), rtol_S1: float = 1e-12) -> Theorem31Check:
-    """Check Theorem 3.1 of :cite:`agarwala2026twophase` on a grid, from the closed form.
-
-    For ``D`` identical eigenvalues ``lam0`` and a fixed total batch
-    ``B_tot = R B``, the eigenvalues of the cycle operator are
-    ``tau = (1 - nu h)^2 + n(R)`` (:func:`isotropic_eigenvalues`); only the noise
-    part ``n(R)`` (:func:`isotropic_noise`) depends on ``R``. For every setting
-    ``(form, S, B_tot, lam0, D)`` this evaluates ``n(R)`` over the grid
-    ``eta = eta_rel[:, None] / lam0``, ``nu[None, :]`` (one vectorised call per ``R``)
-    for every divisor ``R`` of ``B_tot`` and requires, at every grid point
-    where ``n_sym`` is finite for all ``R``:
-
-    * ``S = 1``: ``|n_sym(R') - n_sym(R)| <= rtol_S1 · n_sym(1)`` between consecutive
-      divisors (no dependence on ``R``);
-    * ``S >= 2``: ``n_sym`` strictly increasing in ``R``, and ``n_perp`` strictly
-      increasing (exact form) or exactly constant (``hd`` form, where ``a_perp = c^2``).
-
-    Parameters
-    ----------
-    eta_rel : array_like, shape ``(n_eta,)``
-        Values of ``eta lam0``.
-    nu : array_like, shape ``(n_nu,)``
-        Outer rates.
-    forms, S_values, B_tots, lam0s, Ds : sequences
-        The settings looped over (in this order, outermost first).
-    rtol_S1 : float
-        Relative tolerance of the ``S = 1`` equality.
-
-    Returns
-    -------
-    Theorem31Check
-        ``(n_checks, n_strict, failures)``; the theorem holds on the grid iff
-        ``failures`` is empty (and ``n_checks > 0``).
-    """
-    eta_rel = np.asarray(eta_rel, dtype=np.float64)
-    nu = np.asarray(nu, dtype=np.float64)
-    if eta_rel.ndim != 1 or nu.ndim != 1:
-        raise ValueError(f"eta_rel and nu must be 1-D arrays, got shapes {eta_rel.shape}, {nu.shape}")
-    for f in forms:
-        v.choice("form", f, FORMS)
-    n_checks, n_strict, failures = 0, 0, []
-    for f in forms:
-        for S_ in S_values:
-            for Bt in B_tots:
-                Rs_all = [r for r in range(1, Bt + 1) if Bt % r == 0]
-                for lam_ in lam0s:
-                    for D_ in Ds:
-                        sym, perp = [], []
-                        for R in Rs_all:
-                            meth = TwoPhase(eta_rel[:, None] / lam_, nu[None, :], S=S_, R=R, B=Bt // R)
-                            ns, npp = isotropic_noise(meth, lam_, D_, f)  # tau minus the R-free signal
-                            sym.append(ns)
-                            perp.append(npp)
-                        sym, perp = np.stack(sym), np.stack(perp)  # (n_R, n_eta, n_nu)
-                        ok = np.all(np.isfinite(sym), axis=0)
-                        with np.errstate(invalid="ignore"):  # inf - inf at unchecked points
-                            d_sym, d_perp = np.diff(sym, axis=0), np.diff(perp, axis=0)
-                        if S_ == 1:
-                            good = np.all(np.abs(d_sym) <= rtol_S1 * sym[0], axis=0)
-                        else:
-                            good = np.all(d_sym > 0, axis=0)
-                            if f == "exact":
-                                good &= np.all(d_perp > 0, axis=0)
-                            else:
-                                good &= np.all(d_perp == 0, axis=0)
-                            n_strict += int(ok.sum())
-                        n_checks += int(ok.sum())
-                        if not np.all(good[ok]):
-                            failures.append((f, S_, Bt, lam_, D_))
-    return Theorem31Check(n_checks, n_strict, failures)
 
 
 def _rho_grouped(T: CycleOperator, values, counts):

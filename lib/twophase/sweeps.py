@@ -24,23 +24,16 @@ and :func:`twophase.simulate.loss_curves`:
   sweeps over the number of workers ``R`` at fixed total batch ``B_tot`` under a
   scaling rule: ``"fixed"`` (``eta``, ``nu`` unchanged) or ``"sqrt"``
   (``eta ∝ R^{-1/2}``, ``nu ∝ R^{1/2}``, ``nu eta`` fixed);
-* :func:`source_stack`, :func:`figure1_panel`, :func:`best_nu_map` — the
-  Figure-1 scans of the Lookahead chapter: one ``(eta, nu)`` panel, and the best
-  one-cycle ``nu`` over initial conditions ``m0 ∝ lam^{-s}``, label noise and ``B/D``;
-* :func:`isotropic_tau`, :func:`isotropic_rate_spread`, :func:`rate_spread`,
-  :func:`last_true_from_start` — per-cycle rates ``tau_R`` of LA-DiLoCo with
-  identical eigenvalues under a scaling rule, and how far they spread over ``R``;
 * :func:`relative_spread`, :func:`first_divergent` — how far curves over ``R`` spread and
   where they diverge.
 
 See :cite:`agarwala2026twophase` for the settings these sweeps reproduce.
 
-Owns: the generic sweeps above (the Figure-1 scans and isotropic rates are chapter code on
-their way to ``twophase.experiments``). The one-cycle quadratic itself is
+Owns: the generic sweeps above (the chapters' scans are in :mod:`twophase.experiments`). The one-cycle quadratic itself is
 :func:`twophase.engine.one_cycle_terms`; summaries are in :mod:`twophase.summaries`.
 
 May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.methods`,
-:mod:`twophase.spectra`, :mod:`twophase.engine`, :mod:`twophase.operators`,
+:mod:`twophase.engine`, :mod:`twophase.operators`,
 :mod:`twophase.simulate`.
 """
 from __future__ import annotations
@@ -53,7 +46,6 @@ from . import _validate as v
 from ._base import check_form
 from .engine import _one_cycle_terms, expected_loss
 from .methods import TwoPhase
-from .spectra import initial_moments
 
 __all__ = [
     "RULES",
@@ -67,15 +59,6 @@ __all__ = [
     "simulate_r_sweep",
     "relative_spread",
     "first_divergent",
-    "source_stack",
-    "Figure1Panel",
-    "figure1_panel",
-    "BestNuMap",
-    "best_nu_map",
-    "isotropic_tau",
-    "isotropic_rate_spread",
-    "rate_spread",
-    "last_true_from_start",
 ]
 
 RULES = ("fixed", "sqrt")
@@ -364,243 +347,3 @@ def first_divergent(curves, factor: float = 1.0):
     bad[..., 0] = False
     anyb = bad.any(axis=-1)
     return np.where(anyb, np.argmax(bad, axis=-1), -1)
-
-
-# --- Figure-1 scans (Lookahead chapter) -------------------------------------------------------
-
-
-def source_stack(lam, exponents):
-    """Stack of initial moments ``m0 ∝ lam^{-s}``, one row per exponent ``s``.
-
-    Row ``k`` is :func:`twophase.spectra.initial_moments` with ``kind="isotropic"``
-    (``m0_i = 1/D``) where ``exponents[k] == 0`` and ``kind="source"`` with
-    ``exponent=exponents[k]`` otherwise (both normalised to ``sum(m0) = 1``).
-
-    Parameters
-    ----------
-    lam : array_like, shape ``(D,)``
-        Eigenvalues.
-    exponents : array_like, shape ``(K,)``
-        Source exponents ``s >= 0``.
-
-    Returns
-    -------
-    ndarray, shape ``(K, D)``
-    """
-    exponents = np.atleast_1d(np.asarray(exponents, dtype=np.float64))
-    if exponents.ndim != 1 or exponents.size == 0:
-        raise ValueError(f"exponents must be a non-empty scalar or 1-D array, got shape {exponents.shape}")
-    return np.stack([initial_moments(lam, "isotropic") if s == 0 else
-                     initial_moments(lam, "source", exponent=float(s)) for s in exponents])
-
-
-class Figure1Panel(NamedTuple):
-    """One panel of Figure 1: the one-cycle loss over ``(eta, nu)`` and its optima.
-
-    Losses are relative to the initial loss ``L0 = ½ lam·m0``; rates are
-    ``eta lam_max``.
-    """
-
-    L: np.ndarray          #: loss after one cycle / L0, shape (n_eta, n_nu)
-    eta_star: np.ndarray   #: best eta lam_max for each nu (parabola-refined), shape (n_nu,)
-    lmin: np.ndarray       #: min over eta of L / L0 for each nu, shape (n_nu,)
-    nu_best: float         #: best nu overall (closed form in nu, fine eta grid)
-    eta_best: float        #: eta lam_max at that optimum
-    loss_best: float       #: loss at that optimum / L0
-
-
-def figure1_panel(lam, m0, eta_rel, nu, eta_fine_rel, *, S: int, B: int, form: str = "hd") -> Figure1Panel:
-    """Figure 1 of :cite:`agarwala2026twophase` for one spectrum: loss after one LA cycle.
-
-    The grid ``L(eta, nu)`` is one :func:`loss_grid` call (``R = 1``, ``sigma = 0``,
-    one cycle from ``m0``); ``eta*(nu)`` and ``min_eta L`` come from
-    :func:`best_eta`; the overall best ``(eta, nu)`` from :func:`one_cycle_optimum`
-    on the finer grid ``eta_fine_rel`` (``nu`` in closed form, no ``nu`` grid).
-
-    Parameters
-    ----------
-    lam, m0 : array_like, shape ``(D,)``
-        Eigenvalues and initial second moments.
-    eta_rel, eta_fine_rel : array_like
-        Log-spaced grids of ``eta lam_max`` for the map and for the optimum.
-    nu : array_like
-        Outer rates of the map.
-    S, B : int
-        Inner steps and batch size.
-    form : {"hd", "exact"}
-        Form of the moment equations.
-
-    Returns
-    -------
-    Figure1Panel
-    """
-    lam = v.eigenvalues(lam)
-    m0 = np.asarray(m0, dtype=np.float64)
-    eta_rel = _grid1d("eta_rel", eta_rel)
-    eta_fine_rel = _grid1d("eta_fine_rel", eta_fine_rel)
-    L = loss_grid(lam, m0, eta_rel / lam.max(), nu, S=S, B=B, form=form)  # one call, n_eta x n_nu
-    L0 = 0.5 * lam @ m0
-    eta_star, lmin, _ = best_eta(L, eta_rel)
-    opt = one_cycle_optimum(lam, m0, eta_fine_rel / lam.max(), S=S, B=B, form=form)
-    return Figure1Panel(L / L0, eta_star, lmin / L0, float(opt.nu), float(opt.eta) * lam.max(),
-                        float(opt.loss / opt.loss0))
-
-
-class BestNuMap(NamedTuple):
-    """Best one-cycle ``nu`` over label noise, initial condition and batch size."""
-
-    B_over_D: np.ndarray  #: realised B/D (B rounded to an integer >= 1), shape (n_BD,)
-    nu: np.ndarray        #: best nu, shape (n_sigma, n_exponent, n_BD)
-
-
-def best_nu_map(lam, exponents, B_over_D, sigma_rel, eta_rel, *, S: int, form: str = "hd") -> BestNuMap:
-    """Best outer rate after one LA cycle over ``(sigma, s, B/D)``.
-
-    For each ``B/D`` (``B = max(1, round(B/D · D))``, ``D = len(lam)``) one
-    :func:`one_cycle_optimum` call evaluates every initial condition
-    ``m0 ∝ lam^{-s}`` (:func:`source_stack`) and every label noise
-    ``sigma^2 = r · lam·m0_iso`` (``r`` in ``sigma_rel``, ``m0_iso`` the isotropic
-    row, so noise and initial error have comparable scales).
-
-    Parameters
-    ----------
-    lam : array_like, shape ``(D,)``
-        Eigenvalues.
-    exponents : array_like, shape ``(n_exponent,)``
-        Source exponents ``s`` (``0`` = isotropic).
-    B_over_D : sequence of float
-        Batch sizes relative to ``D``.
-    sigma_rel : sequence of float
-        Ratios ``r = sigma^2 / (lam·m0_iso)``, each ``>= 0``.
-    eta_rel : array_like
-        Log-spaced grid of ``eta lam_max`` for the optimum over ``eta``.
-    S : int
-        Inner steps.
-    form : {"hd", "exact"}
-        Form of the moment equations.
-
-    Returns
-    -------
-    BestNuMap
-        ``(B_over_D, nu)``; ``nu[i, k, j]`` is the best ``nu`` for ``sigma_rel[i]``,
-        ``exponents[k]`` and ``B_over_D[j]``.
-    """
-    lam = v.eigenvalues(lam)
-    D = lam.size
-    eta_rel = _grid1d("eta_rel", eta_rel)
-    m0s = source_stack(lam, exponents)
-    scale = float(lam @ initial_moments(lam, "isotropic"))
-    sigmas = np.sqrt(np.asarray(sigma_rel, dtype=np.float64) * scale)
-    bds, nus = [], []
-    for bd in B_over_D:
-        B = max(1, int(round(bd * D)))
-        opt = one_cycle_optimum(lam, m0s, eta_rel / lam.max(), S=S, B=B, sigma=sigmas, form=form)
-        bds.append(B / D)
-        nus.append(opt.nu)  # shape (n_sigma, n_exponent)
-    return BestNuMap(np.array(bds), np.stack(nus, axis=-1))
-
-
-# --- rates over R with identical eigenvalues (LA-DiLoCo chapter) -------------------------------
-
-
-def isotropic_tau(eta, nu, R: int, rule: str, *, S: int, B_tot: int, lam0: float, D: int,
-                  form: str = "exact"):
-    """Per-cycle loss factor ``tau_sym`` of LA-DiLoCo with ``D`` identical eigenvalues ``lam0``.
-
-    The base rates ``(eta, nu)`` (the ``R = 1`` values) are scaled to ``R`` workers by
-    :func:`scaled_hyperparameters`, with ``B = B_tot / R``; ``tau_sym`` is the closed
-    form of :func:`twophase.operators.isotropic_eigenvalues` (the spectral radius
-    of the cycle operator; the loss is ``L0 tau^t`` from isotropic ``m0``).
-
-    Parameters
-    ----------
-    eta : float or array_like
-        Base inner rate(s).
-    nu : float
-        Base outer rate.
-    R : int
-        Number of workers (must divide ``B_tot``).
-    rule : {"fixed", "sqrt"}
-        Scaling rule.
-    S, B_tot, lam0, D, form
-        Inner steps, total batch, eigenvalue, dimension, form of the moment equations.
-
-    Returns
-    -------
-    float or ndarray
-        A float for scalar ``eta``, else an array of ``eta``'s shape.
-    """
-    from .operators import isotropic_eigenvalues
-
-    B = _batch_per_worker(B_tot, R)
-    e, n = scaled_hyperparameters(eta, nu, R, rule)
-    if e.ndim == 0 and n.ndim == 0:
-        return float(isotropic_eigenvalues(TwoPhase(float(e), float(n), S=S, R=int(R), B=B), lam0, D, form)[0])
-    return isotropic_eigenvalues(TwoPhase(e, n, S=S, R=int(R), B=B), lam0, D, form)[0]
-
-
-def rate_spread(tau_by_R: dict, Rs=None, reference: int = 1):
-    """Relative spread of per-cycle log-rates over ``R``.
-
-    .. math::
-
-        \\max_{R} \\frac{|\\log\\tau_R - \\log\\tau_{\\rm ref}|}{|\\log\\tau_{\\rm ref}|},
-
-    the largest fraction by which the convergence rate with ``R`` workers
-    differs from the reference one. Entries that are not finite (a rate
-    ``<= 0`` or ``inf``, or ``tau_ref = 1``) give ``inf``.
-
-    Parameters
-    ----------
-    tau_by_R : dict
-        ``{R: tau}``, arrays of a common shape (or floats).
-    Rs : sequence of int, optional
-        Worker counts to compare (default: every key).
-    reference : int
-        Key of the reference rate.
-
-    Returns
-    -------
-    ndarray, the common shape of the ``tau``.
-    """
-    Rs = list(tau_by_R) if Rs is None else list(Rs)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        base = np.log(tau_by_R[reference])
-        d = np.max([np.abs(np.log(tau_by_R[R]) - base) for R in Rs], axis=0) / np.abs(base)
-    return np.where(np.isfinite(d), d, np.inf)
-
-
-def isotropic_rate_spread(eta: float, nu: float, Rs, rule: str, *, S: int, B_tot: int, lam0: float,
-                          D: int, form: str = "exact") -> float:
-    """:func:`rate_spread` of :func:`isotropic_tau` at one base rate ``eta`` (reference ``R = 1``).
-
-    Returns ``max_{R in Rs} |log tau_R - log tau_1| / |log tau_1|`` as a float.
-    """
-    kw = dict(S=S, B_tot=B_tot, lam0=lam0, D=D, form=form)
-    b = np.log(isotropic_tau(eta, nu, 1, rule, **kw))
-    return float(max(abs(np.log(isotropic_tau(eta, nu, R, rule, **kw)) - b) for R in Rs) / abs(b))
-
-
-def last_true_from_start(mask, grid) -> float:
-    """Largest ``grid`` value up to which ``mask`` holds without interruption from the start.
-
-    Parameters
-    ----------
-    mask : array_like of bool, shape ``(n,)``
-    grid : array_like, shape ``(n,)``
-        Increasing grid the mask is evaluated on.
-
-    Returns
-    -------
-    float
-        ``grid[k - 1]`` where ``k`` is the first index with ``mask`` false
-        (``grid[-1]`` if it never fails); ``nan`` if ``mask[0]`` is false.
-    """
-    mask = np.asarray(mask, dtype=bool)
-    grid = np.asarray(grid, dtype=np.float64)
-    if mask.ndim != 1 or mask.shape != grid.shape or mask.size == 0:
-        raise ValueError(f"mask and grid must be non-empty 1-D arrays of one shape, got {mask.shape}, {grid.shape}")
-    if not mask[0]:
-        return np.nan
-    k = np.argmin(mask) if not mask.all() else mask.size
-    return float(grid[k - 1])

@@ -36,17 +36,10 @@ sys.path.insert(0, str(HERE))
 TIME_LIMIT = 20  # seconds per case
 
 #: Packages whose case files are still being written by their owners (emptied at integration).
-PENDING_AREAS = {"twophase.local", "twophase.experiments", "twophase.plotting", "twophase.notebook"}
+PENDING_AREAS = {"twophase.experiments", "twophase.plotting", "twophase.notebook"}
 
 #: Chapter-level functions moving to ``twophase.experiments`` (cases in cases_experiments.py).
-MOVING = {
-    "twophase.sweeps": {"source_stack", "figure1_panel", "best_nu_map", "isotropic_tau", "isotropic_rate_spread",
-                        "rate_spread", "last_true_from_start"},
-    "twophase.operators": {"theorem31_check"},
-    "twophase.momentum": {"family_methods", "tuned_losses", "refine_tuned", "retune", "stacking_ratio",
-                          "stacking_verdict", "rates_vs_S", "band_edges", "band_bound", "h_slope_at_zero",
-                          "removed_modes"},
-}
+MOVING: dict = {}
 
 #: Public callables that need no case, with the reason.
 EXEMPT = {

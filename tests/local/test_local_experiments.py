@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from twophase.local import make_quadratic, run_local
-from twophase.local.experiments import (MethodSpec, compare_rounds_to_target, digits_grid,
-                                        drift_fixed_point, hutchinson_mse, stationary_floor,
-                                        tail_floor, win_tie_loss)
+from twophase.local.digits import digits_grid, win_tie_loss
+from twophase.local.experiments import (MethodSpec, compare_rounds_to_target, drift_fixed_point,
+                                        hutchinson_mse, stationary_floor, tail_floor)
 from twophase.local.tune import compare_final
 
 
@@ -164,3 +164,18 @@ def test_win_tie_loss_tallies_per_method():
     del res[(4, 5, "dirichlet", "identity")]
     with pytest.raises(ValueError, match="baseline"):
         win_tie_loss(res, "loss")
+
+
+def test_stationary_floor_refuses_an_unstable_gamma():
+    q = make_quadratic(6, 2, kappa=10.0, sigma=0.3, rng=0)
+    lam_max = np.linalg.eigvalsh(q.hessian).max()
+    assert stationary_floor(q, 1.9 / lam_max) > 0
+    for g in (2.0 / lam_max * 1.001, 100.0):
+        with pytest.raises(ValueError, match="gamma must be < 2 / lambda_max"):
+            stationary_floor(q, g)
+
+
+def test_drift_fixed_point_refuses_a_diverging_gamma():
+    q = make_quadratic(5, 3, kappa=10.0, hetero=1.0, shared_hessian=False, rng=1)
+    with pytest.raises(ValueError, match="diverges"):
+        drift_fixed_point(q, 100.0, 2)

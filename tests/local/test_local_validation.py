@@ -17,9 +17,9 @@ def test_gamma(quad, gamma):
         run_local(quad, np.zeros(5), gamma=gamma, H=2, rounds=2)
 
 
-@pytest.mark.parametrize("H", [0, -3, 1.5])
+@pytest.mark.parametrize("H", [0, -3, 1.5, True, "2"])
 def test_H(quad, H):
-    with pytest.raises(ValueError, match=r"H must be an integer >= 1"):
+    with pytest.raises((ValueError, TypeError), match=r"H must be an integer >= 1"):
         run_local(quad, np.zeros(5), gamma=0.1, H=H, rounds=2)
 
 

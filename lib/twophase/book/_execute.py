@@ -5,6 +5,10 @@ interrupt (Ctrl-C) always reaches the runner, which then stops this process; pap
 client otherwise takes over SIGINT while a notebook runs. SPEC holds ``input``, ``output``,
 ``parameters``, ``cwd``, ``progress``, ``timeout`` and ``error_file``. Exit status 0: the
 notebook ran to the end; 1: it raised (name and message written to ``error_file``).
+
+The kernel is started by :class:`twophase.book.procs.DyingKernelManager`, so it is killed when
+this process dies (and this process is killed when the runner dies): no orphan survives a
+SIGKILL of the runner.
 """
 from __future__ import annotations
 
@@ -17,12 +21,15 @@ def main(argv) -> int:
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     import papermill
 
+    from .procs import DyingKernelManager
+
     try:
         papermill.execute_notebook(
             spec["input"], spec["output"], parameters=spec["parameters"],
             kernel_name="python3", language="python", cwd=spec["cwd"],
             progress_bar=spec["progress"], log_output=False,
             execution_timeout=spec.get("timeout"),
+            kernel_manager_class=DyingKernelManager,
         )
     except Exception as exc:  # noqa: BLE001 - report any failure to the runner
         err = {"ename": getattr(exc, "ename", type(exc).__name__),

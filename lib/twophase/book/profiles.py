@@ -7,6 +7,8 @@ Format::
         quick: {D: 400, seeds: 50}      # CI-sized, the values of the chapter's parameters cell
         paper: {D: 3200, seeds: 400}    # the settings the paper states
 
+    timeouts: {quick: 600, paper: 1800}  # optional: wall-time limit of one chapter, seconds
+
 Every chapter of ``_toc.yml`` has a block, every block has the same profiles (``quick`` and
 ``paper``), and each profile lists exactly the names of the chapter's ``parameters`` cell with
 values of the same type.
@@ -22,6 +24,8 @@ from .sources import BookError, check_value
 __all__ = ["Profiles", "DEFAULT_PROFILES"]
 
 DEFAULT_PROFILES = ("quick", "paper")
+#: Per-chapter time limit (seconds) of a profile that ``timeouts:`` does not list.
+DEFAULT_TIMEOUT = 1800.0
 _SCALARS = (bool, int, float, str, type(None))
 
 
@@ -86,6 +90,16 @@ class Profiles:
                 raise BookError(f"{self.path}: chapter {chapter!r} has profiles {list(these)};"
                                 f" every chapter must have {list(names)}")
         names = names or DEFAULT_PROFILES
+        timeouts = data.get("timeouts") or {}
+        if not isinstance(timeouts, dict):
+            raise BookError(f"{self.path}: `timeouts` must map profile names to seconds")
+        self.timeouts: dict[str, float] = {}
+        for prof, secs in timeouts.items():
+            if (isinstance(secs, bool) or not isinstance(secs, (int, float))
+                    or not secs >= 0 or secs == float("inf")):
+                raise BookError(f"{self.path}: timeouts.{prof} must be a number of seconds"
+                                f" >= 0 (0: no limit), got {secs!r}")
+            self.timeouts[str(prof)] = float(secs)
         self.names: tuple[str, ...] = tuple(
             [n for n in DEFAULT_PROFILES if n in names]
             + sorted(n for n in names if n not in DEFAULT_PROFILES))
@@ -100,6 +114,10 @@ class Profiles:
         if chapter not in self.chapters:
             raise BookError(f"unknown chapter {chapter!r}; valid chapters: {', '.join(self.chapters)}")
         return chapter
+
+    def timeout(self, profile: str) -> float:
+        """Wall-time limit (seconds) of one chapter under ``profile``; 0 means none."""
+        return self.timeouts.get(profile, DEFAULT_TIMEOUT)
 
     def raw(self, chapter: str, profile: str) -> dict:
         """The profile block as written (no checks against the notebook)."""

@@ -7,8 +7,10 @@ format (a ``.md`` file whose front matter has a ``kernelspec``). Every other ent
 from __future__ import annotations
 
 import ast
+import io
 import math
 import re
+import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import yaml
 __all__ = [
     "BookError", "Entry", "read_toc", "is_notebook_source", "read_notebook",
     "parameters_cell", "read_parameters", "check_value", "parse_value", "type_name",
+    "parameter_comments", "parameter_rules", "check_rule",
 ]
 
 
@@ -155,6 +158,112 @@ def read_parameters(source) -> dict:
     return values
 
 
+def parameter_comments(source) -> dict:
+    """``{name: comment}``: the trailing ``# comment`` of each assignment of the parameters cell.
+
+    A comment may end with a rule in braces that the runner enforces on every value given to
+    the parameter (each element of a list): an interval ``in [0, inf)``, ``in (0, 1]`` or
+    choices ``one of hd|exact`` (see :func:`_parse_rule`).
+    Parameters without a comment map to ``""``.
+    """
+    nb = read_notebook(source) if isinstance(source, (str, Path)) else source
+    cell = parameters_cell(nb)
+    if cell is None:
+        return {}
+    text = cell.source
+    comments: dict[int, str] = {}
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.COMMENT:
+                comments[tok.start[0]] = tok.string.lstrip("#").strip()
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return {}
+    out = {}
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(
+                stmt.targets[0], ast.Name):
+            lines = range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)
+            out[stmt.targets[0].id] = " ".join(comments[i] for i in lines if i in comments)
+    return out
+
+
+_NUM = r"[-+]?(?:inf|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+_INTERVAL = re.compile(r"\bin\s*([\[(])\s*(" + _NUM + r")\s*,\s*(" + _NUM + r")\s*([\])])\s*\.?\s*$")
+_CHOICES = re.compile(r"\bone of\s*:?\s*([\w.+-]+(?:\s*\|\s*[\w.+-]+)+)\s*\.?\s*$")
+
+
+def _parse_rule(comment: str):
+    """The rule ending a parameter's comment: ``in [a, b]`` / ``in (a, b)`` (``inf`` allowed;
+    brackets include, parentheses exclude the end point) or ``one of a|b|c``; else None.
+
+    No ``=`` sign: papermill reads the parameters cell line by line and gives up on a line with
+    more than one.
+    """
+    comment = comment or ""
+    m = _INTERVAL.search(comment)
+    if m:
+        lo, hi = float(m.group(2)), float(m.group(3))
+        bounds = []
+        if lo != float("-inf"):
+            bounds.append((">=" if m.group(1) == "[" else ">", lo))
+        if hi != float("inf"):
+            bounds.append(("<=" if m.group(4) == "]" else "<", hi))
+        return ("bounds", bounds, m.group(0).strip()[2:].strip().rstrip("."))
+    m = _CHOICES.search(comment)
+    if m:
+        return ("choices", [c.strip() for c in m.group(1).split("|")], None)
+    return None
+
+
+def parameter_rules(source) -> dict:
+    """``{name: rule}`` from the parameters cell's comments (see :func:`parameter_comments`),
+    plus the built-in rule that a random seed (``seed``, ``*_seed``) is an integer >= 0."""
+    rules = {}
+    try:
+        comments = parameter_comments(source)
+        cell = read_parameters(source)
+    except BookError:
+        return {}
+    for name, default in cell.items():
+        rule = _parse_rule(comments.get(name, ""))
+        if rule is None and (name == "seed" or name.endswith("_seed")) and type_name(default) == "int":
+            rule = ("bounds", [(">=", 0.0)], "[0, inf)")
+        if rule is not None:
+            rules[name] = rule
+    return rules
+
+
+def _rule_text(rule) -> str:
+    kind, spec, interval = rule
+    if kind == "choices":
+        return "one of " + ", ".join(repr(c) for c in spec)
+    text = " and ".join(f"{op} {v:g}" for op, v in spec)
+    return f"{text} (in {interval})" if interval else text
+
+
+def check_rule(name: str, value, rule) -> None:
+    """Raise :class:`BookError` if ``value`` (each element of a list) breaks ``rule``."""
+    if rule is None:
+        return
+    items = value if isinstance(value, list) else [value]
+    kind, spec, _ = rule
+    for i, v in enumerate(items):
+        label = name if not isinstance(value, list) else f"{name}[{i}]"
+        if kind == "choices":
+            ok = str(v) in spec
+        else:
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                continue
+            ok = all({">=": v >= b, ">": v > b, "<=": v <= b, "<": v < b}[op] for op, b in spec)
+        if not ok:
+            raise BookError(f"parameter {label!r} must be {_rule_text(rule)}; got {v!r}"
+                            + (f" (in {name} = {value!r})" if isinstance(value, list) else ""))
+
+
 def type_name(default) -> str:
     if isinstance(default, bool):
         return "bool"
@@ -203,6 +312,9 @@ def check_value(name: str, value, default, where: str = ""):
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise bad
+        if not math.isfinite(float(value)):
+            raise BookError(f"parameter {name!r}{where} must be a finite float (not nan or"
+                            f" inf); got {value!r}")
         return float(value)
     if kind == "str":
         if not isinstance(value, str):
@@ -212,6 +324,9 @@ def check_value(name: str, value, default, where: str = ""):
         if not isinstance(value, (list, tuple)):
             raise bad
         value = list(value)
+        if default and not value:
+            raise BookError(f"parameter {name!r}{where} must be a non-empty list like the"
+                            f" parameters cell's {default!r}; got []")
         elem = _element_kind(default)
         if elem is not None:
             value = [check_value(f"{name}[{i}]", v, {"int": 0, "float": 0.0, "str": "",
@@ -254,8 +369,9 @@ def parse_value(name: str, text: str, default):
             value = float(text.strip())
         except ValueError:
             raise err from None
-        if math.isnan(value):
-            raise err
+        if not math.isfinite(value):
+            raise BookError(f"parameter {name!r} must be a finite float (not nan or inf);"
+                            f" got {text!r}")
         return value
     if kind == "str":
         return text
@@ -268,7 +384,18 @@ def parse_value(name: str, text: str, default):
             items = [t.strip() for t in text.split(",") if t.strip()]
             elem = _element_kind(default)
             proto = {"int": 0, "float": 0.0, "bool": False}.get(elem, "")
-            value = [parse_value(f"{name}[{i}]", t, proto) for i, t in enumerate(items)]
+            value = []
+            for i, t in enumerate(items):
+                try:
+                    value.append(parse_value(f"{name}[{i}]", t, proto))
+                except BookError as exc:
+                    if "finite" in str(exc):
+                        raise
+                    raise BookError(
+                        f"parameter {name!r} expects a list of {elem or 'values'} like the"
+                        f" parameters cell's {default!r}; cannot parse {text!r} (item {t!r} is"
+                        f" not {'an' if (elem or '')[:1] in 'aeiou' else 'a'} {elem});"
+                        " separate items by commas (1,2) or write a list ([1, 2])") from None
         return check_value(name, value, default)
     # default None or other literal: best effort
     try:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from ..notebook import run_info_label
 from .cache import KEY_FORMAT
 
 __all__ = ["stage_site", "run_sphinx", "report_markdown", "terminal_table", "CACHE_KEY_TEXT",
@@ -25,6 +26,7 @@ __all__ = ["stage_site", "run_sphinx", "report_markdown", "terminal_table", "CAC
 
 HEADER_TAG = "twophase-run-info"
 REPORT_PAGE = "report"
+CLAIMS_PAGE = "claims"
 
 CACHE_KEY_TEXT = f"""\
 A chapter is executed again only when its *cache key* changes. The key is the SHA-256 digest
@@ -54,42 +56,83 @@ def _params_text(params: dict) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in params.items()) or "none"
 
 
+def _staged(r) -> bool:
+    """True if chapter result ``r`` gets a page in the staged site (see :func:`stage_site`)."""
+    return r.status in ("ok", "failed") and bool(r.notebook) and Path(r.notebook).is_file()
+
+
+def _chapter_link(r) -> str:
+    return f"{{doc}}`{r.chapter} <{r.chapter}>`" if _staged(r) else _esc(r.chapter)
+
+
+def _chapter_name_link(build, chapter: str) -> str:
+    for r in build.chapters:
+        if r.chapter == chapter:
+            return _chapter_link(r)
+    return _esc(chapter)
+
+
+def _status_text(r) -> str:
+    if r.action == "reused":
+        return f"{r.status} (reused)"
+    if r.action == "executed":
+        return r.status
+    return r.status if r.status != "skipped" else "not in this build"
+
+
+def _time_text(r) -> str:
+    if r.action == "executed":
+        return _fmt_s(r.seconds)
+    if r.action == "reused":
+        return f"0 (ran {_fmt_s(r.exec_seconds)})"
+    return "-"
+
+
 def report_markdown(runner, build) -> str:
-    """The execution-report page (MyST markdown)."""
+    """The execution-report page (MyST markdown).
+
+    Narrow enough for the book's column: the chapter table has four short columns (the cache
+    keys and parameters are listed below it), and the claims are lists, not wide tables.
+    Every chapter that has a page is linked; every claim check has an anchor
+    (:func:`twophase.book.claims.check_anchor`) that the claims page links to.
+    """
     from .. import __version__
+    from .claims import check_anchor
 
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        "# Execution report", "",
+        "(execution-report)=", "# Execution report", "",
         "This page is written by `python -m twophase.book build` every time the book is built"
         " (the `book/report.md` in the repository is a placeholder). It records how each chapter"
-        " was produced in this build.", "",
+        " was produced in this build; the papers' claims and the book's verdicts are on the"
+        " [claims page](claims.md).", "",
         f"Build of {now}: profile `{build.profile}`, twophase {__version__},"
-        f" Python {sys.version.split()[0]}.", "",
+        f" Python {sys.version.split()[0]}" + (f", {build.jobs} chapters at a time"
+                                               if getattr(build, "jobs", 1) > 1 else "") + ".", "",
         "## Chapters", "",
-        "| chapter | action | status | seconds (this build) | seconds (execution) |"
-        " claims passed | claims failed | profile | cache key |",
-        "|---|---|---|---:|---:|---:|---:|---|---|",
+        "| chapter | status | seconds | claims (passed / failed) |",
+        "|---|---|---:|---:|",
     ]
     for r in build.chapters:
-        lines.append(
-            f"| {_esc(r.chapter)} | {r.action} | {r.status} | {_fmt_s(r.seconds)} |"
-            f" {_fmt_s(r.exec_seconds)} | {r.claims_passed} | {r.claims_failed} |"
-            f" {_esc(r.profile)} | {('`' + r.key[:12] + '`') if r.key else '-'} |")
-    lines += ["", "*executed*: run in this build; *reused*: outputs of an earlier run with the"
-              " same cache key (its execution time and commit are those of that run).", ""]
+        lines.append(f"| {_chapter_link(r)} | {_status_text(r)} | {_time_text(r)} |"
+                     f" {r.claims_passed} / {r.claims_failed} |")
+    lines += ["", "*reused*: the outputs of an earlier run with the same cache key; its"
+              " execution time, commit and date are those of that run.", ""]
     errors = [r for r in build.chapters if r.error and r.status != "skipped"]
-    if errors:
+    problems = list(getattr(build, "claims_problems", []) or [])
+    if errors or problems:
         lines += ["## Errors", ""]
         for r in errors:
             lines.append(f"- **{_esc(r.chapter)}** ({r.status}): {_esc(r.error)}")
+        for p in problems:
+            lines.append(f"- **paper claims**: {_esc(p)}")
         lines.append("")
     lines += ["## Parameters and provenance", ""]
     for r in build.chapters:
         if r.status in ("ok", "failed") and (r.executed_utc or r.parameters):
-            lines.append(f"- **{_esc(r.chapter)}**: {_esc(_params_text(r.parameters))};"
-                         f" executed {_esc(r.executed_utc or '-')} at commit"
-                         f" `{_esc(r.git_commit or '-')}`.")
+            lines.append(f"- **{_chapter_link(r)}**: executed {_esc(r.executed_utc or '-')}"
+                         f" at commit `{_esc(r.git_commit or '-')}`, cache key"
+                         f" `{r.key[:12] or '-'}`; parameters {_esc(_params_text(r.parameters))}.")
     lines += ["", "## Claims", "",
               "Every claim a chapter makes in its text is checked by `twophase.notebook.claim`"
               " while the chapter runs; a claim that does not hold fails the build.", ""]
@@ -98,14 +141,30 @@ def report_markdown(runner, build) -> str:
         if not r.claims:
             continue
         any_claims = True
-        lines += [f"### {_esc(r.chapter)}", "", "| claim | verdict | detail |", "|---|---|---|"]
+        label = check_anchor(r.chapter, "")
+        lines += [f"({label})=", f"### {_esc(r.chapter)}", ""]
+        if _staged(r):
+            lines += [f"Chapter: {_chapter_link(r)}.", ""]
         for c in r.claims:
+            key = str(c.get("key", ""))
             verdict = "holds" if c.get("holds") else "**FAILS**"
-            lines.append(f"| `{c.get('key', '').replace('`', '')}` | {verdict} |"
-                         f" {_esc(c.get('detail', ''))} |")
+            lines.append(f'- <span id="{check_anchor(r.chapter, key)}"></span>'
+                         f"`{key.replace('`', '')}`: {verdict}. {_esc(c.get('detail', ''))}")
         lines.append("")
     if not any_claims:
         lines += ["No claims were recorded in this build.", ""]
+    summary = getattr(build, "claims_summary", None)
+    if summary is not None and summary.records:
+        from .claims import claim_anchor
+
+        lines += ["## The papers' claims", "",
+                  "The verdict each chapter computed on the papers' claims; conditions and"
+                  " evidence are on the [claims page](claims.md).", ""]
+        for rec in summary.records:
+            where = f" ({_chapter_name_link(build, rec['chapter'])})" if rec.get("chapter") else ""
+            lines.append(f'- <a href="claims.html#{claim_anchor(rec["id"])}">{rec["id"]}</a>:'
+                         f" {rec['verdict']}{where}")
+        lines.append("")
     lines += ["## How the cache key is built", "", CACHE_KEY_TEXT, ""]
     return "\n".join(lines)
 
@@ -145,6 +204,7 @@ def _header_cell(runner, r, docname: str):
     src = "\n".join(failed + [
         "```{admonition} How this page was made",
         ":class: tip",
+        f":name: {run_info_label(name)}",  # each figure's provenance line links here
         f"Downloads: {{download}}`MyST notebook source ({name}.md) </downloads/{name}.md>` and"
         f" {{download}}`executed notebook ({name}.ipynb) </downloads/{name}.ipynb>`.",
         "",
@@ -264,6 +324,9 @@ def stage_site(runner, build, report: str) -> Path:
     """Write ``_build/site`` and return it."""
     import nbformat
 
+    from .claims import SUMMARY_MARKER, assemble, claims_page, intro_summary
+
+    summary = getattr(build, "claims_summary", None) or assemble(build.chapters, None)
     root, site = runner.root, runner.build_dir / "site"
     tmp = site.with_name(f".site.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -278,8 +341,13 @@ def stage_site(runner, build, report: str) -> Path:
             dst.parent.mkdir(parents=True, exist_ok=True)
             if entry.name == REPORT_PAGE:
                 dst.write_text(report, encoding="utf-8")
+            elif entry.name == CLAIMS_PAGE and entry.docname.startswith("book/"):
+                dst.write_text(claims_page(summary, build.profile), encoding="utf-8")
             elif entry.kind == "page":
-                shutil.copy2(entry.source, tmp / (entry.docname + entry.source.suffix))
+                text = entry.source.read_text(encoding="utf-8")
+                if SUMMARY_MARKER in text:
+                    text = text.replace(SUMMARY_MARKER, intro_summary(summary))
+                (tmp / (entry.docname + entry.source.suffix)).write_text(text, encoding="utf-8")
             continue
         r = results.get(entry.name)
         # ok chapters, and failed ones with their traceback (so the failure is visible and
@@ -295,6 +363,10 @@ def stage_site(runner, build, report: str) -> Path:
         if r.status != "ok":
             _blank_missing_glue(nb)
         _insert_header(nb, _header_cell(runner, r, entry.docname))
+        # the figures' files, where their download links point (twophase.notebook.show_figure)
+        figs = Path(r.notebook).parent / "figures"
+        if figs.is_dir():
+            shutil.copytree(figs, tmp / "figures" / entry.name, dirs_exist_ok=True)
         dst = tmp / f"{entry.docname}.ipynb"
         dst.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, str(dst))
@@ -335,8 +407,9 @@ def stage_site(runner, build, report: str) -> Path:
     (tmp / "_config.yml").write_text(
         "# Generated by twophase.book from the repository's _config.yml (execution off).\n"
         + yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
-    shutil.rmtree(site, ignore_errors=True)
-    os.replace(tmp, site)
+    from .runner import _swap_dir
+
+    _swap_dir(tmp, site)
     return site
 
 
@@ -345,22 +418,49 @@ _JB = ("import sys; from jupyter_book.cli.main import main; "
 
 
 def run_sphinx(runner, site: Path) -> bool:
-    """``jupyter-book build`` the staged site into ``_build/html`` with -W; True if it passed."""
-    cmd = [sys.executable, "-c", _JB, "build", str(site), "--path-output",
-           str(runner.build_dir.parent), "--warningiserror", "--keep-going", "--all"]
+    """``jupyter-book build`` the staged site with -W; True if it passed.
+
+    Jupyter Book writes into a folder aside (``_build/.html-tmp-PID``); only a build that ran
+    to the end (its ``index.html`` written) replaces ``_build/html``, in one atomic exchange.
+    An interrupt (Ctrl-C, SIGTERM) stops Jupyter Book's process group, removes the aside
+    folder and leaves the previous ``_build/html`` exactly as it was.
+    """
+    from . import procs
+    from .runner import _rmtree, _swap_dir
+
+    aside = runner.build_dir / f".html-tmp-{os.getpid()}"
+    _rmtree(aside)
+    aside.mkdir(parents=True)
+    cmd = [sys.executable, "-c", _JB, "build", str(site), "--path-output", str(aside),
+           "--warningiserror", "--keep-going", "--all"]
     log = runner.build_dir / "sphinx.log"
-    proc = subprocess.run(cmd, cwd=runner.root, capture_output=True, text=True)
-    text = proc.stdout + ("\n" + proc.stderr if proc.stderr else "")
-    log.write_text(text, encoding="utf-8")
-    problems = [ln for ln in text.splitlines()
-                if re.search(r"WARNING|ERROR|Exception|Error:|Traceback", ln)]
-    for ln in problems[:50]:
-        runner._out("  sphinx: " + ln)
-    index = runner.build_dir / "html" / "index.html"
-    ok = proc.returncode == 0 and not problems and index.is_file()
-    if not ok:
-        tail = "\n".join(text.splitlines()[-15:])
-        runner._out(f"HTML build FAILED (exit {proc.returncode}); full log: {log}\n{tail}")
-    else:
-        runner._out(f"HTML: {index}")
-    return ok
+    try:
+        with open(log, "w", encoding="utf-8") as fh:
+            proc = procs.popen(cmd, cwd=runner.root, stdout=fh, stderr=subprocess.STDOUT,
+                               text=True)
+            try:
+                rc = proc.wait()
+            except BaseException:
+                procs.stop(proc)
+                raise
+        text = log.read_text(encoding="utf-8", errors="replace")
+        problems = [ln for ln in text.splitlines()
+                    if re.search(r"WARNING|ERROR|Exception|Error:|Traceback", ln)]
+        for ln in problems[:50]:
+            runner._out("  sphinx: " + ln)
+        new = aside / "_build" / "html"
+        finished = (new / "index.html").is_file()
+        ok = rc == 0 and not problems and finished
+        if finished:
+            _swap_dir(new, runner.build_dir / "html")
+        index = runner.build_dir / "html" / "index.html"
+        if not ok:
+            tail = "\n".join(text.splitlines()[-15:])
+            kept = ("the new pages replaced _build/html" if finished else
+                    "_build/html was left as it was")
+            runner._out(f"HTML build FAILED (exit {rc}; {kept}); full log: {log}\n{tail}")
+        else:
+            runner._out(f"HTML: {index}")
+        return ok
+    finally:
+        _rmtree(aside)

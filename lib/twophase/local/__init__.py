@@ -1,9 +1,19 @@
 """Part II: Local SGD with scaling (Chezhegov et al., 2024), re-implemented.
 
-Modules: :mod:`.problems` (distributed test problems and data splits),
-:mod:`.precond` (identity / rmsprop / adam / oasis diagonal preconditioners),
-:mod:`.method` (the scaled local method), :mod:`.nn` (numpy MLP),
-:mod:`.tune` (step-size tuning, rounds to target).
+Layers (each module imports only the ones above it):
+
+* :mod:`._checks` - argument validators (strict types, ranges, shapes, sizes);
+* :mod:`.nn` (numpy MLP with hand-written backprop), :mod:`.problems` (distributed test
+  problems and data splits), :mod:`.precond` (identity / rmsprop / adam / oasis diagonal
+  preconditioners);
+* :mod:`.method` - the scaled local method, :func:`run_local`;
+* :mod:`.tune` - step-size tuning, rounds to target, win/tie/loss of two methods;
+* :mod:`.experiments` (chapters 5 and 6: closed forms, studies, checks) and :mod:`.digits`
+  (chapter 7: the neural-network grid, gradient-work accounting, tallies, the eps diagnosis);
+* :mod:`.figures` - drawing only, from the results of the two modules above.
+
+The package namespace re-exports the method, the preconditioners, the problems and the tuning
+helpers; the experiment modules are imported by their full name.
 """
 from .method import MODES, STATS, LocalResult, run_local, streams
 from .nn import MLP

@@ -41,7 +41,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from ._checks import choice, positive_float, positive_int
+from ._checks import boolean, choice, positive_float, positive_int, real_array, seed_int
 from .precond import Preconditioner, PrecondState, make_precond
 from .problems import rademacher
 
@@ -81,7 +81,7 @@ class LocalResult(NamedTuple):
 
 def streams(seed: int):
     """The two generators ``(rng_steps, rng_stats)`` used by :func:`run_local`."""
-    a, b = np.random.SeedSequence(seed).spawn(2)
+    a, b = np.random.SeedSequence(seed_int("seed", seed)).spawn(2)
     return np.random.default_rng(a), np.random.default_rng(b)
 
 
@@ -136,18 +136,32 @@ def run_local(problem, x0, *, gamma: float, H: int, rounds: int,
     gamma = positive_float("gamma", gamma)
     H = positive_int("H", H)
     rounds = positive_int("rounds", rounds)
-    M = positive_int("M (number of workers)", getattr(problem, "M", 0))
+    for attr in ("M", "loss", "stoch_grad", "hvp"):
+        if not hasattr(problem, attr):
+            raise TypeError(f"problem must be a twophase.local problem (with M, loss, stoch_grad, hvp); "
+                            f"got {type(problem).__name__} without {attr!r}")
+    M = positive_int("M (number of workers)", problem.M)
     stats = choice("stats", stats, STATS)
     mode = choice("mode", mode, MODES)
     n_probes = positive_int("n_probes", n_probes)
-    if not isinstance(average_stats, (bool, np.bool_)):
-        raise ValueError(f"average_stats must be True or False; got {average_stats!r}")
+    average_stats = boolean("average_stats", average_stats)
     pc = make_precond(precond) if isinstance(precond, str) else precond
     if not isinstance(pc, Preconditioner):
-        raise ValueError(f"precond must be a Preconditioner or one of its names; got {precond!r}")
-    x0 = np.asarray(x0, dtype=float)
+        raise TypeError(f"precond must be a Preconditioner or one of its names; got {precond!r}")
+    d_prob = getattr(problem, "d", None)
+    x0 = real_array("x0", x0, ndim=1, shape=None if d_prob is None else (d_prob,))
     d = x0.shape[0]
-    rng_steps, rng_stats = streams(seed)
+    blowup = positive_float("blowup", blowup)
+    if stop_at is not None:
+        stop_at = float(real_array("stop_at", stop_at, ndim=0))
+    if metrics is not None and (not isinstance(metrics, dict)
+                                or not all(isinstance(k, str) and callable(f) for k, f in metrics.items())):
+        raise TypeError("metrics must be a dict mapping names (str) to callables f(x)")
+    work = float(rounds) * H * M * d
+    if work > 5e10:
+        raise ValueError(f"rounds * H * M * d = {work:.2g} gradient coordinates (more than the allowed 5e10, "
+                         "hours at the measured speed); lower rounds or H")
+    rng_steps, rng_stats = streams(seed)  # validates seed
     metrics = dict(metrics or {})
 
     loss = np.full(rounds + 1, np.inf)

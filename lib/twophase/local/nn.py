@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import positive_int
+from ._checks import boolean, positive_int, real_array, seed_int
 
 __all__ = ["MLP"]
 
@@ -33,7 +33,9 @@ class MLP:
     """
 
     def __init__(self, sizes=(64, 32, 10)):
-        sizes = tuple(positive_int("sizes[i]", int(s)) for s in sizes)
+        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__iter__"):
+            raise TypeError(f"sizes must be a tuple of integers >= 1, got {sizes!r}")
+        sizes = tuple(positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes))
         if len(sizes) < 2:
             raise ValueError(f"sizes must have at least 2 entries (input, output); got {sizes}")
         self.sizes = sizes
@@ -41,9 +43,13 @@ class MLP:
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):
             self._shapes.append((n_in, n_out))
         self.n_params = sum(i * o + o for i, o in self._shapes)
+        if self.n_params > 10 ** 7:
+            raise ValueError(f"sizes {sizes} give {self.n_params} parameters, more than the allowed 10**7")
 
     def init(self, rng) -> np.ndarray:
         """Glorot-style init: W ~ N(0, 1/n_in), b = 0. Returns ``(P,)``."""
+        if not (rng is None or isinstance(rng, np.random.Generator)):
+            rng = seed_int("rng", rng)
         rng = np.random.default_rng(rng)
         parts = []
         for n_in, n_out in self._shapes:
@@ -54,6 +60,8 @@ class MLP:
     def unpack(self, theta):
         """Views ``[(W, b), ...]`` with a leading worker axis: W ``(M, i, o)``."""
         theta = np.atleast_2d(theta)
+        if theta.ndim != 2 or theta.shape[1] != self.n_params:
+            raise ValueError(f"theta must have shape (M, {self.n_params}) or ({self.n_params},), got {np.shape(theta)}")
         M = theta.shape[0]
         out, k = [], 0
         for n_in, n_out in self._shapes:
@@ -78,9 +86,16 @@ class MLP:
 
         Returns ``(loss (M,), grad (M, P))`` (``grad`` is None if not needed).
         """
-        theta = np.atleast_2d(theta)
-        A = np.asarray(A, dtype=float)
-        y = np.asarray(y, dtype=int)
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        A = np.asarray(A)
+        if A.ndim != 3 or A.dtype.kind not in "iuf" or theta.dtype.kind != "f":
+            raise ValueError(f"A must be a real array of shape (M, b, {self.sizes[0]}), got {A.shape} {A.dtype}")
+        y = np.asarray(y)
+        if y.dtype.kind not in "iu" or y.shape != A.shape[:2] or y.min() < 0 or y.max() >= self.sizes[-1]:
+            raise ValueError(f"y must be integers in [0, {self.sizes[-1] - 1}] of shape {A.shape[:2]}")
+        if A.shape[2] != self.sizes[0] or A.shape[0] != theta.shape[0]:
+            raise ValueError(f"A must have shape ({theta.shape[0]}, b, {self.sizes[0]}), got {A.shape}")
+        need_grad = boolean("need_grad", need_grad)
         layers = self.unpack(theta)
         hs = [A]
         h = A
@@ -118,5 +133,9 @@ class MLP:
 
     def predict(self, theta, features) -> np.ndarray:
         """Class predictions for one parameter vector ``(P,)`` on ``(n, n_in)``."""
-        z = self.logits(np.atleast_2d(theta), np.asarray(features)[None])
+        theta = real_array("theta", theta, shape=(self.n_params,))
+        features = real_array("features", features, ndim=2)
+        if features.shape[1] != self.sizes[0]:
+            raise ValueError(f"features must have {self.sizes[0]} columns, got {features.shape}")
+        z = self.logits(np.atleast_2d(theta), features[None])
         return np.argmax(z[0], axis=1)

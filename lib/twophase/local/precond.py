@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import choice, open_unit, positive_float, positive_int
+from ._checks import choice, open_unit, positive_float, positive_int, real_array
 
 __all__ = ["PRECONDITIONERS", "PrecondState", "Preconditioner", "make_precond"]
 
@@ -92,10 +92,11 @@ class Preconditioner:
 
     def __post_init__(self):
         choice("name (preconditioner)", self.name, PRECONDITIONERS)
-        open_unit("beta", self.beta)
-        positive_float("alpha", self.alpha)
-        positive_float("eps", self.eps)
-        positive_int("n_warm", self.n_warm)
+        for f, check in (("beta", open_unit), ("alpha", positive_float), ("eps", positive_float),
+                         ("n_warm", positive_int)):
+            object.__setattr__(self, f, check(f, getattr(self, f)))
+        if self.n_warm > 10 ** 4:
+            raise ValueError(f"n_warm must be <= 10**4 (allowed range 1 .. 10000), got {self.n_warm}")
         pos = DEFAULT_POSITIVITY[self.name] if self.positivity is None else self.positivity
         choice("positivity", pos, ("clip", "eps"))
         object.__setattr__(self, "positivity", pos)
@@ -113,6 +114,7 @@ class Preconditioner:
         folds in the statistics at the starting point before the first round.
         oasis: zeros; use :meth:`warm_start` with probes at the starting point.
         """
+        shape = _shape("shape", shape)
         if self.name == "identity":
             return PrecondState(np.ones(shape), 0)
         return PrecondState(np.zeros(shape), 0)
@@ -126,6 +128,9 @@ class Preconditioner:
         """
         if self.name != "oasis":
             raise ValueError(f"warm_start is defined for name='oasis' only; got name={self.name!r}")
+        probes = real_array("probes", probes)
+        if probes.ndim < 2:
+            raise ValueError(f"probes must have shape (n_warm, d) or (n_warm, M, d), got {probes.shape}")
         return PrecondState(np.mean(probes, axis=0), 1)
 
     def update(self, state: PrecondState, stat: np.ndarray) -> PrecondState:
@@ -134,6 +139,8 @@ class Preconditioner:
         ``stat`` is ``g*g`` (rmsprop/adam) or ``z*Hz`` (oasis), same shape as
         ``state.D``. identity ignores it.
         """
+        state = _state(state)
+        stat = real_array("stat", stat, shape=state.D.shape) if self.name != "identity" else stat
         if self.name == "identity":
             return PrecondState(state.D, state.count + 1)
         b = self.beta
@@ -141,6 +148,7 @@ class Preconditioner:
 
     def dhat(self, state: PrecondState) -> np.ndarray:
         r"""The positive diagonal :math:`\hat D` used in the local steps."""
+        state = _state(state)
         if self.name == "identity":
             return state.D
         if self.name == "rmsprop":
@@ -160,6 +168,22 @@ class Preconditioner:
         if self.name == "identity":
             return 1.0
         return self.alpha if self.positivity == "clip" else self.eps
+
+
+def _shape(name, shape):
+    shape = (shape,) if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool) else shape
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (tuple, list)) or not 1 <= len(shape) <= 2:
+        raise TypeError(f"{name} must be (d,) or (M, d) with integers >= 1, got {shape!r}")
+    shape = tuple(positive_int(f"{name}[{i}]", s) for i, s in enumerate(shape))
+    if int(np.prod(shape)) > 10 ** 8:
+        raise ValueError(f"{name} = {shape} has more than 10**8 entries (allowed: at most 10**8)")
+    return shape
+
+
+def _state(state):
+    if not isinstance(state, PrecondState):
+        raise TypeError(f"state must be a PrecondState, got {type(state).__name__}")
+    return state
 
 
 def make_precond(name: str, **kwargs) -> Preconditioner:

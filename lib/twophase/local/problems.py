@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._checks import nonneg_float, positive_float, positive_int
+from ._checks import (boolean, choice, generator, nonneg_float, positive_float, positive_int,
+                      real_array, seed_int)
 
 __all__ = [
     "Quadratic", "Logistic", "MLPClassifier", "fd_hvp", "rademacher",
@@ -38,6 +39,15 @@ __all__ = [
 
 def rademacher(rng: np.random.Generator, shape) -> np.ndarray:
     """Independent +-1 entries with probability 1/2 each."""
+    rng = generator("rng", rng)
+    shp = (shape,) if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool) else shape
+    if isinstance(shp, (str, bytes)) or not isinstance(shp, (tuple, list)):
+        raise TypeError(f"shape must be a tuple of integers >= 0, got {shape!r}")
+    for i, n in enumerate(shp):
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"shape[{i}] must be an integer >= 0, got {n!r}")
+    if int(np.prod(shp)) > 10 ** 8:
+        raise ValueError(f"shape {tuple(shp)} has more than 10**8 entries (allowed: at most 10**8)")
     return 2.0 * rng.integers(0, 2, size=shape).astype(float) - 1.0
 
 
@@ -52,8 +62,13 @@ def fd_hvp(grad_fn, X: np.ndarray, V: np.ndarray, eps: float = 1e-5) -> np.ndarr
     ``grad_fn`` maps ``(M, d) -> (M, d)``; ``X`` and ``V`` are ``(M, d)``.
     The same ``grad_fn`` (same mini-batch) must be used for both sides.
     """
-    X = np.atleast_2d(X)
-    V = np.atleast_2d(V)
+    if not callable(grad_fn):
+        raise TypeError(f"grad_fn must be callable (M, d) -> (M, d), got {type(grad_fn).__name__}")
+    X = np.atleast_2d(real_array("X", X))
+    V = np.atleast_2d(real_array("V", V))
+    if X.shape != V.shape or X.ndim != 2:
+        raise ValueError(f"X and V must have the same shape (M, d), got {X.shape} and {V.shape}")
+    eps = positive_float("eps", eps)
     vn = np.linalg.norm(V, axis=1, keepdims=True)
     xn = np.linalg.norm(X, axis=1, keepdims=True)
     h = eps * np.maximum(1.0, xn) / np.where(vn > 0, vn, 1.0)
@@ -68,7 +83,15 @@ def check_shards(shards, n: int) -> list[np.ndarray]:
     out of range, an index appears twice, or some index is missing.
     """
     n = positive_int("n (number of samples)", n)
-    shards = [np.asarray(s, dtype=int).ravel() for s in shards]
+    if isinstance(shards, (str, bytes, np.ndarray)) and np.ndim(shards) < 2 or not hasattr(shards, "__iter__"):
+        raise TypeError("shards must be a list of integer index arrays (one per worker)")
+    arrs = []
+    for m, sh in enumerate(shards):
+        a = np.asarray(sh)
+        if a.size and a.dtype.kind not in "iu":
+            raise TypeError(f"shards[{m}] must hold integer indices, got dtype {a.dtype}")
+        arrs.append(a.astype(int).ravel())
+    shards = arrs
     if len(shards) < 1:
         raise ValueError("shards must be a non-empty list of index arrays (one per worker, M >= 1)")
     for m, s in enumerate(shards):
@@ -91,6 +114,7 @@ def iid_shards(n: int, M: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Random partition of ``range(n)`` into ``M`` shards of near-equal size."""
     n = positive_int("n", n)
     M = positive_int("M", M)
+    rng = generator("rng", rng)
     if M > n:
         raise ValueError(f"M must be <= n = {n} so that no shard is empty; got M={M}")
     perm = rng.permutation(n)
@@ -107,8 +131,14 @@ def dirichlet_shards(labels: np.ndarray, M: int, concentration: float,
     shard holds at least ``min_size`` samples.
     """
     labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size < 1 or labels.dtype.kind not in "iub":
+        raise ValueError(f"labels must be a non-empty 1-D integer array, got shape {labels.shape} dtype {labels.dtype}")
     M = positive_int("M", M)
     concentration = positive_float("concentration", concentration)
+    rng = generator("rng", rng)
+    min_size = positive_int("min_size", min_size)
+    if M * min_size > labels.size:
+        raise ValueError(f"M * min_size = {M * min_size} exceeds the {labels.size} samples; lower M or min_size")
     classes = np.unique(labels)
     for _ in range(100):
         parts = [[] for _ in range(M)]
@@ -123,6 +153,12 @@ def dirichlet_shards(labels: np.ndarray, M: int, concentration: float,
             return shards
     raise ValueError(f"dirichlet_shards: could not give every one of M={M} workers >= {min_size} "
                      f"samples with concentration={concentration}; raise concentration or lower M")
+
+
+def _rng(name, rng):
+    if rng is None or isinstance(rng, np.random.Generator):
+        return np.random.default_rng(rng)
+    return np.random.default_rng(seed_int(name, rng))
 
 
 class _Sharded:
@@ -162,11 +198,13 @@ class Quadratic:
     """
 
     def __init__(self, A, c, sigma: float = 0.0):
-        c = np.atleast_2d(np.asarray(c, dtype=float))
+        c = np.atleast_2d(real_array("c", c, min_size=0))
+        if c.ndim != 2:
+            raise ValueError(f"c must have shape (M, d), got {c.shape}")
         self.M, self.d = c.shape
         positive_int("M (number of workers)", self.M)
         positive_int("d", self.d)
-        A = np.asarray(A, dtype=float)
+        A = real_array("A", A, max_size=10 ** 8)
         if A.ndim == 2:
             A = np.broadcast_to(A, (self.M, self.d, self.d))
             self.shared_hessian = True
@@ -242,8 +280,15 @@ def make_quadratic(d: int, M: int, *, kappa: float = 10.0, sigma: float = 0.0,
     M = positive_int("M", M)
     kappa = positive_float("kappa", kappa)
     if kappa < 1:
-        raise ValueError(f"kappa must be >= 1; got {kappa}")
-    rng = np.random.default_rng(rng)
+        raise ValueError(f"kappa must be >= 1 (allowed range [1, inf)); got {kappa}")
+    sigma = nonneg_float("sigma", sigma)
+    shared_hessian = boolean("shared_hessian", shared_hessian)
+    basis = choice("basis", basis, ("axis", "rotated"))
+    hessian_spread = nonneg_float("hessian_spread", hessian_spread)
+    if d > 4000 or (not shared_hessian and M * d * d > 5 * 10 ** 7):
+        raise ValueError(f"d = {d} with M = {M} needs dense (M, d, d) Hessians beyond the allowed size "
+                         "(d <= 4000 and, with per-worker Hessians, M * d**2 <= 5e7)")
+    rng = _rng("rng", rng)
     if basis == "axis":
         s = np.sqrt(np.logspace(0, np.log10(kappa), d))
         s = rng.permutation(s)
@@ -290,8 +335,8 @@ class Logistic(_Sharded):
     """
 
     def __init__(self, features, labels, shards, lam: float = 1e-2, batch: int = 8):
-        self.a = np.asarray(features, dtype=float)
-        self.y = np.asarray(labels, dtype=float)
+        self.a = real_array("features", features, ndim=2)
+        self.y = real_array("labels", labels, ndim=1, shape=(self.a.shape[0],))
         if not np.all(np.isin(self.y, (-1.0, 1.0))):
             raise ValueError("labels must be in {-1, +1}")
         n, self.d = self.a.shape
@@ -368,9 +413,16 @@ def make_logistic(n: int, d: int, M: int, *, lam: float = 1e-2, batch: int = 8,
     scales log-spaced in ``[1/scale_spread, 1]``, labels from a random teacher
     with 10% label noise. ``split`` is ``"iid"`` or ``"label"`` (Dirichlet label
     skew with the given ``concentration``)."""
-    rng = np.random.default_rng(rng)
+    rng = _rng("rng", rng)
     n = positive_int("n", n)
     d = positive_int("d", d)
+    M = positive_int("M", M)
+    scale_spread = positive_float("scale_spread", scale_spread)
+    if scale_spread < 1:
+        raise ValueError(f"scale_spread must be >= 1 (allowed range [1, inf)), got {scale_spread}")
+    split = choice("split", split, ("iid", "label"))
+    if n * d > 10 ** 8:
+        raise ValueError(f"n * d = {n * d} exceeds the allowed 10**8 feature entries")
     scales = rng.permutation(np.logspace(-np.log10(scale_spread), 0, d))
     a = rng.standard_normal((n, d)) * scales
     teacher = rng.standard_normal(d) / scales
@@ -390,6 +442,10 @@ def make_logistic(n: int, d: int, M: int, *, lam: float = 1e-2, batch: int = 8,
 def load_digits_split(test_fraction: float = 0.2, seed: int = 0):
     """scikit-learn's bundled 8x8 digits (no download), standardised, split
     into train/test with a fixed seed. Returns ``(Xtr, ytr, Xte, yte)``."""
+    test_fraction = positive_float("test_fraction", test_fraction)
+    if not test_fraction < 1:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    seed = seed_int("seed", seed)
     from sklearn.datasets import load_digits
 
     X, y = load_digits(return_X_y=True)
@@ -416,9 +472,18 @@ class MLPClassifier(_Sharded):
 
     def __init__(self, net, features, labels, shards, batch: int = 32, weight_decay: float = 1e-4,
                  hvp_batch: int = 128, fd_eps: float = 1e-4):
+        from .nn import MLP
+
+        if not isinstance(net, MLP):
+            raise TypeError(f"net must be a twophase.local.MLP, got {type(net).__name__}")
         self.net = net
-        self.a = np.asarray(features, dtype=float)
-        self.y = np.asarray(labels, dtype=int)
+        self.a = real_array("features", features, ndim=2)
+        if self.a.shape[1] != net.sizes[0]:
+            raise ValueError(f"features must have net.sizes[0] = {net.sizes[0]} columns, got {self.a.shape[1]}")
+        y = np.asarray(labels)
+        if y.shape != (self.a.shape[0],) or y.dtype.kind not in "iu" or y.min() < 0 or y.max() >= net.sizes[-1]:
+            raise ValueError(f"labels must be {self.a.shape[0]} integers in [0, {net.sizes[-1] - 1}]")
+        self.y = y.astype(int)
         n = self.a.shape[0]
         self.d = net.n_params
         self.weight_decay = nonneg_float("weight_decay", weight_decay)
@@ -442,7 +507,7 @@ class MLPClassifier(_Sharded):
         return out
 
     def hvp(self, X, V, rng=None) -> np.ndarray:
-        rng = np.random.default_rng(rng)
+        rng = _rng("rng", rng)
         rows = self.sample(rng, self.hvp_batch)
         return fd_hvp(lambda Z: self._batch_grad(Z, rows), X, V, eps=self.fd_eps)
 

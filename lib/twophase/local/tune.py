@@ -10,7 +10,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from ._checks import positive_float
+from ._checks import positive_float, positive_int, real_array
 
 __all__ = ["TuneResult", "tune_gamma", "rounds_to_target", "log_grid", "OUTCOMES", "compare_final"]
 
@@ -29,7 +29,10 @@ def log_grid(lo: float, hi: float, n: int) -> np.ndarray:
     hi = positive_float("hi", hi)
     if hi < lo:
         raise ValueError(f"hi must be >= lo; got lo={lo}, hi={hi}")
-    return np.logspace(np.log10(lo), np.log10(hi), int(n))
+    n = positive_int("n", n)
+    if n > 10 ** 6:
+        raise ValueError(f"n must be <= 10**6, got {n}")
+    return np.logspace(np.log10(lo), np.log10(hi), n)
 
 
 def tune_gamma(score: Callable[[float], float], grid: Sequence[float]) -> TuneResult:
@@ -38,7 +41,11 @@ def tune_gamma(score: Callable[[float], float], grid: Sequence[float]) -> TuneRe
     Non-finite scores (diverged runs) count as ``inf``. Ties go to the larger
     step size (earlier progress). If every grid point diverges, ``best`` is nan.
     """
-    grid = np.asarray([positive_float("grid[i]", float(g)) for g in grid])
+    if not callable(score):
+        raise TypeError(f"score must be callable gamma -> float, got {type(score).__name__}")
+    if isinstance(grid, (str, bytes)) or not hasattr(grid, "__iter__"):
+        raise TypeError(f"grid must be a list of step sizes > 0, got {grid!r}")
+    grid = np.asarray([positive_float(f"grid[{i}]", g) for i, g in enumerate(grid)])
     if grid.size == 0:
         raise ValueError("grid must contain at least one step size")
     scores = np.array([score(float(g)) for g in grid], dtype=float)
@@ -51,7 +58,10 @@ def tune_gamma(score: Callable[[float], float], grid: Sequence[float]) -> TuneRe
 
 def rounds_to_target(loss: np.ndarray, target: float) -> float:
     """First round index ``r`` with ``loss[r] <= target`` (``inf`` if never)."""
+    if isinstance(loss, (str, bytes)) or np.asarray(loss).dtype.kind not in "iuf" or np.ndim(loss) != 1:
+        raise TypeError("loss must be a 1-D array of real numbers (inf and nan allowed)")
     loss = np.asarray(loss, dtype=float)
+    target = float(real_array("target", target, ndim=0))
     hit = np.flatnonzero(loss <= target)
     return float(hit[0]) if hit.size else float("inf")
 
@@ -61,6 +71,8 @@ OUTCOMES = ("win", "tie", "loss")
 
 
 def _per_seed(name: str, x) -> np.ndarray:
+    if isinstance(x, (str, bytes)) or np.asarray(x).dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a 1-D array of real per-seed values, got {x!r}")
     arr = np.asarray(x, dtype=float)
     if arr.ndim != 1 or arr.size < 2:
         raise ValueError(f"{name} must be a 1-D array of at least 2 per-seed values, got shape {arr.shape}")

@@ -1,5 +1,6 @@
 """Figures for the book: shared helpers here, chapter figure builders in submodules.
 
+* :mod:`twophase.plotting.sgd` — SGD (chapter 1);
 * :mod:`twophase.plotting.la` — Lookahead and LA-DiLoCo (chapters 2 and 3);
 * :mod:`twophase.plotting.momentum` — stacked momentum (chapter 4).
 

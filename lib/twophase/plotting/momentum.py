@@ -6,7 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-__all__ = ["fig3", "effective_spectrum_figure", "tuned_figure", "mc_figure", "octave_max"]
+__all__ = ["fig3", "effective_spectrum_figure", "tuned_figure", "mc_figure"]
 
 COLORS = {"heavy_ball": "tab:blue", "nesterov": "tab:red"}
 LABELS = {"heavy_ball": "heavy-ball outer", "nesterov": "Nesterov outer"}
@@ -18,20 +18,6 @@ FAMILY_STYLE = {
     "SLA heavy ball": ("tab:blue", "-"),
     "SLA Nesterov": ("tab:red", "-"),
 }
-
-
-def octave_max(S, x, lo=8):
-    """Max of ``x`` over octaves ``[2^k, 2^{k+1})`` of ``S`` starting at ``lo``: (starts, maxima)."""
-    S = np.asarray(S)
-    starts, out = [], []
-    k = lo
-    while k < S.max():
-        w = (S >= k) & (S < 2 * k)
-        if np.any(w):
-            starts.append(k)
-            out.append(float(np.max(x[w])))
-        k *= 2
-    return np.array(starts), np.array(out)
 
 
 def fig3(S, top, bottom, nu_top, nu_bottom, beta_out, limit=None):

@@ -1,0 +1,96 @@
+"""Child processes that die with the runner.
+
+Every process the runner starts (the notebook executor, Jupyter Book) runs in its own process
+group, so that the runner can stop it with everything it started, and carries a *parent-death
+signal* (Linux ``prctl(PR_SET_PDEATHSIG, SIGKILL)``): if the runner itself is killed outright
+(SIGKILL, OOM killer), the kernel delivers SIGKILL to the child, which cannot be left behind as
+an orphan. The executor gives the notebook kernel it starts the same death signal
+(:class:`DyingKernelManager`), so the chain runner -> executor -> kernel has no survivor.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import subprocess
+import sys
+
+__all__ = ["set_death_signal", "child_preexec", "popen", "stop", "DyingKernelManager"]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def set_death_signal(parent_pid: int | None = None, sig: int = signal.SIGKILL) -> bool:
+    """Ask Linux to send ``sig`` to this process when its parent dies (``True`` if set).
+
+    If ``parent_pid`` is given and the parent is already gone (the race between ``fork`` and
+    this call), the process exits at once. A no-op returning ``False`` off Linux.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        ok = libc.prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
+    return ok
+
+
+def child_preexec(new_group: bool = True):
+    """A ``preexec_fn`` for ``subprocess.Popen``: own process group, death signal."""
+    parent = os.getpid()
+
+    def preexec():
+        if new_group:
+            os.setpgid(0, 0)
+        set_death_signal(parent)
+
+    return preexec
+
+
+def popen(cmd, **kw) -> subprocess.Popen:
+    """``subprocess.Popen`` in a new process group with the parent-death signal set."""
+    return subprocess.Popen(cmd, preexec_fn=child_preexec(), **kw)
+
+
+def stop(proc: subprocess.Popen, grace: float = 3.0) -> None:
+    """Stop ``proc`` and its process group: SIGTERM, then SIGKILL after ``grace`` seconds."""
+    def signal_group(sig):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    if proc.poll() is None:
+        signal_group(signal.SIGTERM)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    # whatever is left in the group (a grandchild), and the child if it ignored SIGTERM
+    signal_group(signal.SIGKILL)
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+
+
+try:  # the executor's kernel manager; jupyter_client is only needed in the executor
+    from jupyter_client.manager import KernelManager as _KernelManager
+except ImportError:  # pragma: no cover - jupyter_client ships with the toolchain
+    _KernelManager = object
+
+
+class DyingKernelManager(_KernelManager):
+    """A Jupyter kernel manager whose kernel gets SIGKILL when the executor dies.
+
+    jupyter_client starts the kernel in a new session (so Ctrl-C in a terminal does not reach
+    it); its own "parent poller" only notices a dead parent if the kernel is re-parented to
+    pid 1, which is not the case under a sub-reaper. The death signal closes that gap.
+    """
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        kw["preexec_fn"] = child_preexec(new_group=False)
+        return await super()._async_launch_kernel(kernel_cmd, **kw)

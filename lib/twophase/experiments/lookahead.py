@@ -1,0 +1,539 @@
+"""Chapter 2 (Lookahead): the computations behind its results.
+
+Owns the Figure-1 scans (:func:`figure1_panel`, :func:`best_nu_map`), the verdicts on the
+caption's claims, the maps that locate where "best ``nu`` < 1" holds, the signal/noise factors of
+one cycle, the check of the cycle operator against the dense reference, the comparison of theory
+with Monte-Carlo, and the tuned Lookahead-against-SGD comparison at equal gradient steps.
+
+It may import the lower layers (``twophase.theory``, ``sweeps``, ``operators``, ``simulate``,
+``spectra``, ``reference``, ``methods``) and :mod:`twophase.experiments.momentum` for the shared
+tuning helpers; nothing below ``twophase.experiments`` imports it.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import _validate as v
+from ..methods import TwoPhase
+from ..engine import effective_spectrum
+from ..operators import cycle_operator, noise_factor
+from ..reference import dense_expected_loss
+from ..simulate import loss_curves
+from ..summaries import max_z, mean_se
+from ..spectra import initial_moments, power_law
+from ..sweeps import best_eta, loss_grid, one_cycle_optimum
+from ..theory import expected_loss
+
+__all__ = [
+    "source_stack",
+    "Figure1Panel",
+    "figure1_panel",
+    "BestNuMap",
+    "best_nu_map",
+    "OperatorCheck",
+    "cycle_operator_vs_dense",
+    "SignalNoiseFactors",
+    "signal_noise_factors",
+    "Figure1Verdicts",
+    "figure1_verdicts",
+    "SourceCrossing",
+    "source_crossing",
+    "MapSummary",
+    "map_summary",
+    "best_nu_by_D",
+    "SimulationCheck",
+    "theory_vs_simulation",
+    "TunedComparison",
+    "la_vs_sgd_tuned",
+    "la_vs_sgd_markdown",
+    "paper_verdicts",
+    "Problems",
+    "problems",
+]
+
+
+def _grid1d(name, x):
+    x = np.atleast_1d(v.positive_real(name, x, allow_array=True))
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be a scalar or 1-D array, got shape {x.shape}")
+    return x
+
+
+# --- Figure-1 scans (moved from twophase.sweeps) ---------------------------------------------
+
+
+def source_stack(lam, exponents):
+    """Stack of initial moments ``m0 ∝ lam^{-s}``, one row per exponent ``s``.
+
+    Row ``k`` is :func:`twophase.spectra.initial_moments` with ``kind="isotropic"``
+    (``m0_i = 1/D``) where ``exponents[k] == 0`` and ``kind="source"`` with
+    ``exponent=exponents[k]`` otherwise (both normalised to ``sum(m0) = 1``).
+
+    Parameters
+    ----------
+    lam : array_like, shape ``(D,)``
+        Eigenvalues.
+    exponents : array_like, shape ``(K,)``
+        Source exponents ``s >= 0``.
+
+    Returns
+    -------
+    ndarray, shape ``(K, D)``
+    """
+    exponents = np.atleast_1d(np.asarray(exponents, dtype=np.float64))
+    if exponents.ndim != 1 or exponents.size == 0:
+        raise ValueError(f"exponents must be a non-empty scalar or 1-D array, got shape {exponents.shape}")
+    return np.stack([initial_moments(lam, "isotropic") if s == 0 else
+                     initial_moments(lam, "source", exponent=float(s)) for s in exponents])
+
+
+class Figure1Panel(NamedTuple):
+    """One panel of Figure 1: the one-cycle loss over ``(eta, nu)`` and its optima.
+
+    Losses are relative to the initial loss ``L0 = ½ lam·m0``; rates are
+    ``eta lam_max``.
+    """
+
+    L: np.ndarray          #: loss after one cycle / L0, shape (n_eta, n_nu)
+    eta_star: np.ndarray   #: best eta lam_max for each nu (parabola-refined), shape (n_nu,)
+    lmin: np.ndarray       #: min over eta of L / L0 for each nu, shape (n_nu,)
+    nu_best: float         #: best nu overall (closed form in nu, fine eta grid)
+    eta_best: float        #: eta lam_max at that optimum
+    loss_best: float       #: loss at that optimum / L0
+
+
+def figure1_panel(lam, m0, eta_rel, nu, eta_fine_rel, *, S: int, B: int, form: str = "hd") -> Figure1Panel:
+    """Figure 1 of :cite:`agarwala2026twophase` for one spectrum: loss after one LA cycle.
+
+    The grid ``L(eta, nu)`` is one :func:`loss_grid` call (``R = 1``, ``sigma = 0``,
+    one cycle from ``m0``); ``eta*(nu)`` and ``min_eta L`` come from
+    :func:`best_eta`; the overall best ``(eta, nu)`` from :func:`one_cycle_optimum`
+    on the finer grid ``eta_fine_rel`` (``nu`` in closed form, no ``nu`` grid).
+
+    Parameters
+    ----------
+    lam, m0 : array_like, shape ``(D,)``
+        Eigenvalues and initial second moments.
+    eta_rel, eta_fine_rel : array_like
+        Log-spaced grids of ``eta lam_max`` for the map and for the optimum.
+    nu : array_like
+        Outer rates of the map.
+    S, B : int
+        Inner steps and batch size.
+    form : {"hd", "exact"}
+        Form of the moment equations.
+
+    Returns
+    -------
+    Figure1Panel
+    """
+    lam = v.eigenvalues(lam)
+    m0 = np.asarray(m0, dtype=np.float64)
+    eta_rel = _grid1d("eta_rel", eta_rel)
+    eta_fine_rel = _grid1d("eta_fine_rel", eta_fine_rel)
+    L = loss_grid(lam, m0, eta_rel / lam.max(), nu, S=S, B=B, form=form)  # one call, n_eta x n_nu
+    L0 = 0.5 * lam @ m0
+    eta_star, lmin, _ = best_eta(L, eta_rel)
+    opt = one_cycle_optimum(lam, m0, eta_fine_rel / lam.max(), S=S, B=B, form=form)
+    return Figure1Panel(L / L0, eta_star, lmin / L0, float(opt.nu), float(opt.eta) * lam.max(),
+                        float(opt.loss / opt.loss0))
+
+
+class BestNuMap(NamedTuple):
+    """Best one-cycle ``nu`` over label noise, initial condition and batch size."""
+
+    B_over_D: np.ndarray  #: realised B/D (B rounded to an integer >= 1), shape (n_BD,)
+    nu: np.ndarray        #: best nu, shape (n_sigma, n_exponent, n_BD)
+
+
+def best_nu_map(lam, exponents, B_over_D, sigma_rel, eta_rel, *, S: int, form: str = "hd") -> BestNuMap:
+    """Best outer rate after one LA cycle over ``(sigma, s, B/D)``.
+
+    For each ``B/D`` (``B = max(1, round(B/D · D))``, ``D = len(lam)``) one
+    :func:`one_cycle_optimum` call evaluates every initial condition
+    ``m0 ∝ lam^{-s}`` (:func:`source_stack`) and every label noise
+    ``sigma^2 = r · lam·m0_iso`` (``r`` in ``sigma_rel``, ``m0_iso`` the isotropic
+    row, so noise and initial error have comparable scales).
+
+    Parameters
+    ----------
+    lam : array_like, shape ``(D,)``
+        Eigenvalues.
+    exponents : array_like, shape ``(n_exponent,)``
+        Source exponents ``s`` (``0`` = isotropic).
+    B_over_D : sequence of float
+        Batch sizes relative to ``D``.
+    sigma_rel : sequence of float
+        Ratios ``r = sigma^2 / (lam·m0_iso)``, each ``>= 0``.
+    eta_rel : array_like
+        Log-spaced grid of ``eta lam_max`` for the optimum over ``eta``.
+    S : int
+        Inner steps.
+    form : {"hd", "exact"}
+        Form of the moment equations.
+
+    Returns
+    -------
+    BestNuMap
+        ``(B_over_D, nu)``; ``nu[i, k, j]`` is the best ``nu`` for ``sigma_rel[i]``,
+        ``exponents[k]`` and ``B_over_D[j]``.
+    """
+    lam = v.eigenvalues(lam)
+    D = lam.size
+    eta_rel = _grid1d("eta_rel", eta_rel)
+    m0s = source_stack(lam, exponents)
+    scale = float(lam @ initial_moments(lam, "isotropic"))
+    sigmas = np.sqrt(np.asarray(sigma_rel, dtype=np.float64) * scale)
+    bds, nus = [], []
+    for bd in B_over_D:
+        B = max(1, int(round(bd * D)))
+        opt = one_cycle_optimum(lam, m0s, eta_rel / lam.max(), S=S, B=B, sigma=sigmas, form=form)
+        bds.append(B / D)
+        nus.append(opt.nu)  # shape (n_sigma, n_exponent)
+    return BestNuMap(np.array(bds), np.stack(nus, axis=-1))
+
+
+# --- checks of the cycle map -------------------------------------------------------------------
+
+
+class OperatorCheck(NamedTuple):
+    """Outcome of :func:`cycle_operator_vs_dense`."""
+
+    worst: float  #: largest relative difference of the loss over all cycles and forms
+    cycles: int   #: cycles compared
+    D: int        #: dimension of the dense reference
+
+
+def cycle_operator_vs_dense(method: TwoPhase, lam, m0, *, sigma: float, cycles: int,
+                            forms=("exact", "hd")) -> OperatorCheck:
+    """Iterate the structured cycle map ``g' = T g + sigma^2 b`` and compare its loss with
+    :func:`twophase.reference.dense_expected_loss`, which propagates full ``D x D`` covariance
+    matrices with the Gaussian fourth-moment identity (an independent computation).
+
+    Parameters
+    ----------
+    method : TwoPhase
+        Scalar ``eta``, ``nu``; no momentum.
+    lam, m0 : array_like, shape ``(D,)``
+        Eigenvalues and initial second moments (``D`` small: the reference costs ``O(S D^3)``).
+    sigma : float
+        Label-noise level.
+    cycles : int
+        Number of cycles compared.
+    forms : sequence of {"exact", "hd"}
+        Forms of the moment equations.
+
+    Returns
+    -------
+    OperatorCheck
+    """
+    lam = v.eigenvalues(lam)
+    m0 = v.moments(m0, lam.size)
+    cycles = v.positive_int("cycles", cycles)
+    worst = 0.0
+    for f in forms:
+        T, b = cycle_operator(method, lam, f)
+        ref = dense_expected_loss(method, lam, m0, cycles, sigma=sigma, form=f)
+        g = m0
+        for t in range(1, cycles + 1):
+            g = T @ g + sigma ** 2 * b
+            worst = max(worst, abs(0.5 * (lam @ g + sigma ** 2) - ref[t]) / ref[t])
+    return OperatorCheck(float(worst), cycles, lam.size)
+
+
+class SignalNoiseFactors(NamedTuple):
+    """Per-mode signal and noise factors of one LA cycle against ``S`` SGD steps at ``nu eta``."""
+
+    lam: np.ndarray          #: eigenvalue axis (``lam_max = 1``)
+    etas_h: list             #: inner rates of the effective-spectrum curves
+    h_by_eta: list           #: effective spectrum ``h`` for each of ``etas_h``
+    signal_la: np.ndarray    #: ``(1 - nu h)^2``
+    signal_sgd: np.ndarray   #: ``(1 - nu eta lam)^{2S}``
+    noise_la: np.ndarray     #: LA noise factor per unit loss (``B = 1``)
+    noise_sgd: np.ndarray    #: the same for ``S`` SGD steps at ``nu eta``
+    rel_signal_low: float    #: max relative signal difference over the low modes
+    rel_noise_low: float     #: max relative noise difference over the low modes
+    n_high: int              #: number of high modes (``S eta lam >= 3``)
+    dev_high: float          #: max ``|h - 1|`` over the high modes
+
+
+def signal_noise_factors(S: int, eta: float, nu: float, lam, etas_h=(0.01, 0.1, 1.5)) -> SignalNoiseFactors:
+    """Signal ``(1 - nu h)^2`` and noise factor of LA next to ``S`` SGD steps at rate ``nu eta``.
+
+    Low modes are those with ``S nu eta lam <= 0.01``, high modes ``S eta lam >= 3``.
+    """
+    lam = v.eigenvalues(lam)
+    la = TwoPhase(eta, nu, S=S, B=1)
+    sgd = TwoPhase(nu * eta, 1.0, S=S, B=1)
+    etas_h = sorted(set([float(e) for e in etas_h] + [float(eta)]))
+    h_by_eta = [effective_spectrum(TwoPhase(e, 1.0, S=S), lam) for e in etas_h]
+    h = effective_spectrum(la, lam)
+    sig_la, sig_sgd = (1 - nu * h) ** 2, (1 - nu * eta * lam) ** (2 * S)
+    n_la, n_sgd = noise_factor(la, lam), noise_factor(sgd, lam)
+    low = S * nu * eta * lam <= 1e-2
+    high = S * eta * lam >= 3.0
+    return SignalNoiseFactors(lam, etas_h, h_by_eta, sig_la, sig_sgd, n_la, n_sgd,
+                              float(np.max(np.abs(sig_la[low] / sig_sgd[low] - 1))),
+                              float(np.max(np.abs(n_la[low] / n_sgd[low] - 1))),
+                              int(high.sum()), float(np.max(np.abs(h[high] - 1))) if high.any() else np.nan)
+
+
+# --- verdicts on Figure 1 ----------------------------------------------------------------------
+
+
+class Figure1Verdicts(NamedTuple):
+    """The caption's three claims evaluated on Figure-1 panels of one form."""
+
+    eta_star_decreases: bool      #: spiked: eta*(nu) non-increasing and lower at the end
+    eta_star_from: float          #: first finite eta*(nu) lam_max (spiked)
+    eta_star_to: float            #: last finite eta*(nu) lam_max (spiked)
+    power_eta_star_decreases: bool  #: the same for the power law
+    spiked_nu: float              #: spiked best nu
+    power_nu: float               #: power-law best nu (closed form)
+    power_nu_grid: float          #: power-law best nu on the nu grid
+
+
+def _decreasing(eta_star):
+    es = eta_star[np.isfinite(eta_star)]
+    return bool(np.all(np.diff(es) <= 0) and es[-1] < es[0]), es
+
+
+def figure1_verdicts(spiked: Figure1Panel, power: Figure1Panel, nu) -> Figure1Verdicts:
+    """Evaluate "eta* decreases", "spiked best nu > 1" and "power-law best nu < 1" on two panels."""
+    nu = np.asarray(nu, dtype=np.float64)
+    dec, es = _decreasing(spiked.eta_star)
+    dec_pw, _ = _decreasing(power.eta_star)
+    return Figure1Verdicts(dec, float(es[0]), float(es[-1]), dec_pw, spiked.nu_best, power.nu_best,
+                           float(nu[np.nanargmin(power.lmin)]))
+
+
+class SourceCrossing(NamedTuple):
+    """Best one-cycle nu over source exponents ``s`` and where it crosses 1."""
+
+    s: np.ndarray        #: exponents scanned
+    nu: np.ndarray       #: best nu for each s
+    s_c: float           #: smallest s with best nu < 1 (nan if none)
+    monotone_tail: bool  #: best nu < 1 for every s >= s_c on the grid
+
+
+def source_crossing(lam, *, S: int, B: int, eta_rel, form: str = "hd", n: int = 201) -> SourceCrossing:
+    """Best one-cycle ``nu`` for ``m0 ∝ lam^{-s}``, ``s`` on ``linspace(0, 1, n)``, and its crossing of 1."""
+    lam = v.eigenvalues(lam)
+    s = np.linspace(0.0, 1.0, v.positive_int("n", n))
+    nu = one_cycle_optimum(lam, source_stack(lam, s), _grid1d("eta_rel", eta_rel) / lam.max(), S=S, B=B,
+                           form=form).nu
+    below = nu < 1
+    s_c = float(s[np.argmax(below)]) if below.any() else np.nan
+    return SourceCrossing(s, nu, s_c, bool(below.any() and np.all(below[np.argmax(below):])))
+
+
+class MapSummary(NamedTuple):
+    """What the best-nu maps say at and around the paper's batch sizes."""
+
+    iso_bd: np.ndarray          #: power law, isotropic m0, sigma = 0: best nu over B/D
+    bd_cross: float             #: first B/D with best nu >= 1 (power law, isotropic)
+    bd_below: float             #: largest B/D with best nu < 1 (power law, isotropic)
+    single_crossing: bool       #: best nu >= 1 switches on once along B/D
+    sig_at_paper: np.ndarray    #: power law at the paper's B/D, isotropic: best nu per sigma
+    noise_raises_at: np.ndarray  #: B/D where the largest sigma raises the isotropic best nu
+    spiked_min_at_paper: float  #: spiked, paper's B/D: smallest best nu over s and sigma
+    bd_spiked_from: float       #: spiked, sigma = 0: best nu > 1 for every s from this B/D on
+    bd_spiked_below: float      #: the B/D just below it (nan if none)
+    spiked_min_below: float     #: smallest best nu over s at that B/D
+
+
+def map_summary(power: BestNuMap, spiked: BestNuMap, paper_bd_power: float, paper_bd_spiked: float) -> MapSummary:
+    """Crossings of best ``nu = 1`` on the maps of :func:`best_nu_map` (power law and spiked)."""
+    bd, nu = power.B_over_D, power.nu
+    iso = nu[0, 0]
+    bd_cross = float(bd[np.argmax(iso >= 1)]) if np.any(iso >= 1) else np.nan
+    bd_below = float(bd[iso < 1].max()) if np.any(iso < 1) else np.nan
+    single = bool(np.any(iso < 1) and np.any(iso >= 1) and np.all(np.diff((iso >= 1).astype(int)) >= 0))
+    j = int(np.argmin(np.abs(bd - paper_bd_power)))
+    raises = nu[-1, 0] > nu[0, 0]
+    js = int(np.argmin(np.abs(spiked.B_over_D - paper_bd_spiked)))
+    above = np.all(spiked.nu[0] > 1, axis=0)
+    start = next((k for k in range(above.size) if above[k:].all()), None)
+    bd_from = float(spiked.B_over_D[start]) if start is not None else np.nan
+    bd_before = float(spiked.B_over_D[start - 1]) if start else np.nan
+    min_before = float(spiked.nu[0, :, start - 1].min()) if start else np.nan
+    return MapSummary(iso, bd_cross, bd_below, single, nu[:, 0, j], bd[raises],
+                      float(spiked.nu[:, :, js].min()), bd_from, bd_before, min_before)
+
+
+def best_nu_by_D(Ds, *, alpha: float, B_over_D: float, eta_rel, S: int, form: str = "hd") -> dict:
+    """Best one-cycle ``nu`` for the power law ``i^alpha``, isotropic ``m0``, at fixed ``B/D``,
+    for each dimension in ``Ds``; returns ``{D: nu}`` (``B = max(1, round(B/D · D))``)."""
+    eta_rel = _grid1d("eta_rel", eta_rel)
+    out = {}
+    for D in Ds:
+        lam = power_law(int(D), alpha=alpha)
+        B = max(1, int(round(B_over_D * D)))
+        out[int(D)] = float(one_cycle_optimum(lam, initial_moments(lam), eta_rel / lam.max(), S=S, B=B,
+                                              form=form).nu)
+    return out
+
+
+# --- theory against simulation -----------------------------------------------------------------
+
+
+class SimulationCheck(NamedTuple):
+    """Theory against Monte-Carlo for several outer rates at one inner rate."""
+
+    nus: list     #: outer rates
+    rows: list    #: ``(label, theory, mean, se)`` per nu, for the figure
+    z: list       #: max |mean - theory| / SE per nu (cycles 1..)
+    n: list       #: number of cycles compared per nu
+
+
+def theory_vs_simulation(lam, m0, eta: float, nus, *, S: int, B: int, cycles: int, seeds: int,
+                         seed: int = 0) -> SimulationCheck:
+    """Exact-form theory against the fast exact sampler for LA (``R = 1``), one run per ``nu``."""
+    rows, zs, ns = [], [], []
+    for i, n in enumerate(nus):
+        meth = TwoPhase(eta, n, S=S, R=1, B=B)
+        theory = expected_loss(meth, lam, m0, cycles, form="exact")
+        runs = loss_curves(meth, lam, m0, cycles, seeds, seed=seed + i, sampler="fast")
+        mean, se = mean_se(runs, axis=0)
+        z, n_cmp = max_z(theory[1:], mean[1:], se[1:])
+        rows.append((f"ν={n:g}", theory, mean, se))
+        zs.append(float(z))
+        ns.append(int(n_cmp))
+    return SimulationCheck(list(nus), rows, zs, ns)
+
+
+# --- tuned LA against tuned SGD ----------------------------------------------------------------
+
+
+class TunedComparison(NamedTuple):
+    """Best-tuned LA against best-tuned SGD at equal gradient steps, per setting."""
+
+    settings: list   #: ``(spectrum, B, sigma_rel, sigma)`` per row
+    sgd: np.ndarray  #: tuned SGD excess loss (above ``sigma^2/2``) per setting
+    la: np.ndarray   #: tuned LA excess loss per setting
+    ratio: np.ndarray  #: ``la / sgd``
+    la_params: list  #: tuned LA hyper-parameters per setting (dicts of ``tuned_losses``)
+    budget: int      #: gradient steps
+
+
+def la_vs_sgd_tuned(spectra: dict, Bs, sigma_rel, *, budget: int, eta_rel, nu_grid, S_values) -> TunedComparison:
+    """Tune SGD (over ``eta``) and LA (over ``eta``, ``nu``, ``S``) separately, exact theory, isotropic
+    ``m0``, and compare their excess losses after ``budget`` gradient steps.
+
+    Parameters
+    ----------
+    spectra : dict
+        ``{name: lam}``.
+    Bs : sequence of int
+        Batch sizes.
+    sigma_rel : sequence of float
+        Label noise as ``sigma^2 = r · lam·m0`` (comparable to the initial loss).
+    budget : int
+        Gradient steps (a multiple of every ``S``).
+    eta_rel : array_like
+        Shared grid of ``eta lam_max``.
+    nu_grid : array_like
+        LA outer rates (include 1, so that tuned LA can never be worse than tuned SGD).
+    S_values : sequence of int
+        Inner steps for LA.
+
+    Returns
+    -------
+    TunedComparison
+    """
+    from .momentum import family_methods, tuned_losses
+
+    eta_rel = _grid1d("eta_rel", eta_rel)
+    settings, sgd, la, pars = [], [], [], []
+    for name, lam in spectra.items():
+        lam = v.eigenvalues(lam)
+        m0 = initial_moments(lam)
+        eta = eta_rel / lam.max()
+        for B in Bs:
+            for r in sigma_rel:
+                s = float(np.sqrt(r * (lam @ m0)))
+                floor = 0.5 * s ** 2
+                b_sgd, _ = tuned_losses(family_methods("SGD", eta, B=B), lam, m0, [budget], sigma=s)
+                b_la, p_la = tuned_losses(family_methods("LA", eta, nu_grid, S_values=S_values, B=B),
+                                          lam, m0, [budget], sigma=s)
+                settings.append((name, int(B), float(r), s))
+                sgd.append(b_sgd[0] - floor)
+                la.append(b_la[0] - floor)
+                pars.append(p_la[0])
+    sgd, la = np.array(sgd), np.array(la)
+    return TunedComparison(settings, sgd, la, la / sgd, pars, int(budget))
+
+
+# --- verdicts on the paper's claims ------------------------------------------------------------
+
+
+def paper_verdicts(v1: Figure1Verdicts, v2: Figure1Verdicts, ms: MapSummary, cross: SourceCrossing, nu_by_D: dict,
+                   tc: TunedComparison, *, nu, bd_spiked: float, bd_power: float, power_D: int,
+                   sigma_rel_max: float, helps_below: float = 0.8) -> list:
+    """Chapter 2's verdicts on Figure 1's three claims and on the abstract's LA trade-off.
+
+    Returns a list of :class:`~twophase.experiments.PaperVerdict`, computed from the chapter's results
+    (``v1``/``v2``: the chapter's form and the other one; ``tc``: tuned LA against SGD; LA *helps* where its
+    excess loss is below ``helps_below`` times SGD's).
+    """
+    from ._verdict import PaperVerdict, grade
+
+    nu = np.asarray(nu, dtype=np.float64)
+    out = [PaperVerdict("I-fig1-eta-star-decreases", grade(v1.eta_star_decreases and v2.eta_star_decreases),
+                        f"spiked spectrum, isotropic m0, σ=0, both forms: η*λmax falls monotonically from "
+                        f"{v1.eta_star_from:.3f} to {v1.eta_star_to:.3f} over ν∈[{nu[0]:g}, {nu[-1]:g}]", "ch2-figure1",
+                        ["ch2-fig1-eta-star-decreases", "ch2-fig1-verdicts-form-independent"]),
+           PaperVerdict("I-fig1-spiked-best-nu-above-1", grade(v1.spiked_nu > 1 and ms.spiked_min_at_paper > 1),
+                        f"best ν = {v1.spiked_nu:.3f} at B/D={bd_spiked:g}; > 1 for every s∈[0,1] and σ on the map "
+                        f"(min {ms.spiked_min_at_paper:.3f}); needs B/D ≥ {ms.bd_spiked_from:g} (σ=0)", "ch2-best-nu-maps",
+                        ["ch2-fig1-spiked-best-nu-above-1", "ch2-spiked-above-1-robust",
+                         "ch2-spiked-above-1-needs-large-batch"])]
+    some = bool(np.isfinite(cross.s_c) or np.isfinite(ms.bd_below) or ms.sig_at_paper[-1] < 1)
+    D0 = min(nu_by_D)
+    out.append(PaperVerdict("I-fig1-power-best-nu-below-1", grade(v1.power_nu < 1 or some, v1.power_nu < 1),
+                            f"isotropic m0, σ=0, B/D={bd_power:g}, D={power_D}: best ν = {v1.power_nu:.3f}; below 1 for "
+                            f"m0∝λ^-s with s ≥ {cross.s_c:.2f}, or B/D ≤ {ms.bd_below:g}, or σ² = {sigma_rel_max:g}·λ·m0 "
+                            f"(ν = {ms.sig_at_paper[-1]:.3f}); at D={D0} best ν = {nu_by_D[D0]:.3f}", "ch2-best-nu-maps",
+                            ["ch2-fig1-power-verdict-consistent", "ch2-power-below-1-needs-low-mode-weight",
+                             "ch2-power-below-1-at-small-batch", "ch2-power-verdict-flips-with-D"]))
+    helps = tc.ratio < helps_below
+    out.append(PaperVerdict("I-abstract-la-tradeoff", grade(bool(helps.any()), bool(helps.mean() >= 0.5)),
+                            f"tuned LA vs tuned SGD at {tc.budget} gradient steps (exact theory): LA's excess loss < "
+                            f"{helps_below:g}× SGD's in {int(helps.sum())}/{helps.size} settings: " + "; ".join(
+                                f"{n}, B={b}, r={r:g}: ratio {q:.2f}" for (n, b, r, _), q in zip(tc.settings, tc.ratio)),
+                            "ch2-la-vs-sgd", ["ch2-la-tuned-contains-sgd", "ch2-la-tuning-interior"]))
+    return out
+
+
+def la_vs_sgd_markdown(tc: TunedComparison) -> str:
+    """The tuned comparison as a Markdown table (one row per setting)."""
+    head = "| spectrum | B | r | SGD excess | LA excess | ratio | LA ν, S |\n|---|---|---|---|---|---|---|\n"
+    return head + "\n".join(f"| {n} | {b} | {r:g} | {x:.3g} | {y:.3g} | {q:.3g} | {p['nu']:.3g}, {p['S']} |"
+                            for (n, b, r, _), x, y, q, p in zip(tc.settings, tc.sgd, tc.la, tc.ratio, tc.la_params))
+
+
+class Problems(NamedTuple):
+    """The chapter's two Figure-1 problems (isotropic ``m0``)."""
+
+    lam_spiked: np.ndarray
+    m0_spiked: np.ndarray
+    spiked_B: int
+    lam_power: np.ndarray
+    m0_power: np.ndarray
+    power_B: int
+    description: str
+
+
+def problems(*, spiked_D: int, spiked_ratio: float, spiked_fraction: float, spiked_B_over_D: float, power_D: int,
+             power_alpha: float, power_B_over_D: float) -> Problems:
+    """Spiked and power-law spectra with their batch sizes ``B = max(1, round(B/D · D))``."""
+    from ..spectra import spiked
+
+    sB = max(1, int(round(spiked_B_over_D * spiked_D)))
+    pB = max(1, int(round(power_B_over_D * power_D)))
+    ls, lp = spiked(spiked_D, ratio=spiked_ratio, fraction=spiked_fraction), power_law(power_D, alpha=power_alpha)
+    text = (f"spiked: D={spiked_D}, B={sB} (B/D={sB / spiked_D:g}), {int((ls > ls.min()).sum())} modes at "
+            f"{spiked_ratio:g}x the bulk; power law: D={power_D}, B={pB} (B/D={pB / power_D:g}), alpha={power_alpha}")
+    return Problems(ls, initial_moments(ls, "isotropic"), sB, lp, initial_moments(lp, "isotropic"), pB, text)

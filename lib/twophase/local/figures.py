@@ -1,0 +1,218 @@
+"""Figures of the Part II chapters (5-7). Every function takes already-computed results
+(from :mod:`twophase.local.experiments` and :mod:`twophase.local.digits`) and only draws; it
+returns the matplotlib figure. Imports matplotlib lazily, and nothing above this package.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["estimates_figure", "noise_floor_figure", "drift_figure", "beta_figure",
+           "ill_conditioned_figure", "curves_figure", "accuracy_vs_H_figure", "equal_cost_figure"]
+
+LABEL = {"identity": "Local SGD", "rmsprop": "RMSProp-type", "adam": "Adam-type", "oasis": "OASIS-type"}
+
+
+def _need(name, value, kind):
+    if isinstance(kind, str):
+        ok = type(value).__name__ == kind
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        want = kind if isinstance(kind, str) else kind.__name__
+        raise TypeError(f"{name} must be a {want} result, got {type(value).__name__}")
+    return value
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def estimates_figure(est):
+    """Chapter 5: OASIS Dhat vs diag A; Hutchinson error vs probes; Adam far / near x*."""
+    _need("est", est, "Estimates")
+    fig, axes = _plt().subplots(1, 3, figsize=(12, 3.6))
+    ax = axes[0]
+    ax.loglog(est.diagA, est.oasis_dhat, "o", ms=4, label="OASIS $\\hat D$ after 60 rounds")
+    lim = [est.diagA.min() / 2, est.diagA.max() * 2]
+    ax.plot(lim, lim, "k--", lw=1, label="$y=x$")
+    ax.set_xlabel("true Hessian diagonal $A_{ii}$"); ax.set_ylabel("$\\hat D_{ii}$"); ax.legend(fontsize=8)
+    ax.set_title("OASIS estimates the Hessian diagonal")
+    ax = axes[1]
+    hm = est.hutchinson
+    ax.loglog(hm.probes, np.sqrt(hm.mse), "o-", label="measured")
+    ax.loglog(hm.probes, np.sqrt(hm.exact), "k--", label="exact prediction")
+    ax.set_xlabel("Hutchinson probes $n$"); ax.set_ylabel("RMS error"); ax.legend(fontsize=8)
+    ax.set_title("error falls as $n^{-1/2}$")
+    ax = axes[2]
+    ax.loglog(est.diagA, est.adam_far, "s", ms=4, label="Adam far from $x^\\star$")
+    ax.loglog(est.diagA, est.adam_near, "^", ms=4, label="Adam near $x^\\star$")
+    ax.axhline(est.sigma, color="k", ls=":", lw=1, label="$\\sigma$")
+    ax.set_xlabel("true Hessian diagonal $A_{ii}$"); ax.set_ylabel("$\\hat D_{ii}$"); ax.legend(fontsize=8)
+    ax.set_title("Adam estimates gradient size")
+    fig.tight_layout()
+    return fig
+
+
+def noise_floor_figure(nf, lf, *, Ms, gammas, logit_gammas, H, logit_d):
+    """Chapter 6, section 1: curves with exact floors; floors against gamma (quadratic, logistic)."""
+    _need("nf", nf, "NoiseFloor"); _need("lf", lf, "LogisticFloor")
+    fig, axes = _plt().subplots(1, 3, figsize=(13, 3.8))
+    ax = axes[0]
+    for g in gammas:
+        line = ax.semilogy(nf.curves[Ms[1], g], lw=1, label=f"$\\gamma$={g}")[0]
+        ax.axhline(nf.exact[Ms[1], g], color=line.get_color(), ls="--", lw=1)
+    ax.set_xlabel("communication round"); ax.set_ylabel("$f(\\bar x)-f^\\star$")
+    ax.set_title(f"quadratic, M={Ms[1]}, H={H} (dashed: exact floor)"); ax.legend(fontsize=8)
+    ax = axes[1]
+    for M in Ms:
+        eb = ax.errorbar(gammas, [nf.mc[M, g] for g in gammas], yerr=[nf.se[M, g] for g in gammas],
+                         fmt="o", label=f"M={M}")
+        ax.plot(gammas, [nf.exact[M, g] for g in gammas], "-", color=eb[0].get_color(), lw=1)
+    ax.set_xscale("log"); ax.set_yscale("log"); ax.set_xlabel("$\\gamma$"); ax.set_ylabel("floor")
+    ax.set_title("quadratic floor: simulation (dots), exact (lines)"); ax.legend(fontsize=8)
+    ax = axes[2]
+    for M in Ms:
+        ax.errorbar(logit_gammas, [lf.mc[M, g] for g in logit_gammas],
+                    yerr=[lf.se[M, g] for g in logit_gammas], fmt="o-", label=f"M={M}")
+    ax.set_xscale("log"); ax.set_yscale("log"); ax.set_xlabel("$\\gamma$"); ax.set_ylabel("floor")
+    ax.set_title(f"logistic regression, d={logit_d}"); ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def drift_figure(dr, sh, *, Hs, gammas):
+    """Chapter 6, section 2: drift floor against H and gamma; shared-Hessian curves."""
+    _need("dr", dr, "Drift"); _need("sh", sh, "SharedHessian")
+    fig, axes = _plt().subplots(1, 3, figsize=(13, 3.8))
+    ax = axes[0]
+    for g in gammas:
+        ax.semilogy(Hs[1:], [dr.floor[g, H] for H in Hs[1:]], "o-", label=f"$\\gamma$={g}")
+    ax.set_xscale("log"); ax.set_xticks(Hs[1:]); ax.set_xticklabels(Hs[1:])
+    ax.set_xlabel("local steps H"); ax.set_ylabel("drift floor")
+    ax.set_title("identity scaling"); ax.legend(fontsize=7)
+    ax = axes[1]
+    gs = np.array(sorted(gammas))
+    for H in Hs[1:]:
+        ax.loglog(gs, [dr.floor[g, H] for g in gs], "o-", label=f"H={H}")
+    ax.loglog(gs, dr.floor[gs[0], dr.check_H] * (gs / gs[0]) ** 2, "k:", label="$\\propto\\gamma^2$")
+    ax.set_xlabel("$\\gamma$"); ax.set_ylabel("drift floor"); ax.set_title("drift vanishes as $\\gamma\\to 0$")
+    ax.legend(fontsize=7)
+    ax = axes[2]
+    steps = np.arange(sh.total + 1)
+    ax.semilogy(steps, sh.base, "k-", lw=2, label="H=1")
+    for H, lc in sh.curves.items():
+        ax.semilogy(steps[::H], lc, "--", label=f"H={H}")
+    ax.set_xlabel("local steps"); ax.set_ylabel("$f(\\bar x)-f^\\star$")
+    ax.set_title("shared Hessian: curves coincide"); ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def beta_figure(bb, *, betas, gamma):
+    """Chapter 6, section 3: loss curves and logged Dhat bounds for each beta at one gamma."""
+    _need("bb", bb, "BetaBounds")
+    fig, axes = _plt().subplots(1, 2, figsize=(11, 3.8))
+    for b in betas:
+        axes[0].semilogy(bb.curves[gamma, b], lw=1, label=f"$\\beta$={b}")
+        dmin, dmax = bb.dranges[gamma, b]
+        line = axes[1].semilogy(dmin, lw=1, label=f"$\\beta$={b}")[0]
+        axes[1].semilogy(dmax, lw=1, color=line.get_color())
+    axes[1].axhline(bb.alpha, color="k", ls="--", lw=1, label="$\\alpha$")
+    axes[1].axhline(bb.Gamma, color="k", ls=":", lw=1, label="$\\Gamma$")
+    axes[0].set_xlabel("communication round"); axes[0].set_ylabel("$f(\\bar x)-f^\\star$")
+    axes[0].set_title(f"OASIS-type scaling, $\\gamma$={gamma}"); axes[0].legend(fontsize=8)
+    axes[1].set_xlabel("communication round"); axes[1].set_ylabel("min and max of $\\hat D$")
+    axes[1].set_title("logged bounds of $\\hat D$"); axes[1].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def ill_conditioned_figure(ic, *, kappa, H, target):
+    """Chapter 6, section 4: relative loss per seed, each method at its tuned step."""
+    _need("ic", ic, "IllConditioned")
+    fig, axes = _plt().subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    for ax, b in zip(axes, ["axis", "rotated"]):
+        for lab, v in ic.runs[b].items():
+            rel = v["curves"] / v["curves"][:, :1]
+            line = ax.semilogy(rel[0], lw=1.2, label=f"{lab} ($\\gamma$={v['gamma']:.3g})")[0]
+            for row in rel[1:]:
+                ax.semilogy(row, lw=0.6, alpha=0.5, color=line.get_color())
+        ax.axhline(target, color="k", ls="--", lw=1)
+        ax.set_xlabel("communication round")
+        ax.set_title(f"$\\kappa\\approx${kappa:g}, {'axis-aligned' if b == 'axis' else 'rotated'}, H={H}")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("$(f-f^\\star)/(f_0-f^\\star)$")
+    fig.tight_layout()
+    return fig
+
+
+def curves_figure(res, metric, *, M, Hs, splits, methods, rounds):
+    """Chapter 7: mean over seeds (band: min to max) of ``metric`` against rounds."""
+    _need("res", res, dict)
+    if metric not in ("loss", "acc"):
+        raise ValueError(f"metric must be one of 'loss', 'acc', got {metric!r}")
+    colors = {m: f"C{i}" for i, m in enumerate(methods)}
+    fig, axes = _plt().subplots(len(splits), len(Hs), figsize=(3.2 * len(Hs), 2.8 * len(splits)),
+                                squeeze=False, sharey="row")
+    for i, sp in enumerate(splits):
+        for j, H in enumerate(Hs):
+            ax = axes[i, j]
+            for m in methods:
+                v = res[(M, H, sp, m)]
+                y = v[metric]
+                ax.plot(y.mean(axis=0), color=colors[m], lw=1.2,
+                        label=f"{LABEL[m]} ($\\gamma$={v['gamma']:.3g})")
+                ax.fill_between(np.arange(rounds + 1), y.min(axis=0), y.max(axis=0), color=colors[m],
+                                alpha=0.2)
+            if metric == "loss":
+                ax.set_yscale("log")
+            else:
+                ax.set_ylim(0.8, 1.0)
+            ax.set_title(f"M={M}, H={H}, {sp}", fontsize=9)
+            ax.set_xlabel("communication round")
+            if j == 0:
+                ax.set_ylabel("train loss" if metric == "loss" else "test accuracy")
+            ax.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_H_figure(res, *, Ms, Hs, splits, methods, rounds):
+    """Chapter 7: final test accuracy (mean +- s.d. over seeds) against H."""
+    _need("res", res, dict)
+    colors = {m: f"C{i}" for i, m in enumerate(methods)}
+    fig, axes = _plt().subplots(1, len(Ms) * len(splits), figsize=(3.4 * len(Ms) * len(splits), 3.0),
+                                squeeze=False, sharey=True)
+    for a, (M, sp) in enumerate([(M, sp) for M in Ms for sp in splits]):
+        ax = axes[0, a]
+        for m in methods:
+            fin = [res[(M, H, sp, m)]["acc"][:, -1] for H in Hs]
+            ax.errorbar(Hs, [f.mean() for f in fin], yerr=[f.std(ddof=1) for f in fin], fmt="o-",
+                        color=colors[m], label=LABEL[m], capsize=2)
+        ax.set_xscale("log"); ax.set_xticks(Hs); ax.set_xticklabels(Hs)
+        ax.set_xlabel("local steps H"); ax.set_title(f"M={M}, {sp}", fontsize=9)
+    axes[0, 0].set_ylabel(f"test accuracy after {rounds} rounds")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def equal_cost_figure(res, long_runs, costs, *, M, H, splits, methods, batch):
+    """Chapter 7: train loss against per-worker gradient work (per-sample gradients), one
+    configuration per split; Local SGD continued to the scaled methods' work."""
+    _need("res", res, dict); _need("long_runs", long_runs, dict); _need("costs", costs, dict)
+    colors = {m: f"C{i}" for i, m in enumerate(methods)}
+    fig, axes = _plt().subplots(1, len(splits), figsize=(4.2 * len(splits), 3.2), squeeze=False, sharey=True)
+    for ax, sp in zip(axes[0], splits):
+        lr = long_runs[(M, H, sp)]
+        ax.plot(lr["cost"], lr["loss"].mean(axis=0), color=colors["identity"], lw=1.2, label=LABEL["identity"])
+        for m in methods:
+            if m != "identity":
+                ax.plot(costs[m], res[(M, H, sp, m)]["loss"].mean(axis=0), color=colors[m], lw=1.2, label=LABEL[m])
+        ax.set_yscale("log"); ax.set_xlabel(f"per-worker gradient work (samples; batch {batch})")
+        ax.set_title(f"M={M}, H={H}, {sp}", fontsize=9)
+    axes[0, 0].set_ylabel("train loss (mean over seeds)"); axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,38 @@
+"""Every case in tests/bad_inputs/cases_local.py raises the named error (until the shared collector
+tests/bad_inputs/test_bad_inputs.py runs them), and every public name of twophase.local has a case."""
+import importlib
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+_spec = importlib.util.spec_from_file_location(
+    "cases_local", Path(__file__).resolve().parents[1] / "bad_inputs" / "cases_local.py")
+cases_local = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cases_local)
+
+MODULES = ["method", "precond", "problems", "nn", "tune", "experiments", "digits", "figures", "_checks"]
+
+
+def _public_names():
+    names = {f"twophase.local.{n}" for n in importlib.import_module("twophase.local").__all__}
+    for m in MODULES:
+        mod = importlib.import_module(f"twophase.local.{m}")
+        names |= {f"twophase.local.{m}.{n}" for n in mod.__all__}
+    return sorted(names)
+
+
+def test_every_public_name_has_a_case_or_an_exemption():
+    missing = [n for n in _public_names() if n not in cases_local.CASES and n not in cases_local.EXEMPT]
+    assert not missing, f"no bad-input case for {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(cases_local.CASES))
+def test_bad_inputs_are_refused_by_name(name):
+    mod, attr = name.rsplit(".", 1)
+    fn = getattr(importlib.import_module(mod), attr)
+    for args, kwargs, exc, match in cases_local.CASES[name]:
+        with pytest.raises(exc) as info:
+            fn(*args, **kwargs)
+        if match is not None:
+            assert match.lower() in str(info.value).lower(), (name, kwargs, str(info.value))

@@ -1,0 +1,50 @@
+"""Chapter shape (issue 8): each checked chapter reads as prose with short cells.
+
+For every chapter in :data:`CHECKED` this compares, from the MyST source, the number of non-blank
+code lines inside ``{code-cell}`` blocks with the number of non-blank prose lines outside them (front
+matter excluded), and the length of the longest cell. Cell option lines (``:tags: ...``) and the
+fences are not code.
+"""
+from pathlib import Path
+
+import pytest
+
+BOOK = Path(__file__).resolve().parents[1] / "book"
+CHECKED = {"01_sgd", "02_lookahead", "03_diloco", "04_momentum", "05_local_method", "06_local_checks",
+           "07_neural_network"}
+MAX_CELL = 25
+
+
+def shape(text: str):
+    """``(code_lines, prose_lines, longest_cell)`` of a MyST notebook's text."""
+    lines = text.splitlines()
+    if lines and lines[0].strip() == "---":
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+        lines = lines[end + 1:]
+    code = prose = longest = 0
+    cell = None
+    for line in lines:
+        if cell is None:
+            if line.startswith("```{code-cell}"):
+                cell = 0
+            elif line.strip():
+                prose += 1
+        elif line.startswith("```"):
+            longest = max(longest, cell)
+            cell = None
+        elif line.strip() and not line.startswith(":"):
+            cell += 1
+            code += 1
+    return code, prose, longest
+
+
+def test_shape_counts_a_small_example():
+    text = "---\nk: v\n---\n# T\n\nprose\n```{code-cell} ipython3\n:tags: [x]\na = 1\n\nb = 2\n```\nmore\n"
+    assert shape(text) == (2, 3, 2)
+
+
+@pytest.mark.parametrize("chapter", sorted(CHECKED))
+def test_chapter_is_prose_first(chapter):
+    code, prose, longest = shape((BOOK / f"{chapter}.md").read_text())
+    assert longest <= MAX_CELL, f"{chapter}: a code cell has {longest} lines (max {MAX_CELL})"
+    assert code <= prose, f"{chapter}: {code} code lines > {prose} prose lines"
