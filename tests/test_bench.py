@@ -1,9 +1,30 @@
-"""The benchmark script runs (smoke test at small sizes; speed is not asserted in tests)."""
+"""The benchmark (twophase.bench): every row's two sides agree, so ``--quick`` can fail; the
+exit status reports disagreement and (at full size) missed targets. Speed is never asserted here."""
+import numpy as np
+import pytest
+
 from twophase import bench
 
 
-def test_bench_quick_runs_and_reports_all_rows(capsys):
+def test_quick_rows_agree_and_report_load(capsys):
     assert bench.main(["--quick"]) == 0
     out = capsys.readouterr().out
-    for key in ("dense-matrix", "grid", "naive", "normals"):
+    assert out.startswith("load average")
+    for key in ("dense-matrix", "grid", "old engine vs new engine", "naive", "normals"):
         assert key in out, out
+
+
+def test_exit_code_fails_on_disagreement_and_missed_targets():
+    row = dict(name="x", a=1.0, b=2.0, ratio=2.0, target=">= 1x", ok=True, agree=0.0)
+    assert bench.exit_code([row]) == 0
+    assert bench.exit_code([dict(row, agree=1e-3)], quick=True) == 1
+    assert bench.exit_code([dict(row, agree=np.inf)]) == 1
+    assert bench.exit_code([dict(row, ok=False)]) == 1
+    assert bench.exit_code([dict(row, ok=False)], quick=True) == 0
+
+
+def test_best_time_bad_input():
+    with pytest.raises(TypeError, match="fn"):
+        bench.best_time(3)
+    with pytest.raises(ValueError, match="repeats"):
+        bench.best_time(lambda: None, repeats=0)

@@ -6,6 +6,7 @@ import pytest
 from twophase import TwoPhase
 from twophase import momentum as mo
 from twophase import spectra as sp
+from twophase import theory as th
 from twophase.experiments import momentum as ex
 
 
@@ -20,11 +21,11 @@ def test_effective_spectrum_structure(S, beta):
     assert roots.size == S and np.all(np.diff(roots) > 0)
     assert np.all((roots > lo) & (roots < hi))
     m = TwoPhase(eta, S=S, beta_in=beta)
-    np.testing.assert_allclose(mo.effective_spectrum(m, roots), 1.0, atol=1e-9)
+    np.testing.assert_allclose(th.effective_spectrum(m, roots), 1.0, atol=1e-9)
     lam = np.linspace(lo, hi, 2001)
-    assert np.max(np.abs(1 - mo.effective_spectrum(m, lam))) <= ex.band_bound(S, beta)
+    assert np.max(np.abs(1 - th.effective_spectrum(m, lam))) <= ex.band_bound(S, beta)
     d = 1e-7
-    slope = (mo.effective_spectrum(m, [d])[0] - mo.effective_spectrum(m, [0.0])[0]) / d
+    slope = (th.effective_spectrum(m, [d])[0] - th.effective_spectrum(m, [0.0])[0]) / d
     assert slope == pytest.approx(ex.h_slope_at_zero(eta, beta, S), rel=1e-5)
     assert ex.removed_modes(eta, 0.0, S).tolist() == [1 / eta]
 
@@ -37,7 +38,7 @@ def test_rates_vs_S_and_tuning_helpers():
     m0 = sp.initial_moments(lam)
     ms = ex.family_methods("SLA Nesterov", np.array([0.1, 0.5]), [0.5, 1.0], [0.5], [2], ["reset"], B=4)
     best, par = ex.tuned_losses(ms, lam, m0, [4, 8], sigma=0.1)
-    full = mo.expected_loss(ms[0], lam, m0, 4, sigma=0.1)
+    full = th.expected_loss(ms[0], lam, m0, 4, sigma=0.1)
     assert best[1] == pytest.approx(np.min(full[..., 4]), rel=1e-14)
     assert par[1]["nu_pt"] == pytest.approx(par[1]["nu"] * 0.5)
     with pytest.raises(ValueError, match="multiple"):
@@ -56,7 +57,7 @@ def test_refine_tuned_never_worse():
     ref2, _ = ex.refine_tuned(p2, lam, m0, 32, sigma=0.1, B=4, factor=1.1, n=5)
     assert ref2 <= ref * (1 + 1e-12)
     m = TwoPhase(p2["eta"], nu=p2["nu"], S=4, B=4, beta_in=0.5, beta_out=0.5, inner_momentum="carry")
-    assert mo.expected_loss(m, lam, m0, 8, sigma=0.1)[-1] == pytest.approx(ref, rel=1e-12)
+    assert th.expected_loss(m, lam, m0, 8, sigma=0.1)[-1] == pytest.approx(ref, rel=1e-12)
     sgd = ex.family_methods("SGD+Nesterov", np.geomspace(0.05, 2, 5), betas=[0.7], B=4)
     best, par = ex.tuned_losses(sgd, lam, m0, [32], sigma=0.1)
     assert ex.refine_tuned(par[0], lam, m0, 32, sigma=0.1, B=4, n=5)[0] <= best[0] * (1 + 1e-12)

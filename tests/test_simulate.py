@@ -135,13 +135,3 @@ def test_bad_input(kwargs, name):
     args.update(kwargs)
     with pytest.raises(ValueError, match=name):
         sim.loss_curves(**args)
-
-
-def test_tail_share():
-    """Equal samples: the top q carry exactly q; one dominant sample carries almost everything."""
-    assert sim.tail_share(np.ones(1000), q=0.01) == pytest.approx(0.01, rel=1e-12)
-    x = np.ones(1000)
-    x[3] = 1e6
-    assert sim.tail_share(x, q=0.001) > 0.99
-    with pytest.raises(ValueError, match="q"):
-        sim.tail_share(x, q=1.5)

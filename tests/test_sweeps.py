@@ -6,6 +6,8 @@ import pytest
 from twophase import TwoPhase
 from twophase import spectra as sp
 from twophase import theory as th
+from twophase import engine as en
+from twophase import summaries as su
 from twophase import sweeps as sw
 from twophase import operators as op
 
@@ -52,7 +54,7 @@ def test_one_cycle_terms_reproduce_expected_loss(problem, form):
     lam, m0 = problem
     eta = np.geomspace(0.003, 0.08, 6)
     for sigma, R, nu in [(0.0, 1, 1.3), (0.4, 3, 0.8)]:
-        h_lam, h2_lam, nvec, nsig = sw.one_cycle_terms(lam, eta, S=5, B=4, form=form)
+        h_lam, h2_lam, nvec, nsig = en.one_cycle_terms(lam, eta, S=5, B=4, form=form)
         L = 0.5 * (lam @ m0 - 2 * nu * h_lam @ m0 + nu ** 2 * (h2_lam @ m0 + (nvec @ m0 + sigma ** 2 * nsig) / R)
                    + sigma ** 2)
         ref = th.expected_loss(TwoPhase(eta, nu, S=5, R=R, B=4), lam, m0, 1, sigma=sigma, form=form)[:, 1]
@@ -104,14 +106,9 @@ def test_r_sweep_matches_direct(problem):
     assert np.all(same == 0)
 
 
-def test_summaries():
+def test_first_divergent():
     c = np.array([[1.0, 0.5, 2.0, np.inf], [1.0, 0.9, 0.8, 0.7]])
     assert list(sw.first_divergent(c)) == [2, -1]
-    runs = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, np.inf]])
-    mean, se = sw.mean_se(runs, axis=0)
-    assert mean[0] == 3.0 and abs(se[0] - 2.0 / np.sqrt(3)) < 1e-15 and mean[1] == np.inf and np.isnan(se[1])
-    z, n = sw.max_z(np.array([3.5, 1.0]), mean, se)
-    assert n == 1 and abs(z - 0.5 / (2 / np.sqrt(3))) < 1e-12
 
 
 K_SE = 4.0  # max |mean - theory| / SE over all cycles and settings (~20 points; Gaussian p ~ 1e-3)
@@ -131,8 +128,8 @@ def test_theory_matches_monte_carlo_la_diloco(setting):
     theory = sw.r_sweep(lam, m0, [setting["eta"]], setting["nu"], form="exact", **kw)
     sims = sw.simulate_r_sweep(lam, m0, [setting["eta"]], setting["nu"], seeds=3000, seed=11, progress=False, **kw)
     for R in setting["Rs"]:
-        mean, se = sw.mean_se(sims[R][0], axis=0)
-        z, n = sw.max_z(theory[R][0][1:], mean[1:], se[1:])
+        mean, se = su.mean_se(sims[R][0], axis=0)
+        z, n = su.max_z(theory[R][0][1:], mean[1:], se[1:])
         assert n == 5
         assert z < K_SE, (f"R={R}: max z = {z:.2f} >= {K_SE}\n theory={theory[R][0]}\n"
                           f" sim   ={mean}\n se    ={se}")

@@ -83,7 +83,7 @@ def test_isotropic_matches_full_operator(form):
             lam = sp.identical(D, p["lam0"])
             if not np.isfinite(s) or s > 1e12:
                 continue
-            r = op.spectral_radius(m, lam, form, how="dense")
+            r = op.second_moment_radius(m, lam, form, how="dense")
             assert abs(r - s) <= 1e-9 * s, f"closed form {s} vs dense {r} ({p}, R={R})"
 
 
@@ -107,7 +107,7 @@ def test_general_spectrum_entrywise_domination(form):
         nu = float(rng.uniform(0.2, 3.0))
         T1, _ = op.cycle_operator(TwoPhase(eta, nu, S=S, R=1, B=B_tot), lam, form)
         N1 = T1.noise.dense()
-        rho1 = op.spectral_radius(TwoPhase(eta, nu, S=S, R=1, B=B_tot), lam, form, how="dense")
+        rho1 = op.second_moment_radius(TwoPhase(eta, nu, S=S, R=1, B=B_tot), lam, form, how="dense")
         for R in divisors(B_tot)[1:]:
             m = TwoPhase(eta, nu, S=S, R=R, B=B_tot // R)
             TR, _ = op.cycle_operator(m, lam, form)
@@ -121,7 +121,7 @@ def test_general_spectrum_entrywise_domination(form):
                 assert np.all(np.abs(NR - N1) <= tol), f"S=1 must give equality: {msg}"
             else:
                 assert rel.min() > 0, f"noise not strictly larger entry-wise (min rel {rel.min():.3e}): {msg}"
-            rhoR = op.spectral_radius(m, lam, form, how="dense")
+            rhoR = op.second_moment_radius(m, lam, form, how="dense")
             assert rhoR >= rho1 * (1 - 1e-12), f"rho(T_R)={rhoR} < rho(T_1)={rho1}: {msg}"
 
 

@@ -155,3 +155,52 @@ def test_stationary_moments_are_fixed_point(form):
     close(0.5 * (lam @ m_star + 0.09), th.sgd_stationary_loss(0.8, lam, 4, 0.3, form=form), "loss at m*")
     with pytest.raises(ValueError, match="noise kernel"):
         th.sgd_stationary_moments(0.8, lam, 1, 0.3, form=form)
+
+
+def test_sgd_stable_is_the_edge_of_the_noise_kernel():
+    """sgd_stable holds exactly below sgd_critical_eta (K < 1 and every 2 - eta lam (1+1/B) > 0),
+    and expected_loss stays bounded there and diverges above."""
+    lam = sp.power_law(200, alpha=-1.5)
+    m0 = sp.initial_moments(lam)
+    for form in ("hd", "exact"):
+        ec = th.sgd_critical_eta(lam, 2, form)
+        eta = ec * np.array([0.5, 0.99, 1.01, 1.5])
+        stable = th.sgd_stable(eta, lam, 2, form)
+        assert stable.dtype == bool and stable.tolist() == [True, True, False, False]
+        L = th.expected_loss(SGD(eta, B=2), lam, m0, 4000, sigma=0.1, form=form)
+        Ls = th.sgd_stationary_loss(eta[:2], lam, 2, 0.1, form)
+        assert np.all(np.isfinite(L[:2, -1])) and np.all(L[:2, -1] < 10 * Ls)
+        grown = ~np.isfinite(L[2:, -1]) | ((L[2:, -1] > 100 * L[2:, 0]) & (L[2:, -1] > L[2:, -2]))
+        assert np.all(grown), L[2:, -3:]
+
+
+def test_sgd_stable_per_mode_edge_without_noise_feedback():
+    """A single mode with B huge: stable iff eta lam < 2 (the kernel K -> 0 as B grows)."""
+    lam = np.array([1.0])
+    assert th.sgd_stable(np.array([1.9, 2.1]), lam, 10 ** 9, "hd").tolist() == [True, False]
+    assert th.sgd_stable(1.0, lam, 1, "hd").shape == ()
+
+
+def test_noise_kernel_closed_form():
+    """K = (eta/B) sum_j lam_j / (2 - eta lam_j) (hd) and with (1 + 1/B) in the exact form."""
+    lam = np.array([1.0, 0.5, 0.1])
+    eta, B = 0.7, 3
+    close(th.noise_kernel(eta, lam, B, "hd"), eta / B * np.sum(lam / (2 - eta * lam)), "hd kernel", rtol=1e-14)
+    close(th.noise_kernel(eta, lam, B, "exact"), eta / B * np.sum(lam / (2 - eta * lam * (1 + 1 / B))),
+          "exact kernel", rtol=1e-14)
+    assert th.noise_kernel(3.0, lam, B, "hd") == np.inf
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: th.sgd_stable(-1.0, [1.0], 4), "eta"),
+    (lambda: th.sgd_stable("0.5", [1.0], 4), "eta"),
+    (lambda: th.sgd_stable(0.5, [1.0], 0), "B"),
+    (lambda: th.noise_kernel(np.nan, [1.0], 4), "eta"),
+    (lambda: th.noise_kernel(0.5, [1.0], 4, form="bogus"), "form"),
+    (lambda: th.sgd_stationary_loss(-1.0, [1.0], 4, 0.1), "eta"),
+    (lambda: th.sgd_step_moments([1.0], [1.0], 0.5, -1), "B"),
+    (lambda: th.inner_phase([1.0], [1.0], 0.5, -1, 1), "S"),
+])
+def test_sgd_closed_forms_bad_input(call, name):
+    with pytest.raises(ValueError, match=name):
+        call()

@@ -4,13 +4,34 @@ Companion library to A. Agarwala, *High dimensional theory of two-phase
 optimizers* (arXiv 2603.26954) and S. Chezhegov et al., *Local Methods with
 Adaptivity via Scaling* (arXiv 2406.00846).
 
-Modules: :mod:`~twophase.spectra` (problems), :mod:`~twophase.methods`
-(optimizer descriptions), :mod:`~twophase.theory` (exact expected loss),
-:mod:`~twophase.simulate` (Monte-Carlo), :mod:`~twophase.notebook` (book
-helpers), :mod:`~twophase.book` (runner), :mod:`~twophase.local` (Part II).
+``import twophase as tp`` gives :class:`TwoPhase` and :func:`SGD`; every submodule is
+reachable as an attribute and imported on first use (PEP 562), as in scipy:
+``tp.spectra.power_law(10)``, ``tp.theory.expected_loss(...)``,
+``tp.simulate.loss_curves(...)``, ``tp.local``. The layers, lowest first, are listed in the
+README ("How the library is built").
 """
 __version__ = "0.1.0"
 
+import importlib as _importlib
+
 from .methods import SGD, TwoPhase  # noqa: E402
 
+#: Submodules reachable as ``twophase.<name>`` (imported lazily on first access).
+SUBMODULES = ("spectra", "methods", "engine", "theory", "operators", "momentum", "simulate", "summaries",
+              "reference", "sweeps", "bench", "plotting", "notebook", "local", "experiments", "book")
+
 __all__ = ["SGD", "TwoPhase", "__version__"]
+
+
+def __getattr__(name):
+    if name in SUBMODULES:
+        try:
+            return _importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(SUBMODULES))

@@ -1,32 +1,53 @@
 """Speed benchmarks, reported as ratios measured side by side in one run.
 
-Run ``python -m twophase.bench`` (``--quick`` for a smoke run). Each line
-compares two implementations on the same inputs in the same process, taking
-the best of several repeats, so shared, noisy machines still give stable
-ratios. Targets (issue 2):
+Run ``python -m twophase.bench`` (``--quick`` for small sizes). Each row times two
+implementations on the same inputs in the same process, taking the best of several repeats,
+so shared, noisy machines still give stable ratios; the load average is printed with them.
+Every row also checks that the two implementations *agree* (same numbers to ``1e-10``
+relative, where they compute the same thing), and the exit status is non-zero if any
+disagree -- in ``--quick`` mode too, so the benchmark is a test that can fail. Speed targets
+are only judged at full size. Targets:
 
-* exact LA-DiLoCo theory, O(S D) per cycle, >= 100x faster than the same
-  recursion with ``P_B`` stored as a dense D x D matrix, at D = 3200;
+* exact LA-DiLoCo theory, O(S D) per cycle, >= 100x faster than the same recursion with
+  ``P_B`` stored as a dense D x D matrix, at D = 3200 -- for the engine and, side by side,
+  for the old no-momentum engine kept in :mod:`twophase.reference`;
 * a 100 x 60 (eta, nu) grid, S = 10, D = 10^4, one cycle, in one call;
-* fast gradient sampler >= 10x faster than naive at B = 64, D = 3200, and
-  within 3x of drawing D standard normals.
+* the one moment engine no slower than the old engine by more than 10 % (rows "old engine vs
+  new engine": ratio = old time / new time, target >= 0.9);
+* fast gradient sampler (the kernel :func:`twophase.simulate.loss_curves` runs) >= 10x faster
+  than naive at B = 64, D = 3200, and within 3x of drawing D standard normals.
+
+Owns: the benchmark rows. May import: every Part I numerics module (it is at the top of them).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import numpy as np
 
+from . import _validate as v
 from . import simulate as sim
 from . import spectra as sp
 from . import theory as th
 from .methods import TwoPhase
-from .reference import dense_operator_expected_loss
+from .reference import dense_operator_expected_loss, old_expected_loss
+
+__all__ = ["best_time", "run", "format_rows", "exit_code", "main"]
+
+#: Relative agreement required between the two sides of a row that compute the same numbers.
+AGREE_RTOL = 1e-10
 
 
 def best_time(fn, repeats: int = 5, min_time: float = 0.05) -> float:
-    """Best-of-``repeats`` wall time of ``fn()``, each repeat looping to at least ``min_time``."""
+    """Best-of-``repeats`` wall time of ``fn()``, each repeat looping to at least ``min_time`` seconds."""
+    if not callable(fn):
+        raise v.ArgumentTypeError(f"fn must be callable, got {type(fn).__name__}")
+    repeats = v.positive_int("repeats", repeats, maximum=1000)
+    min_time = v.positive_real("min_time", min_time)
+    if min_time > 60:
+        raise ValueError(f"min_time must be in (0, 60] seconds (allowed range), got {min_time}")
     best = np.inf
     for _ in range(repeats):
         n, t0 = 0, time.perf_counter()
@@ -40,57 +61,120 @@ def best_time(fn, repeats: int = 5, min_time: float = 0.05) -> float:
     return best
 
 
+def _rel(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape or not np.array_equal(np.isfinite(a), np.isfinite(b)):
+        return np.inf
+    fin = np.isfinite(a)
+    if not fin.any():
+        return 0.0
+    return float(np.max(np.abs(a[fin] - b[fin]) / np.maximum(np.abs(b[fin]), 1e-300)))
+
+
+def _row(name, a, b, ratio, target, ok, agree=None):
+    return dict(name=name, a=a, b=b, ratio=ratio, target=target, ok=bool(ok),
+                agree=None if agree is None else float(agree))
+
+
 def run(quick: bool = False) -> list[dict]:
-    """Run all benchmarks and return one record per comparison."""
+    """Run all benchmarks and return one record per comparison (``quick``: small sizes)."""
+    v.flag("quick", quick)
     D = 400 if quick else 3200
+    reps = 2 if quick else 5
     rows = []
 
     lam = sp.power_law(D, -1.5)
     m0 = sp.initial_moments(lam)
     method = TwoPhase(0.5, nu=1.2, S=10, R=4, B=16)
-    t_fast = best_time(lambda: th.expected_loss(method, lam, m0, 1))
+    t_new = best_time(lambda: th.expected_loss(method, lam, m0, 1), repeats=reps)
+    t_old = best_time(lambda: old_expected_loss(method, lam, m0, 1), repeats=reps)
     t_dense = best_time(lambda: dense_operator_expected_loss(method, lam, m0, 1), repeats=3)
-    rows.append(dict(name=f"theory O(SD) vs dense-matrix P_B reference (D={D}, S=10, 1 cycle)",
-                     a=t_fast, b=t_dense, ratio=t_dense / t_fast, target=">= 100x", ok=t_dense / t_fast >= 100))
+    agree = _rel(th.expected_loss(method, lam, m0, 1), dense_operator_expected_loss(method, lam, m0, 1))
+    rows.append(_row(f"theory O(SD) vs dense-matrix P_B reference (D={D}, S=10, 1 cycle)",
+                     t_new, t_dense, t_dense / t_new, ">= 100x", t_dense / t_new >= 100, agree))
+    rows.append(_row(f"  same, old engine (D={D}, S=10, 1 cycle)",
+                     t_old, t_dense, t_dense / t_old, ">= 100x", t_dense / t_old >= 100))
 
     Dg = 1000 if quick else 10_000
     lam_g = sp.spiked(Dg, ratio=20.0, fraction=0.01)
     m0_g = sp.initial_moments(lam_g)
     grid = TwoPhase(np.geomspace(1e-3, 2.0, 100)[:, None], nu=np.linspace(0.1, 3.0, 60), S=10, B=Dg // 5)
     t_grid = best_time(lambda: th.expected_loss(grid, lam_g, m0_g, 1), repeats=3)
-    rows.append(dict(name=f"100 x 60 (eta, nu) grid, S=10, D={Dg}, 1 cycle, one call",
-                     a=t_grid, b=np.nan, ratio=np.nan, target="one call, seconds", ok=t_grid < 10))
+    rows.append(_row(f"100 x 60 (eta, nu) grid, S=10, D={Dg}, 1 cycle, one call",
+                     t_grid, np.nan, np.nan, "one call, seconds", t_grid < 10))
+
+    # old engine vs new engine, side by side (ratio = old / new; > 1 means the new one is faster)
+    cases = [
+        (f"grid 100 x 60, S=10, D={Dg}, 1 cycle", grid, lam_g, m0_g, 1, 0.0),
+        (f"LA-DiLoCo D={D}, S=10, R=4, 20 cycles", method, lam, m0, 20, 0.3),
+        (f"SGD D={D}, 200 steps", TwoPhase(0.5, B=8), lam, m0, 200, 0.3),
+        (f"grid 20 x 8, S=5, D={D // 4}, 10 cycles",
+         TwoPhase(np.geomspace(0.01, 2.0, 20)[:, None], nu=np.linspace(0.2, 2.5, 8), S=5, R=2, B=8),
+         lam[: D // 4], sp.initial_moments(lam[: D // 4]), 10, 0.1),
+    ]
+    for label, meth, lm, mm, cyc, sg in cases:
+        tn = best_time(lambda: th.expected_loss(meth, lm, mm, cyc, sigma=sg), repeats=reps)
+        to = best_time(lambda: old_expected_loss(meth, lm, mm, cyc, sigma=sg), repeats=reps)
+        agree = _rel(th.expected_loss(meth, lm, mm, cyc, sigma=sg), old_expected_loss(meth, lm, mm, cyc, sigma=sg))
+        rows.append(_row(f"old engine vs new engine: {label}", tn, to, to / tn, ">= 0.9x", to / tn >= 0.9, agree))
 
     B, rows_per_call = 64, 32
     rng = np.random.default_rng(0)
     e = rng.standard_normal((rows_per_call, D)) * np.sqrt(m0)
-    t_f = best_time(lambda: sim.minibatch_gradient(e, lam, B, 0.5, rng, "fast")) / rows_per_call
-    t_n = best_time(lambda: sim.minibatch_gradient(e, lam, B, 0.5, rng, "naive")) / rows_per_call
-    t_r = best_time(lambda: rng.standard_normal((rows_per_call, D))) / rows_per_call
-    rows.append(dict(name=f"fast vs naive gradient sampler (B={B}, D={D})", a=t_f, b=t_n,
-                     ratio=t_n / t_f, target=">= 10x", ok=t_n / t_f >= 10))
-    rows.append(dict(name=f"fast gradient vs drawing D={D} normals", a=t_f, b=t_r,
-                     ratio=t_f / t_r, target="<= 3x", ok=t_f / t_r <= 3))
+    kernel = sim._minibatch_gradient  # what loss_curves calls each step (validation is done once per run)
+    t_f = best_time(lambda: kernel(e, lam, B, 0.5, rng, "fast"), repeats=reps) / rows_per_call
+    t_n = best_time(lambda: kernel(e, lam, B, 0.5, rng, "naive"), repeats=reps) / rows_per_call
+    t_r = best_time(lambda: rng.standard_normal((rows_per_call, D)), repeats=reps) / rows_per_call
+    rows.append(_row(f"fast vs naive gradient sampler (B={B}, D={D})", t_f, t_n, t_n / t_f, ">= 10x",
+                     t_n / t_f >= 10))
+    rows.append(_row(f"fast gradient vs drawing D={D} normals", t_f, t_r, t_f / t_r, "<= 3x", t_f / t_r <= 3))
+    return rows
+
+
+def _check_rows(rows):
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise v.ArgumentTypeError(f"rows must be a list of dicts from run(), got {type(rows).__name__}")
+    need = {"name", "a", "b", "ratio", "target", "ok", "agree"}
+    for r in rows:
+        if not need <= set(r):
+            raise ValueError(f"rows must be records from run() with keys {sorted(need)}, got {sorted(r)}")
     return rows
 
 
 def format_rows(rows) -> str:
-    lines = [f"{'benchmark':66s} {'time a':>10s} {'time b':>10s} {'ratio':>8s}  target      met"]
+    """The rows as a text table, with the load average of the machine at the time of printing."""
+    _check_rows(rows)
+    load = os.getloadavg()
+    lines = [f"load average (1, 5, 15 min): {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} on {os.cpu_count()} cores",
+             f"{'benchmark':72s} {'time a':>10s} {'time b':>10s} {'ratio':>8s}  target             met  agree"]
     for r in rows:
-        ratio = "" if np.isnan(r["ratio"]) else f"{r['ratio']:.1f}x"
+        ratio = "" if np.isnan(r["ratio"]) else f"{r['ratio']:.2f}x"
         b = "" if np.isnan(r["b"]) else f"{r['b'] * 1e3:.3f}ms"
-        lines.append(f"{r['name']:66s} {r['a'] * 1e3:8.3f}ms {b:>10s} {ratio:>8s}  {r['target']:11s} "
-                     f"{'yes' if r['ok'] else 'NO'}")
+        agree = "" if r["agree"] is None else f"{r['agree']:.1e}"
+        lines.append(f"{r['name']:72s} {r['a'] * 1e3:8.3f}ms {b:>10s} {ratio:>8s}  {r['target']:18s} "
+                     f"{'yes' if r['ok'] else 'NO ':3s}  {agree}")
     return "\n".join(lines)
 
 
+def exit_code(rows, quick: bool = False) -> int:
+    """0 if every row's two sides agree (to :data:`AGREE_RTOL`) and, at full size, every target is met."""
+    quick = v.flag("quick", quick)
+    _check_rows(rows)
+    disagree = any(r["agree"] is not None and not r["agree"] <= AGREE_RTOL for r in rows)
+    missed = any(not r["ok"] for r in rows)
+    return 1 if disagree or (missed and not quick) else 0
+
+
 def main(argv=None) -> int:
+    """Command line: ``python -m twophase.bench [--quick]``; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m twophase.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
+    parser.add_argument("--quick", action="store_true", help="small sizes; only agreement is judged")
+    if argv is not None and (isinstance(argv, (str, bytes)) or not all(isinstance(a, str) for a in argv)):
+        raise v.ArgumentTypeError(f"argv must be None or a list of strings, got {argv!r:.80}")
     args = parser.parse_args(argv)
     rows = run(quick=args.quick)
     print(format_rows(rows))
-    return 0 if all(r["ok"] for r in rows) or args.quick else 1
+    return exit_code(rows, quick=args.quick)
 
 
 if __name__ == "__main__":

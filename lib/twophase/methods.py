@@ -11,6 +11,9 @@ One outer step ("cycle") of :class:`TwoPhase`:
 Without momentum this is LA-DiLoCo; ``R = 1`` is Lookahead (LA); ``nu = 1``
 is plain averaging (Local SGD). See :cite:`agarwala2026twophase`,
 :cite:`zhang2019lookahead`, :cite:`douillard2023diloco`.
+
+Owns: the optimizer descriptions :class:`TwoPhase` and :func:`SGD`, validated on construction
+(no string or bool is taken for a number). May import: :mod:`twophase._validate`.
 """
 from __future__ import annotations
 
@@ -112,5 +115,11 @@ class TwoPhase:
 
 
 def SGD(eta, B: int = 1) -> TwoPhase:
-    """Plain minibatch SGD as a degenerate two-phase method: ``TwoPhase(eta, nu=1, S=1, R=1, B=B)``."""
+    """Plain minibatch SGD as a degenerate two-phase method: ``TwoPhase(eta, nu=1, S=1, R=1, B=B)``.
+
+    Examples
+    --------
+    >>> SGD(0.5, B=4)
+    TwoPhase(eta=0.5, nu=1, S=1, R=1, B=4)
+    """
     return TwoPhase(eta=eta, nu=1.0, S=1, R=1, B=B)

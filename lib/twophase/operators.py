@@ -32,6 +32,17 @@ from the Woodbury identity, both in O(S^2 D).
 
 Re-derived for this companion; the cycle structure is the one stated in
 :cite:`agarwala2026twophase`.
+
+Owns: the structured cycle operator of LA-DiLoCo (:func:`cycle_operator`, one result type
+:class:`Cycle`), the Perron root of the second-moment cycle map
+(:func:`second_moment_radius`; for methods with momentum it is taken from the dense SLA map of
+:func:`twophase.engine.dense_cycle_operator`), the stationary loss, the per-mode noise factor
+and the closed forms for identical eigenvalues. (The *noiseless* per-mode cycle map and its
+radius are :func:`twophase.momentum.noiseless_cycle_map` and
+:func:`twophase.momentum.noiseless_radius`.)
+
+May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.methods`,
+:mod:`twophase.engine`.
 """
 from __future__ import annotations
 
@@ -40,8 +51,10 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _validate as v
+from ._base import check_form, check_method, grid_arrays
+from .engine import (_inner_contraction, _inner_phase, _sgd_coefficients, _sgd_operator_dense, _sgd_step,
+                     dense_cycle_operator, effective_spectrum, loss_from_state)
 from .methods import TwoPhase
-from .theory import FORMS, inner_phase, sgd_step_moments
 
 __all__ = [
     "CycleOperator",
@@ -49,94 +62,34 @@ __all__ = [
     "Cycle",
     "SignalNoise",
     "cycle_operator",
-    "effective_spectrum",
     "signal_noise_split",
-    "spectral_radius",
+    "second_moment_radius",
     "stationary_loss",
     "isotropic_eigenvalues",
+    "IsotropicEigenvalues",
     "isotropic_noise",
+    "IsotropicNoise",
     "noise_factor",
 ]
 
-#: Largest D for which :meth:`CycleOperator.dense` builds a matrix without being asked twice.
+#: Largest D for which :meth:`CycleOperator.dense` builds a matrix.
 DENSE_MAX = 4096
-
-
-def _momentum_module():
-    """``twophase.momentum`` if it exists (issue 4), else ``None``."""
-    try:
-        from . import momentum
-    except ImportError:
-        return None
-    return momentum
+# Seconds per (n D)^3 of numpy.linalg.eigvals on a dense non-symmetric matrix (measured, with margin).
+_SEC_PER_EIG_CUBE = 2e-9
 
 
 def _check(method, lam, form):
-    if not isinstance(method, TwoPhase):
-        raise ValueError(f"method must be a twophase.TwoPhase, got {type(method).__name__}")
+    check_method(method)
     lam = v.eigenvalues(lam)
-    v.choice("form", form, FORMS)
+    check_form(form)
     return lam
-
-
-def _grid(method):
-    shape = method.grid_shape
-    eta = np.broadcast_to(np.asarray(method.eta, dtype=np.float64), shape)
-    nu = np.broadcast_to(np.asarray(method.nu, dtype=np.float64), shape)
-    return shape, eta, nu
 
 
 def _p_apply(g, lam, eta, B, form):
     """``P_B g`` (noise-free SGD step of the moments), O(D) per grid point."""
-    return sgd_step_moments(g, lam, eta, B, 0.0, form)
-
-
-def _p_dense(lam, eta, B, form):
-    """Dense ``P_B`` of shape ``eta.shape + (D, D)``."""
-    eta = np.asarray(eta, dtype=np.float64)[..., None, None]
-    D = lam.size
-    c2 = (1.0 - eta[..., 0] * lam) ** 2  # shape grid + (D,)
-    P = (eta ** 2 / B) * np.outer(lam, lam)
-    P = np.broadcast_to(P, c2.shape[:-1] + (D, D)).copy()
-    diag = c2 + ((eta[..., 0] ** 2 / B) * lam ** 2 if form == "exact" else 0.0)
-    idx = np.arange(D)
-    P[..., idx, idx] += diag
-    return P
-
-
-def _p_diagonal(lam, eta, B, form):
-    """Diagonal ``d`` of ``P_B``: ``c^2`` (+ ``eta^2 lam^2 / B`` in the exact form)."""
     eta = np.asarray(eta, dtype=np.float64)[..., None]
-    d = (1.0 - eta * lam) ** 2
-    if form == "exact":
-        d = d + (eta ** 2 / B) * lam ** 2
-    return d
-
-
-def effective_spectrum(method: TwoPhase, lam) -> np.ndarray:
-    """Effective eigenvalue seen by the outer step, ``h(lam) = 1 - (1 - eta lam)^S``.
-
-    The outer step is gradient descent with rate ``nu`` on ``h``: a mode's mean
-    error is multiplied by ``1 - nu h`` per cycle. For small ``eta lam S``,
-    ``h ≈ S eta lam`` (the cycle acts like ``S`` SGD steps); for
-    ``eta lam ≳ 1/S``, ``h → 1`` (the top of the spectrum is compressed).
-    With momentum the inner residual polynomial replaces ``(1 - eta lam)^S``;
-    that case is delegated to :func:`twophase.momentum.effective_spectrum`.
-
-    Returns an array of shape ``method.grid_shape + (D,)``.
-    """
-    if not isinstance(method, TwoPhase):
-        raise ValueError(f"method must be a twophase.TwoPhase, got {type(method).__name__}")
-    lam = v.eigenvalues(lam)
-    if method.has_momentum:
-        mom = _momentum_module()
-        if mom is None or not hasattr(mom, "effective_spectrum"):
-            raise NotImplementedError(
-                "effective_spectrum with momentum needs twophase.momentum.effective_spectrum (issue 4)")
-        return mom.effective_spectrum(method, lam)
-    eta = np.asarray(method.eta, dtype=np.float64)[..., None]
-    h = 1.0 - (1.0 - eta * lam) ** method.S
-    return np.broadcast_to(h, method.grid_shape + lam.shape).copy()
+    d, k = _sgd_coefficients(lam, eta, B, form)
+    return _sgd_step(g, lam, d, k * lam, None)
 
 
 class NoiseOperator(NamedTuple):
@@ -163,7 +116,7 @@ class NoiseOperator(NamedTuple):
         pg = g
         for _ in range(self.S):
             pg = _p_apply(pg, self.lam, self.eta, self.B, self.form)
-        cS = (1.0 - self.eta[..., None] * self.lam) ** self.S
+        cS = _inner_contraction(self.eta[..., None], self.lam, self.S)
         return (self.nu[..., None] ** 2 / self.R) * (pg - cS ** 2 * g)
 
     def __matmul__(self, g):
@@ -171,18 +124,20 @@ class NoiseOperator(NamedTuple):
 
     def dense(self):
         """Dense ``N`` of shape ``grid + (D, D)``."""
-        _dense_guard(self.lam.size)
-        P = _p_dense(self.lam, self.eta, self.B, self.form)
+        _dense_guard(self.lam.size, self.eta.size)
+        P = _sgd_operator_dense(self.lam, self.eta, self.B, self.form)
         PS = np.linalg.matrix_power(P, self.S)
-        cS2 = (1.0 - self.eta[..., None] * self.lam) ** (2 * self.S)
+        cS2 = _inner_contraction(self.eta[..., None], self.lam, self.S) ** 2
         idx = np.arange(self.lam.size)
         PS[..., idx, idx] -= cS2
         return (self.nu[..., None, None] ** 2 / self.R) * PS
 
 
-def _dense_guard(D):
-    if D > DENSE_MAX:
-        raise ValueError(f"dense cycle operator needs D <= {DENSE_MAX} (got D = {D}); use .apply instead")
+def _dense_guard(D, n_grid=1):
+    if D > DENSE_MAX or n_grid * D * D > v.MAX_ENTRIES:
+        raise ValueError(f"the dense cycle operator needs D <= {DENSE_MAX} and grid size x D^2 <= "
+                         f"{v.MAX_ENTRIES:,} (allowed range); got D = {D} on {n_grid} grid point(s), "
+                         f"{8e-9 * n_grid * D * D:.3g} GB. Use .apply (O(S D)) instead")
 
 
 class CycleOperator(NamedTuple):
@@ -244,10 +199,10 @@ class CycleOperator(NamedTuple):
         ``tau = (1 - nu h)^2 + (nu^2/R)(d^S - c^{2S})``.
         """
         if self.eta.ndim:
-            raise ValueError("low_rank needs scalar eta and nu")
+            raise ValueError("low_rank needs scalar eta and nu (allowed: grid shape ())")
         lam, eta, nu, S, R, B = self.lam, float(self.eta), float(self.nu), self.S, self.R, self.B
-        d = _p_diagonal(lam, eta, B, self.form)
-        c2 = (1.0 - eta * lam) ** 2
+        d, _ = _sgd_coefficients(lam, eta, B, self.form)
+        c2 = _inner_contraction(eta, lam, 1) ** 2
         tau = self.signal + (nu ** 2 / R) * (d ** S - c2 ** S)
         U = np.empty((lam.size, S))
         W = np.empty((lam.size, S))
@@ -280,8 +235,9 @@ def cycle_operator(method: TwoPhase, lam, form: str = "exact") -> Cycle:
     Parameters
     ----------
     method : TwoPhase
-        LA-DiLoCo (``eta`` and ``nu`` may be broadcasting arrays). Methods with
-        momentum are delegated to ``twophase.momentum.cycle_operator``.
+        LA-DiLoCo without momentum (``eta`` and ``nu`` may be broadcasting arrays).
+        For momentum the state is larger and there is no structured form: use
+        :func:`twophase.engine.dense_cycle_operator`.
     lam : array_like, shape (D,)
         Eigenvalues of ``H``.
     form : {"exact", "hd"}
@@ -302,17 +258,17 @@ def cycle_operator(method: TwoPhase, lam, form: str = "exact") -> Cycle:
     """
     lam = _check(method, lam, form)
     if method.has_momentum:
-        mom = _momentum_module()
-        if mom is None or not hasattr(mom, "cycle_operator"):
-            raise NotImplementedError(
-                "cycle_operator with momentum needs twophase.momentum.cycle_operator (issue 4)")
-        return mom.cycle_operator(method, lam, form)
-    shape, eta, nu = _grid(method)
+        raise ValueError("cycle_operator covers methods without momentum (allowed: beta_in = beta_out = 0); "
+                         "for momentum use twophase.engine.dense_cycle_operator")
+    shape, eta, nu = grid_arrays(method)
+    v.array_size("the (eta, nu) grid", float(np.prod(shape)) * lam.size * 3, "the cycle operator's vectors")
     h = effective_spectrum(method, lam)
     signal = (1.0 - nu[..., None] * h) ** 2
     noise = NoiseOperator(lam, eta, nu, method.S, method.R, method.B, form)
     # b = (nu^2/R) sum_{k<S} P^k (eta^2 lam / B): the inner phase from m = 0 with sigma = 1.
-    m_noise, _ = inner_phase(np.zeros(shape + lam.shape), lam, eta, method.S, method.B, 1.0, form)
+    with np.errstate(over="ignore", invalid="ignore"):
+        m_noise, _ = _inner_phase(np.zeros(shape + lam.shape), lam, eta[..., None], method.S, method.B, 1.0,
+                                  form)
     b = (nu[..., None] ** 2 / method.R) * m_noise
     T = CycleOperator(lam, eta, nu, method.S, method.R, method.B, form, signal, noise, b)
     return Cycle(T, b)
@@ -338,14 +294,29 @@ def noise_factor(method: TwoPhase, lam) -> np.ndarray:
     ``grid + (D,)``.
     """
     lam = _check(method, lam, "hd")
-    shape, eta, nu = _grid(method)
-    c2 = (1.0 - eta[..., None] * lam) ** 2
+    shape, eta, nu = grid_arrays(method)
+    v.array_size("the (eta, nu) grid", float(np.prod(shape)) * lam.size * 3, "the noise factor")
+    c2 = _inner_contraction(eta[..., None], lam, 1) ** 2
     geo = np.zeros(shape + lam.shape)
     p = np.ones_like(c2)
     for _ in range(method.S):
         geo = geo + p
         p = p * c2
     return (nu[..., None] ** 2 / method.R) * (eta[..., None] ** 2 * lam / method.B) * geo
+
+
+class IsotropicNoise(NamedTuple):
+    """Result of :func:`isotropic_noise` (each of shape ``method.grid_shape``)."""
+
+    n_sym: np.ndarray   #: noise part on the all-ones direction
+    n_perp: np.ndarray  #: noise part on its orthogonal complement
+
+
+class IsotropicEigenvalues(NamedTuple):
+    """Result of :func:`isotropic_eigenvalues` (each of shape ``method.grid_shape``)."""
+
+    tau_sym: np.ndarray   #: eigenvalue on the all-ones vector (multiplicity 1): the spectral radius
+    tau_perp: np.ndarray  #: eigenvalue on its orthogonal complement (multiplicity D - 1)
 
 
 def _pow_diff(a, x, S):
@@ -367,19 +338,18 @@ def isotropic_noise(method: TwoPhase, lam0: float, D: int, form: str = "exact"):
     it equals ``nu^2 f(R x_1) / R`` with ``f(x) = (c^2 + x)^S - c^{2S}`` convex and
     ``f(0) = 0``, so ``f(R x_1) / (R x_1)`` increases with ``R``.
     """
-    if not isinstance(method, TwoPhase):
-        raise ValueError(f"method must be a twophase.TwoPhase, got {type(method).__name__}")
+    check_method(method)
     lam0 = v.positive_real("lam0", lam0)
     D = v.positive_int("D", D)
-    v.choice("form", form, FORMS)
-    shape, eta, nu = _grid(method)
+    check_form(form)
+    shape, eta, nu = grid_arrays(method)
     S, R, B = method.S, method.R, method.B
     c2 = (1.0 - eta * lam0) ** 2
     alpha = eta ** 2 * lam0 ** 2 / B
     extra = 1.0 if form == "exact" else 0.0
     n_sym = (nu ** 2 / R) * _pow_diff(c2, alpha * (D + extra), S)
     n_perp = (nu ** 2 / R) * _pow_diff(c2, alpha * extra, S)
-    return n_sym, n_perp
+    return IsotropicNoise(n_sym, n_perp)
 
 
 def isotropic_eigenvalues(method: TwoPhase, lam0: float, D: int, form: str = "exact"):
@@ -400,10 +370,10 @@ def isotropic_eigenvalues(method: TwoPhase, lam0: float, D: int, form: str = "ex
     Returns ``(tau_sym, tau_perp)``, each of shape ``method.grid_shape``.
     """
     n_sym, n_perp = isotropic_noise(method, lam0, D, form)
-    _, eta, nu = _grid(method)
-    h = 1.0 - (1.0 - eta * float(lam0)) ** method.S
+    _, eta, nu = grid_arrays(method)
+    h = 1.0 - _inner_contraction(eta, float(lam0), method.S)
     sig = (1.0 - nu * h) ** 2
-    return sig + n_sym, sig + n_perp
+    return IsotropicEigenvalues(sig + n_sym, sig + n_perp)
 
 
 def _rho_grouped(T: CycleOperator, values, counts):
@@ -420,13 +390,14 @@ def _rho_grouped(T: CycleOperator, values, counts):
     K = values.size
     Pc = (eta ** 2 / T.B) * np.outer(values, lam_w)
     Pc = np.broadcast_to(Pc, T.eta.shape + (K, K)).copy()
-    d = _p_diagonal(values, T.eta, T.B, T.form)
+    d, _ = _sgd_coefficients(values, T.eta[..., None], T.B, T.form)
     idx = np.arange(K)
     Pc[..., idx, idx] += d
     with np.errstate(over="ignore", invalid="ignore"):
         PS = np.linalg.matrix_power(Pc, T.S)
-        c2S = (1.0 - T.eta[..., None] * values) ** (2 * T.S)
-        h = 1.0 - (1.0 - T.eta[..., None] * values) ** T.S
+        cS = _inner_contraction(T.eta[..., None], values, T.S)
+        c2S = cS * cS
+        h = 1.0 - cS
         sig = (1.0 - T.nu[..., None] * h) ** 2
         PS[..., idx, idx] += -c2S
         Tc = (T.nu[..., None, None] ** 2 / T.R) * PS
@@ -471,17 +442,36 @@ def _rho_secular(T: CycleOperator):
         return brentq(f, lo, hi, xtol=1e-15, rtol=4 * np.finfo(float).eps, maxiter=500)
 
 
-def spectral_radius(method: TwoPhase, lam, form: str = "exact", how: str = "auto"):
-    """Spectral radius ``rho(T)`` of the cycle operator (its Perron root, ``T >= 0``).
+def _dense_momentum_operator(method, lam, form):
+    """The dense SLA cycle map, refused with a time estimate when its eigenvalues would take minutes."""
+    from .engine import state_labels
+
+    N = len(state_labels(method)) * lam.size
+    v.work_estimate(_SEC_PER_EIG_CUBE * float(N) ** 3,
+                    f"the dense second-moment map of a method with momentum (state size {N} at D = {lam.size})",
+                    "use a smaller D (the spectrum's shape, not its size, sets the radius) or a spectrum "
+                    "with few distinct eigenvalues")
+    return dense_cycle_operator(method, lam, form)
+
+
+def second_moment_radius(method: TwoPhase, lam, form: str = "exact", how: str = "auto"):
+    """Perron root ``rho(T)`` of the second-moment cycle map (``T >= 0`` entry-wise without momentum).
 
     The loss contracts asymptotically by ``rho(T)`` per cycle, i.e. by
     ``rho(T)^{1/S}`` per inner step; ``rho(T) >= 1`` means the second moments
-    diverge (for ``sigma > 0``, no stationary state).
+    diverge (for ``sigma > 0``, no stationary state). Not to be confused with the radius of
+    the *noiseless* per-mode map, :func:`twophase.momentum.noiseless_radius`.
 
     Parameters
     ----------
+    method : TwoPhase
+        Any method; with momentum the map is the dense SLA one
+        (:func:`twophase.engine.dense_cycle_operator`, scalar ``eta``, ``nu``, small ``D``:
+        sizes whose eigenvalues would take minutes are refused with an estimate).
+    lam : array_like, shape ``(D,)``
+    form : {"exact", "hd"}
     how : {"auto", "grouped", "secular", "dense"}
-        ``"grouped"`` reduces exactly to the distinct eigenvalues (fast when
+        Without momentum: ``"grouped"`` reduces exactly to the distinct eigenvalues (fast when
         there are few, e.g. identical or spiked spectra; vectorised over grids);
         ``"secular"`` solves an ``S x S`` secular equation in O(S^2 D) per grid
         point; ``"dense"`` calls ``numpy.linalg.eigvals`` on ``T.dense()``.
@@ -490,16 +480,20 @@ def spectral_radius(method: TwoPhase, lam, form: str = "exact", how: str = "auto
 
     Returns
     -------
-    float or ndarray of shape ``method.grid_shape`` (``inf`` on overflow).
+    float for a scalar grid, else ndarray of shape ``method.grid_shape`` (``inf`` on overflow).
+
+    Examples
+    --------
+    >>> from twophase import SGD
+    >>> round(second_moment_radius(SGD(0.5), [1.0], form="hd"), 12)
+    0.5
     """
     lam = _check(method, lam, form)
     v.choice("how", how, ("auto", "grouped", "secular", "dense"))
     if method.has_momentum:
-        # twophase.momentum.spectral_radius is the NOISELESS per-mode cycle map; here we want
-        # the second-moment operator, so take the dense (T, b) that momentum.cycle_operator builds.
-        T, _ = cycle_operator(method, lam, form)  # NotImplementedError if unsupported
+        check_method(method, scalar=True, what="second_moment_radius with momentum")
+        T = _dense_momentum_operator(method, lam, form).T
         with np.errstate(over="ignore", invalid="ignore"):
-            T = np.asarray(T)
             if not np.all(np.isfinite(T)):
                 return np.inf
             return float(np.max(np.abs(np.linalg.eigvals(T))))
@@ -507,15 +501,26 @@ def spectral_radius(method: TwoPhase, lam, form: str = "exact", how: str = "auto
     values, counts = np.unique(lam, return_counts=True)
     if how == "auto":
         how = "grouped" if values.size <= 64 else "secular"
+    n_grid = float(np.prod(method.grid_shape))
     if how == "grouped":
+        v.work_estimate(_SEC_PER_EIG_CUBE * n_grid * float(values.size) ** 3 * (10 + np.log2(method.S)),
+                        f"the grouped radius ({values.size} distinct eigenvalues, {n_grid:.0f} grid points)",
+                        "use how='secular' or a smaller grid")
         out = _rho_grouped(T, values, counts.astype(np.float64))
     elif how == "dense":
+        _dense_guard(lam.size, int(n_grid))
+        v.work_estimate(_SEC_PER_EIG_CUBE * n_grid * float(lam.size) ** 3,
+                        f"the dense radius at D = {lam.size} on {n_grid:.0f} grid points",
+                        "use how='secular' (O(S^2 D)) or how='grouped'")
         with np.errstate(over="ignore", invalid="ignore"):
             M = T.dense()
             ok = np.all(np.isfinite(M), axis=(-2, -1))
             M = np.where(ok[..., None, None], M, 0.0)
             out = np.where(ok, np.max(np.abs(np.linalg.eigvals(M)), axis=-1), np.inf)
     else:
+        v.work_estimate(n_grid * 60 * (2e-9 * method.S ** 2 * lam.size + 3e-5),
+                        f"the secular radius (S = {method.S}, D = {lam.size}, {n_grid:.0f} grid points)",
+                        "reduce S, D or the grid")
         shape = method.grid_shape
         out = np.empty(shape)
         for idx in np.ndindex(shape):
@@ -527,19 +532,21 @@ def spectral_radius(method: TwoPhase, lam, form: str = "exact", how: str = "auto
 def stationary_loss(method: TwoPhase, lam, sigma: float, form: str = "exact"):
     """Long-time loss ``½(lam·g* + sigma^2)`` with ``g* = sigma^2 (I - T)^{-1} b``.
 
-    Exists iff ``rho(T) < 1``; returns ``inf`` otherwise. Uses the Woodbury
-    identity on ``I - T = diag(1 - tau) - U W^T`` (O(S^2 D) per grid point).
+    Exists iff ``rho(T) < 1``; returns ``inf`` otherwise. Without momentum uses the Woodbury
+    identity on ``I - T = diag(1 - tau) - U W^T`` (O(S^2 D) per grid point); with momentum
+    solves the dense SLA system (scalar ``eta``, ``nu``; small ``D``).
     """
     lam = _check(method, lam, form)
     sigma = v.nonnegative_real("sigma", sigma)
     if method.has_momentum:
-        mom = _momentum_module()
-        T, b = cycle_operator(method, lam, form)  # dense, from twophase.momentum (issue 4)
-        if not spectral_radius(method, lam, form) < 1.0:
-            return np.inf
+        check_method(method, scalar=True, what="stationary_loss with momentum")
+        T, b, _ = _dense_momentum_operator(method, lam, form)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if not np.all(np.isfinite(T)) or not float(np.max(np.abs(np.linalg.eigvals(T)))) < 1.0:
+                return np.inf
         state = np.linalg.solve(np.eye(T.shape[0]) - T, sigma ** 2 * b)
-        return float(mom.loss_from_state(state, lam, sigma))
-    rho = np.atleast_1d(spectral_radius(method, lam, form))
+        return float(loss_from_state(state, lam, sigma))
+    rho = np.atleast_1d(second_moment_radius(method, lam, form))
     T, b = cycle_operator(method, lam, form)
     shape = method.grid_shape
     out = np.empty(shape)

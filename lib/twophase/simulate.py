@@ -20,27 +20,50 @@ Two minibatch-gradient samplers are provided:
 
 Outer momentum uses the EMA convention (``v <- beta v + (1 - beta) Delta``),
 see :mod:`twophase.methods`.
+
+Owns: Monte-Carlo only (the samplers and :func:`loss_curves`); summaries of its output are in
+:mod:`twophase.summaries`. Divergence follows the same rule as the exact theory
+(:mod:`twophase._base`).
+
+May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.methods`.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from . import _base
 from . import _validate as v
+from ._base import check_method, check_problem
 from .methods import TwoPhase
-from .theory import DIVERGENCE_FACTOR
 
-__all__ = ["loss_curves", "minibatch_gradient", "mean_se", "max_z", "tail_share", "SAMPLERS"]
+__all__ = ["loss_curves", "minibatch_gradient", "SAMPLERS"]
 
 SAMPLERS = ("fast", "naive")
+# Measured cost (with margin) used to refuse runs that would take minutes: seconds per
+# simulated coordinate-step for the fast sampler, and per coordinate x batch row for the naive one.
+_SEC_PER_COORD_STEP = 1.5e-8
 
 
 def minibatch_gradient(e, lam, B, sigma, rng, sampler="fast"):
     """One minibatch gradient per row of ``e`` (shape ``(..., D)``), in the eigenbasis.
 
     Returns ``g`` with ``E[g] = lam * e`` and the exact Gaussian-design law of
-    ``X^T (X e - eps) / B``.
+    ``X^T (X e - eps) / B``. ``B >= 1``, ``sigma >= 0``, ``rng`` a ``numpy.random.Generator``.
     """
-    lam = np.asarray(lam, dtype=np.float64)
+    lam = v.eigenvalues(lam)
+    e = v.real_array("e", e)
+    if e.shape[-1] != lam.size:
+        raise ValueError(f"e must have a last axis of length len(lam) = {lam.size}, got shape {e.shape}")
+    B = v.positive_int("B", B)
+    sigma = v.nonnegative_real("sigma", sigma)
+    if not isinstance(rng, np.random.Generator):
+        raise v.ArgumentTypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
+    v.choice("sampler", sampler, SAMPLERS)
+    v.array_size("B", float(e.size) * (B if sampler == "naive" else 1), "the sampled features")
+    return _minibatch_gradient(e, lam, B, sigma, rng, sampler)
+
+
+def _minibatch_gradient(e, lam, B, sigma, rng, sampler):
     sqrt_lam = np.sqrt(lam)
     lead = e.shape[:-1]
     D = e.shape[-1]
@@ -120,105 +143,67 @@ def loss_curves(method: TwoPhase, lam, m0, cycles: int, seeds: int, sigma: float
         the start of each outer step; ``inf`` from the step a run diverges (same
         rule as :func:`twophase.theory.expected_loss`).
     """
-    if not isinstance(method, TwoPhase):
-        raise ValueError(f"method must be a twophase.TwoPhase, got {type(method).__name__}")
-    if method.grid_shape != ():
-        raise ValueError(f"loss_curves needs scalar eta and nu, got grid shape {method.grid_shape}")
+    method = check_method(method, scalar=True, what="loss_curves")
     cycles = v.positive_int("cycles", cycles)
     seeds = v.positive_int("seeds", seeds)
-    lam = v.eigenvalues(lam)
-    m0 = v.moments(m0, lam.size)
-    sigma = v.nonnegative_real("sigma", sigma)
+    lam, m0, sigma = check_problem(lam, m0, sigma, "exact")
     v.choice("sampler", sampler, SAMPLERS)
     seed = v.nonnegative_int("seed", seed)
+    if progress is not None:
+        v.flag("progress", progress)
+    D, R, S = lam.size, method.R, method.S
+    per_step = float(seeds) * R * D * (method.B if sampler == "naive" else 1)
+    v.array_size("seeds", per_step, f"one step of {seeds} seeds x {R} workers at D = {D}")
+    v.work_estimate(_SEC_PER_COORD_STEP * per_step * S * cycles,
+                    f"loss_curves ({cycles} cycles x {S} steps x {seeds} seeds x {R} workers at D = {D})",
+                    "reduce seeds, cycles, S or D")
 
     rng = np.random.default_rng(seed)
-    D, R, S = lam.size, method.R, method.S
     e0 = np.sqrt(m0) * rng.standard_normal((seeds, D))
-    outer_buf = np.zeros((seeds, D))
-    inner_buf = np.zeros((seeds, R, D))
     L0 = 0.5 * (lam @ m0 + sigma ** 2)
-    limit = DIVERGENCE_FACTOR * max(L0, np.finfo(float).tiny)
     out = np.empty((seeds, cycles + 1))
-    diverged = np.zeros(seeds, dtype=bool)
 
     if progress is None:
         progress = cycles * S * seeds * R * D > 2e8
-    steps = range(1, cycles + 1)
+    bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        steps = tqdm(steps, desc=f"simulate {method!r}", leave=False)
+        bar = tqdm(total=cycles, desc=f"simulate {method!r}", leave=False)
+    reset = method.inner_momentum == "reset"
+
+    def step(state):
+        if bar is not None:
+            bar.update(1)
+        e0, outer_buf, inner_buf = state
+        er = np.repeat(e0[:, None, :], R, axis=1)
+        if reset:
+            inner_buf[...] = 0.0
+        for _ in range(S):
+            g = _minibatch_gradient(er, lam, method.B, sigma, rng, sampler)
+            if method.beta_in:
+                inner_buf = method.beta_in * inner_buf + g
+                er = er - method.eta * inner_buf
+            else:
+                er = er - method.eta * g
+        delta = e0 - er.mean(axis=1)
+        e0, outer_buf = _outer_step(e0, outer_buf, delta, method)
+        return e0, outer_buf, inner_buf
+
+    def loss_of(state):
+        e0 = state[0]
+        return 0.5 * (np.sum(lam * e0 * e0, axis=-1) + sigma ** 2)
+
+    def freeze(state, diverged):  # diverged runs are set to zero so they cannot overflow further
+        for a in state:
+            a[diverged] = 0.0
+        return state
 
     with np.errstate(over="ignore", invalid="ignore"):
         out[:, 0] = 0.5 * (np.sum(lam * e0 * e0, axis=-1) + sigma ** 2)
-        for t in steps:
-            er = np.repeat(e0[:, None, :], R, axis=1)
-            if method.inner_momentum == "reset":
-                inner_buf[...] = 0.0
-            for _ in range(S):
-                g = minibatch_gradient(er, lam, method.B, sigma, rng, sampler)
-                if method.beta_in:
-                    inner_buf = method.beta_in * inner_buf + g
-                    er = er - method.eta * inner_buf
-                else:
-                    er = er - method.eta * g
-            delta = e0 - er.mean(axis=1)
-            e0, outer_buf = _outer_step(e0, outer_buf, delta, method)
-            loss = 0.5 * (np.sum(lam * e0 * e0, axis=-1) + sigma ** 2)
-            diverged |= ~np.isfinite(loss) | (loss > limit)
-            out[:, t] = np.where(diverged, np.inf, loss)
-            if diverged.any():  # freeze diverged runs so they cannot overflow further
-                e0[diverged] = 0.0
-                outer_buf[diverged] = 0.0
-                inner_buf[diverged] = 0.0
-    return out
-
-
-# --- Monte-Carlo summaries -------------------------------------------------
-
-
-def mean_se(curves, axis: int = -2):
-    """Mean and standard error over the seed axis (default: second to last).
-
-    Non-finite runs make the mean ``inf`` and the SE ``nan``.
-    """
-    curves = np.asarray(curves, dtype=np.float64)
-    n = curves.shape[axis]
-    with np.errstate(invalid="ignore", over="ignore"):
-        mean = curves.mean(axis=axis)
-        se = curves.std(axis=axis, ddof=1) / np.sqrt(n) if n > 1 else np.full(mean.shape, np.nan)
-    bad = ~np.all(np.isfinite(curves), axis=axis)
-    mean = np.where(bad, np.inf, mean)
-    se = np.where(bad, np.nan, se)
-    return mean, se
-
-
-def max_z(theory, mean, se, floor: float = 0.0):
-    """Largest ``|mean - theory| / se`` over entries where all three are finite.
-
-    ``floor`` is added to ``se`` (use a tiny relative floor for exactly
-    deterministic entries such as the initial loss). Returns ``(z_max, n_compared)``.
-    """
-    theory, mean, se = (np.asarray(a, dtype=np.float64) for a in (theory, mean, se))
-    ok = np.isfinite(theory) & np.isfinite(mean) & np.isfinite(se) & (se + floor > 0)
-    if not np.any(ok):
-        return np.nan, 0
-    z = np.abs(mean[ok] - theory[ok]) / (se[ok] + floor)
-    return float(z.max()), int(ok.sum())
-
-
-def tail_share(samples, q: float = 1e-3) -> float:
-    """Share of the total carried by the largest fraction ``q`` of ``samples``.
-
-    A diagnostic for heavy tails: about ``q`` for light-tailed positive samples,
-    much larger when a few runs dominate the mean, in which case the sample
-    standard error is not a reliable error bar for the mean.
-    """
-    x = np.sort(np.asarray(samples, dtype=np.float64).ravel())
-    if not (0 < q < 1):
-        raise ValueError(f"q must lie in (0, 1), got {q!r}")
-    if x.size == 0 or not np.all(np.isfinite(x)):
-        raise ValueError("samples must be non-empty and finite")
-    n_top = max(1, int(round(q * x.size)))
-    return float(x[-n_top:].sum() / x.sum())
+    state = (e0, np.zeros((seeds, D)), np.zeros((seeds, R, D)))
+    try:
+        return _base.loss_loop(state, step, loss_of, freeze, cycles, L0, out)
+    finally:
+        if bar is not None:
+            bar.close()

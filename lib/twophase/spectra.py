@@ -4,6 +4,11 @@ Every spectrum is a float64 array of eigenvalues of the feature covariance
 ``H`` (the Hessian of the loss), sorted in descending order. Only products
 ``eta * lam`` and the ratio ``B / D`` matter in the high-dimensional form, so
 the overall scale is a convention (see :cite:`agarwala2026twophase`).
+
+Owns: the problems of Part I (spectra and initial second moments). Dimensions above
+:data:`twophase._validate.MAX_D` are refused with a memory estimate.
+
+May import: :mod:`twophase._validate`.
 """
 from __future__ import annotations
 
@@ -15,8 +20,14 @@ __all__ = ["identical", "spiked", "power_law", "initial_moments"]
 
 
 def identical(D: int, value: float = 1.0) -> np.ndarray:
-    """``D`` equal eigenvalues ``value`` (the isotropic setting of Theorem 3.1)."""
-    D = v.positive_int("D", D)
+    """``D`` equal eigenvalues ``value`` (the isotropic setting of Theorem 3.1).
+
+    Examples
+    --------
+    >>> identical(3, 0.5).tolist()
+    [0.5, 0.5, 0.5]
+    """
+    D = v.dimension("D", D)
     value = v.positive_real("value", value)
     return np.full(D, value, dtype=np.float64)
 
@@ -27,11 +38,10 @@ def spiked(D: int, ratio: float = 20.0, fraction: float = 0.01, base: float = 1.
     The number of spiked modes is ``round(fraction * D)``, at least one.
     Figure 1 (left, middle) uses ``ratio=20, fraction=0.01``.
     """
-    D = v.positive_int("D", D)
+    D = v.dimension("D", D)
     ratio = v.positive_real("ratio", ratio)
     base = v.positive_real("base", base)
-    if not (0.0 < float(fraction) < 1.0):
-        raise ValueError(f"fraction must lie in (0, 1), got {fraction!r}")
+    fraction = v.open_unit("fraction", fraction)
     n_spike = min(D, max(1, int(round(fraction * D))))
     lam = np.full(D, base, dtype=np.float64)
     lam[:n_spike] = ratio * base
@@ -42,10 +52,15 @@ def power_law(D: int, alpha: float = -1.5) -> np.ndarray:
     """``lam_i = i ** alpha`` for ``i = 1..D`` (descending for ``alpha < 0``).
 
     Figure 1 (right) uses ``alpha = -1.5``. The top eigenvalue is 1.
+
+    Examples
+    --------
+    >>> power_law(3, -1.0).tolist()
+    [1.0, 0.5, 0.3333333333333333]
     """
-    D = v.positive_int("D", D)
-    alpha = float(alpha)
-    if not np.isfinite(alpha) or alpha >= 0:
+    D = v.dimension("D", D)
+    alpha = v.real("alpha", alpha)
+    if alpha >= 0:
         raise ValueError(f"alpha must be a finite number < 0 (decaying spectrum), got {alpha!r}")
     i = np.arange(1, D + 1, dtype=np.float64)
     return i ** alpha
@@ -78,5 +93,5 @@ def initial_moments(lam, kind: str = "isotropic", exponent: float = 0.5) -> np.n
     w = np.where(np.isfinite(w), w, 0.0)
     total = w.sum()
     if total <= 0:
-        raise ValueError("lam must have at least one positive eigenvalue for kind='source'")
+        raise ValueError("lam must have at least one positive eigenvalue for kind='source' (allowed: max(lam) > 0)")
     return w / total

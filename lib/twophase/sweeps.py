@@ -24,10 +24,17 @@ and :func:`twophase.simulate.loss_curves`:
   sweeps over the number of workers ``R`` at fixed total batch ``B_tot`` under a
   scaling rule: ``"fixed"`` (``eta``, ``nu`` unchanged) or ``"sqrt"``
   (``eta ∝ R^{-1/2}``, ``nu ∝ R^{1/2}``, ``nu eta`` fixed);
-* :func:`mean_se`, :func:`max_z`, :func:`relative_spread` — summaries used to
-  turn curves into verdicts.
+* :func:`relative_spread`, :func:`first_divergent` — how far curves over ``R`` spread and
+  where they diverge.
 
 See :cite:`agarwala2026twophase` for the settings these sweeps reproduce.
+
+Owns: the generic sweeps above (the chapters' scans are in :mod:`twophase.experiments`). The one-cycle quadratic itself is
+:func:`twophase.engine.one_cycle_terms`; summaries are in :mod:`twophase.summaries`.
+
+May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.methods`,
+:mod:`twophase.engine`, :mod:`twophase.operators`,
+:mod:`twophase.simulate`.
 """
 from __future__ import annotations
 
@@ -36,23 +43,20 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _validate as v
+from ._base import check_form
+from .engine import _one_cycle_terms, expected_loss
 from .methods import TwoPhase
-from .simulate import max_z, mean_se  # noqa: F401  (re-exported; defined in simulate)
-from .spectra import initial_moments
-from .theory import FORMS, expected_loss, sgd_step_moments
 
 __all__ = [
     "RULES",
     "loss_grid",
     "best_eta",
+    "BestEta",
     "OneCycleOptimum",
-    "one_cycle_terms",
     "one_cycle_optimum",
     "scaled_hyperparameters",
     "r_sweep",
     "simulate_r_sweep",
-    "mean_se",
-    "max_z",
     "relative_spread",
     "first_divergent",
 ]
@@ -81,6 +85,7 @@ def loss_grid(lam, m0, eta, nu, *, S: int, B: int, R: int = 1, cycles: int = 1,
     """
     eta = _grid1d("eta", eta)
     nu = _grid1d("nu", nu)
+    curves = v.flag("curves", curves)
     method = TwoPhase(eta[:, None], nu[None, :], S=S, R=R, B=B)
     out = expected_loss(method, lam, m0, cycles, sigma=sigma, form=form)
     return out if curves else out[..., cycles]
@@ -98,6 +103,14 @@ def _parabola_min(x, y, i):
     return x[i] + s * dx, y1 - 0.25 * (y0 - y2) * s
 
 
+class BestEta(NamedTuple):
+    """Result of :func:`best_eta` (each of shape ``(n_nu,)``)."""
+
+    eta: np.ndarray    #: best eta per column (parabola-refined; nan for an all-inf column)
+    loss: np.ndarray   #: loss at that eta
+    index: np.ndarray  #: grid index of the minimum
+
+
 def best_eta(loss, eta, refine: bool = True):
     """Best ``eta`` for every column of ``loss`` (shape ``(n_eta, n_nu)``).
 
@@ -108,8 +121,11 @@ def best_eta(loss, eta, refine: bool = True):
 
     Returns ``(eta_star, loss_min, index)``, each of shape ``(n_nu,)``.
     """
-    loss = np.asarray(loss, dtype=np.float64)
+    loss = v._as_float_array("loss", loss)
     eta = _grid1d("eta", eta)
+    refine = v.flag("refine", refine)
+    if loss.ndim not in (1, 2) or np.any(np.isnan(loss)):
+        raise ValueError(f"loss must be a 1-D or 2-D array without NaN (inf marks divergence), got shape {loss.shape}")
     if loss.ndim == 1:
         loss = loss[:, None]
     if loss.shape[0] != eta.size:
@@ -130,33 +146,7 @@ def best_eta(loss, eta, refine: bool = True):
     none = ~np.any(finite, axis=0)
     eta_star[none] = np.nan
     lmin[none] = np.nan
-    return eta_star, lmin, idx
-
-
-def one_cycle_terms(lam, eta, *, S: int, B: int, form: str = "hd"):
-    """Per-``eta`` vectors that give the one-cycle loss for any ``m0`` and ``sigma``.
-
-    Returns ``(h_lam, h2_lam, noise_vec, noise_sigma)`` with shapes
-    ``(n_eta, D)``, ``(n_eta, D)``, ``(n_eta, D)``, ``(n_eta,)`` such that
-    ``A_1 = h_lam @ m0``, ``A_2 = h2_lam @ m0`` and
-    ``N = noise_vec @ m0 + sigma^2 noise_sigma``.
-    """
-    lam = v.eigenvalues(lam)
-    eta = _grid1d("eta", eta)
-    S = v.positive_int("S", S)
-    B = v.positive_int("B", B)
-    v.choice("form", form, FORMS)
-    cS = (1.0 - eta[:, None] * lam) ** S
-    h = 1.0 - cS
-    with np.errstate(over="ignore", invalid="ignore"):
-        w = np.broadcast_to(lam, (eta.size, lam.size))
-        acc = np.zeros(eta.size)
-        for _ in range(S):
-            acc = acc + w @ lam
-            w = sgd_step_moments(w, lam, eta, B, 0.0, form)
-        noise_vec = w - cS ** 2 * lam
-        noise_sigma = (eta ** 2 / B) * acc
-    return h * lam, h * h * lam, noise_vec, noise_sigma
+    return BestEta(eta_star, lmin, idx)
 
 
 class OneCycleOptimum(NamedTuple):
@@ -181,15 +171,26 @@ def one_cycle_optimum(lam, m0, eta, *, S: int, B: int, R: int = 1, sigma=0.0,
     all combinations are evaluated in one pass of linear algebra.
     """
     lam = v.eigenvalues(lam)
-    m0 = np.asarray(m0, dtype=np.float64)
-    if m0.shape[-1] != lam.size or np.any(m0 < 0) or not np.all(np.isfinite(m0)):
-        raise ValueError(f"m0 must be finite, >= 0, with last axis of length {lam.size}")
+    m0 = v.real_array("m0", m0)
+    if m0.shape[-1] != lam.size or np.any(m0 < 0):
+        raise ValueError(f"m0 must be finite, >= 0 (allowed range [0, inf)), with last axis of length "
+                         f"{lam.size}, got shape {m0.shape}")
+    if np.any(m0 @ lam <= 0):
+        raise ValueError("m0 must put some weight on a mode with lam > 0 (lam·m0 > 0 for every row): "
+                         "with zero initial loss there is no optimum")
     R = v.positive_int("R", R)
-    sig = np.asarray(sigma, dtype=np.float64)
+    S = v.positive_int("S", S)
+    B = v.positive_int("B", B)
+    check_form(form)
+    sig = v._as_float_array("sigma", sigma)
     if sig.ndim > 1 or np.any(sig < 0) or not np.all(np.isfinite(sig)):
-        raise ValueError(f"sigma must be a finite scalar or 1-D array >= 0, got {sigma!r}")
+        raise ValueError(f"sigma must be a finite scalar or 1-D array >= 0 (allowed range [0, inf)), got {sigma!r}")
     eta = _grid1d("eta", eta)
-    h_lam, h2_lam, noise_vec, noise_sigma = one_cycle_terms(lam, eta, S=S, B=B, form=form)
+    n_rows = m0.size // lam.size  # initial conditions in the stack
+    v.array_size("eta", 5.0 * eta.size * lam.size + 4.0 * eta.size * n_rows * max(1, sig.size),
+                 "the one-cycle terms and losses")
+    with np.errstate(over="ignore", invalid="ignore"):
+        h_lam, h2_lam, noise_vec, noise_sigma = _one_cycle_terms(lam, eta, S, B, form)
     s2 = (sig ** 2).reshape(sig.shape + (1,) * (m0.ndim - 1) + (1,))
     A0 = (m0 @ lam)[..., None]
     A1 = m0 @ h_lam.T
@@ -222,8 +223,8 @@ def scaled_hyperparameters(eta, nu, R: int, rule: str):
     """
     R = v.positive_int("R", R)
     v.choice("rule", rule, RULES)
-    eta = np.asarray(eta, dtype=np.float64)
-    nu = np.asarray(nu, dtype=np.float64)
+    eta = np.asarray(v.positive_real("eta", eta, allow_array=True), dtype=np.float64)
+    nu = np.asarray(v.positive_real("nu", nu, allow_array=True), dtype=np.float64)
     if rule == "fixed":
         return eta, nu
     return eta / np.sqrt(R), nu * np.sqrt(R)
@@ -248,6 +249,7 @@ def r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "fixed", cy
     Returns ``{R: ndarray of shape (len(eta), cycles + 1)}``.
     """
     eta = _grid1d("eta", eta)
+    Rs = _worker_counts(Rs)
     out = {}
     for R in Rs:
         B = _batch_per_worker(B_tot, R)
@@ -270,6 +272,18 @@ def simulate_r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "f
     from .simulate import loss_curves
 
     eta = _grid1d("eta", eta)
+    Rs = _worker_counts(Rs)
+    if isinstance(seeds, dict):
+        missing = [R for R in Rs if R not in seeds]
+        if missing:
+            raise ValueError(f"seeds must give a count for every R in Rs, missing {missing}")
+        for R in Rs:
+            v.positive_int(f"seeds[{R}]", seeds[R])
+    else:
+        v.positive_int("seeds", seeds)
+    progress = v.flag("progress", progress)
+    for R in Rs:
+        _batch_per_worker(B_tot, R)
     jobs = [(R, j) for R in Rs for j in range(eta.size)]
     if progress:
         from tqdm.auto import tqdm
@@ -286,12 +300,30 @@ def simulate_r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "f
     return {R: np.stack(c) for R, c in out.items()}
 
 
+def _worker_counts(Rs):
+    if isinstance(Rs, (str, bytes)) or not hasattr(Rs, "__iter__"):
+        raise v.ArgumentTypeError(f"Rs must be a sequence of worker counts (ints >= 1), got {type(Rs).__name__}")
+    Rs = [v.positive_int("Rs", R) for R in Rs]
+    if not Rs:
+        raise ValueError("Rs must not be empty (allowed: one or more ints >= 1)")
+    return Rs
+
+
 def relative_spread(curves_by_R: dict, reference: int = 1):
     """``max_{R, t} |log(L_R(t) / L_ref(t))|`` for every row (base ``eta``).
 
     ``inf`` where any curve diverges while the reference does not (or vice versa).
+    ``curves_by_R`` is a dict ``{R: curves}`` of arrays of one shape holding ``reference``.
     """
-    ref = np.asarray(curves_by_R[reference], dtype=np.float64)
+    if not isinstance(curves_by_R, dict) or not curves_by_R:
+        raise v.ArgumentTypeError(f"curves_by_R must be a non-empty dict {{R: curves}}, got "
+                                  f"{type(curves_by_R).__name__}")
+    if reference not in curves_by_R:
+        raise ValueError(f"reference must be one of the keys of curves_by_R {sorted(curves_by_R)}, got {reference!r}")
+    ref = v._as_float_array("curves_by_R", curves_by_R[reference])
+    for R, c in curves_by_R.items():
+        if np.shape(c) != ref.shape:
+            raise ValueError(f"curves_by_R[{R!r}] must have the reference's shape {ref.shape}, got {np.shape(c)}")
     spread = np.zeros(ref.shape[:-1])
     with np.errstate(divide="ignore", invalid="ignore"):
         for R, c in curves_by_R.items():
@@ -307,7 +339,10 @@ def relative_spread(curves_by_R: dict, reference: int = 1):
 def first_divergent(curves, factor: float = 1.0):
     """Index of the first cycle whose loss exceeds ``factor`` × the initial loss
     (or is ``inf``); ``-1`` if none. Shape ``curves.shape[:-1]``."""
-    curves = np.asarray(curves, dtype=np.float64)
+    curves = v._as_float_array("curves", curves)
+    factor = v.positive_real("factor", factor)
+    if curves.ndim == 0 or curves.shape[-1] == 0:
+        raise ValueError(f"curves must have a non-empty last (time) axis, got shape {curves.shape}")
     bad = ~np.isfinite(curves) | (curves > factor * curves[..., :1])
     bad[..., 0] = False
     anyb = bad.any(axis=-1)

@@ -1,38 +1,45 @@
-"""Exact expected-loss dynamics of two-phase optimizers on linear regression.
+"""The exact theory of Part I: the documented entry point (a thin face over the engine).
 
-Model (:mod:`twophase.spectra`, ``two-phase-theory.md`` §1): Gaussian features
-with covariance ``H = diag(lam)``, label noise ``sigma``, batch ``B`` per worker.
-The per-mode second moments ``m_i = E[e_i^2]`` of the error ``e = theta - theta*``
-obey closed linear recursions because of the Gaussian fourth-moment identity
-
-    E[Ĥ M Ĥ] = (1 + 1/B) H M H + (1/B) H tr(H M).
-
-One SGD step maps ``m -> P_B m + sigma^2 eta^2 lam / B`` with
+Model (:mod:`twophase.spectra`, ``two-phase-theory.md`` §1): Gaussian features with
+covariance ``H = diag(lam)``, label noise ``sigma``, batch ``B`` per worker. The per-mode
+second moments ``m_i = E[e_i^2]`` of the error ``e = theta - theta*`` obey closed linear
+recursions (the Gaussian fourth-moment identity); :mod:`twophase.engine` runs them for SGD,
+LA-DiLoCo and stacked momentum, :mod:`twophase.operators` writes one cycle of LA-DiLoCo as a
+structured linear operator. One SGD step maps ``m -> P_B m + sigma^2 eta^2 lam / B`` with
 
     P_B = C^2 + (eta^2 / B) (lam lam^T + diag(lam^2)),   C = diag(1 - eta lam),
 
-a diagonal plus rank-one operator, so a step costs O(D). The high-dimensional
-("hd") form drops the self term ``diag(lam^2)``.
-
-One LA-DiLoCo cycle (``R`` workers, ``S`` inner steps, outer rate ``nu``)
-maps the global moments ``g`` to
+and one LA-DiLoCo cycle maps the global moments ``g`` to
 
     g' = diag((1 - nu h)^2) g + (nu^2 / R) (P_B^S - C^{2S}) g
          + sigma^2 (nu^2 / R) sum_{k<S} P_B^k (eta^2 lam / B),
 
-with the effective eigenvalue ``h = 1 - (1 - eta lam)^S``. This module applies
-that map without ever forming a D x D matrix. Re-derived for this companion;
-the paper :cite:`agarwala2026twophase` states the same structure.
+with the effective eigenvalue ``h = 1 - (1 - eta lam)^S``. Re-derived for this companion; the
+paper :cite:`agarwala2026twophase` states the same structure.
+
+Owns: the closed forms of SGD's stationary state (:func:`noise_kernel`, :func:`sgd_stable`,
+:func:`sgd_stationary_loss`, :func:`sgd_critical_eta`, :func:`sgd_stationary_moments`).
+Re-exports, as the documented face, :func:`expected_loss`, :func:`sgd_step_moments`,
+:func:`inner_phase`, :func:`effective_spectrum` (home :mod:`twophase.engine`) and
+:func:`cycle_operator` (home :mod:`twophase.operators`). The numerics below this module
+import those from their homes; chapters, ``twophase.experiments`` and readers use this face.
+
+May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.engine`,
+:mod:`twophase.operators`.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import _validate as v
-from .methods import TwoPhase
+from ._base import DIVERGENCE_FACTOR, FORMS, check_form
+from .engine import effective_spectrum, expected_loss, inner_phase, sgd_step_moments
+from .operators import cycle_operator
 
 __all__ = [
     "expected_loss",
+    "cycle_operator",
+    "effective_spectrum",
     "sgd_step_moments",
     "inner_phase",
     "noise_kernel",
@@ -44,144 +51,6 @@ __all__ = [
     "FORMS",
 ]
 
-FORMS = ("exact", "hd")
-
-#: A run is declared diverged once its loss exceeds ``DIVERGENCE_FACTOR`` times
-#: its initial loss (or stops being finite). From that step on it reports inf.
-DIVERGENCE_FACTOR = 1e20
-
-
-def _check_problem(lam, m0, sigma, form):
-    lam = v.eigenvalues(lam)
-    m0 = v.moments(m0, lam.size)
-    sigma = v.nonnegative_real("sigma", sigma)
-    v.choice("form", form, FORMS)
-    return lam, m0, sigma
-
-
-def sgd_step_moments(m, lam, eta, B, sigma=0.0, form="exact"):
-    """One SGD step of the second moments, ``m -> P_B m + sigma^2 eta^2 lam / B``.
-
-    ``m`` has shape ``(..., D)``; ``eta`` broadcasts against ``m[..., 0]``.
-    Costs O(D) per grid point (diagonal plus rank one).
-    """
-    eta = np.asarray(eta, dtype=np.float64)[..., None]
-    lam = np.asarray(lam, dtype=np.float64)
-    c2 = (1.0 - eta * lam) ** 2
-    feedback = np.sum(lam * m, axis=-1, keepdims=True)  # tr(H M)
-    out = c2 * m + (eta ** 2 / B) * (lam * feedback + sigma ** 2 * lam)
-    if form == "exact":
-        out = out + (eta ** 2 / B) * lam ** 2 * m
-    return out
-
-
-def inner_phase(m, lam, eta, S, B, sigma=0.0, form="exact"):
-    """Run the ``S`` inner steps of one worker from moments ``m``.
-
-    Returns ``(m_S, cS)`` where ``m_S = P_B^S m + sigma^2 sum_k P_B^k eta^2 lam / B``
-    is one worker's second moment after the inner phase and ``cS = (1 - eta lam)^S``
-    (so that ``E[e_r e_0] = cS * m`` and, for two different workers,
-    ``E[e_r e_r'] = cS^2 * m``).
-    """
-    mS = m
-    for _ in range(S):
-        mS = sgd_step_moments(mS, lam, eta, B, sigma, form)
-    eta = np.asarray(eta, dtype=np.float64)[..., None]
-    cS = (1.0 - eta * lam) ** S
-    return mS, cS
-
-
-def _la_diloco_cycle(g, lam, method: TwoPhase, sigma, form, eta, nu):
-    """One outer cycle of LA-DiLoCo on moments ``g`` (shape ``grid + (D,)``)."""
-    mS, cS = inner_phase(g, lam, eta, method.S, method.B, sigma, form)
-    nu = np.asarray(nu, dtype=np.float64)[..., None]
-    R = method.R
-    # g' = (1-nu)^2 g + nu^2 (m/R + (1-1/R) q) + 2 nu (1-nu) c, with q = cS^2 g, c = cS g.
-    signal = (1.0 - nu * (1.0 - cS)) ** 2 * g
-    noise = (nu ** 2 / R) * (mS - cS ** 2 * g)
-    return signal + noise
-
-
-def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, form: str = "exact"):
-    """Exact expected loss ``E L = ½ (sum_i lam_i m_i + sigma^2)`` over outer steps.
-
-    Parameters
-    ----------
-    method : TwoPhase
-        The optimizer. ``eta`` and ``nu`` may be arrays that broadcast.
-    lam : array_like, shape (D,)
-        Eigenvalues of ``H`` (finite, >= 0).
-    m0 : array_like, shape (D,)
-        Initial second moments ``E[e_i(0)^2]`` (finite, >= 0).
-    cycles : int
-        Number of outer steps (>= 1). For SGD one cycle is one step.
-    sigma : float
-        Label-noise standard deviation (>= 0).
-    form : {"exact", "hd"}
-        Keep (``"exact"``) or drop (``"hd"``) the self term ``lam_i^2 m_i / B``.
-
-    Returns
-    -------
-    ndarray, shape ``grid_shape + (cycles + 1,)``
-        Loss at the start of each outer step. Runs whose loss exceeds
-        ``DIVERGENCE_FACTOR`` times the initial loss (or overflows) report
-        ``inf`` from that step on; no floating-point warnings are emitted.
-    """
-    if not isinstance(method, TwoPhase):
-        raise ValueError(f"method must be a twophase.TwoPhase, got {type(method).__name__}")
-    cycles = v.positive_int("cycles", cycles)
-    lam, m0, sigma = _check_problem(lam, m0, sigma, form)
-    if method.has_momentum:
-        from . import momentum  # the stacked-momentum (SLA) engine
-
-        return momentum.expected_loss(method, lam, m0, cycles, sigma=sigma, form=form)
-
-    shape = method.grid_shape
-    eta = np.broadcast_to(np.asarray(method.eta, dtype=np.float64), shape)
-    nu = np.broadcast_to(np.asarray(method.nu, dtype=np.float64), shape)
-    L0 = 0.5 * (lam @ m0 + sigma ** 2)
-    limit = DIVERGENCE_FACTOR * max(L0, np.finfo(float).tiny)
-    out = np.empty(shape + (cycles + 1,))
-    out[..., 0] = L0
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        # First cycle: g = m0 for every grid point, so the inner phase depends
-        # on eta alone and the loss is a quadratic in nu (cheap for big grids).
-        out[..., 1] = _first_cycle_loss(m0, lam, method, sigma, form)
-        diverged = ~np.isfinite(out[..., 1]) | (out[..., 1] > limit)
-        if cycles > 1:
-            g = _la_diloco_cycle(np.broadcast_to(m0, shape + m0.shape), lam, method, sigma, form, eta, nu)
-            g = np.where(diverged[..., None], 0.0, g)
-        for t in range(2, cycles + 1):
-            g = _la_diloco_cycle(g, lam, method, sigma, form, eta, nu)
-            loss = 0.5 * (g @ lam + sigma ** 2)
-            diverged = diverged | ~np.isfinite(loss) | (loss > limit)
-            out[..., t] = loss
-            if np.any(diverged):
-                g = np.where(diverged[..., None], 0.0, g)
-        _mark_divergence(out, limit)
-    return out
-
-
-def _mark_divergence(out, limit):
-    """In place: ``inf`` from the first step whose loss is non-finite or above ``limit``."""
-    bad = ~np.isfinite(out) | (out > limit)
-    out[np.cumsum(bad, axis=-1) > 0] = np.inf
-
-
-def _first_cycle_loss(m0, lam, method, sigma, form):
-    """Loss after the first cycle, evaluated on the un-broadcast eta and nu arrays."""
-    eta = np.asarray(method.eta, dtype=np.float64)
-    nu = np.asarray(method.nu, dtype=np.float64)
-    mS, cS = inner_phase(m0, lam, eta, method.S, method.B, sigma, form)
-    h = 1.0 - cS  # effective eigenvalue, shape eta.shape + (D,)
-    lam_m = lam * m0
-    A0 = lam @ m0
-    A1 = h @ lam_m
-    A2 = (h ** 2) @ lam_m
-    N = (mS - cS ** 2 * m0) @ lam
-    loss = 0.5 * (A0 - 2 * nu * A1 + nu ** 2 * (A2 + N / method.R) + sigma ** 2)
-    return np.broadcast_to(loss, method.grid_shape)
-
 
 def noise_kernel(eta, lam, B: int, form: str = "hd"):
     """Noise kernel ``K = (eta/B) sum_j lam_j / (2 - eta lam_j)`` of SGD.
@@ -190,11 +59,23 @@ def noise_kernel(eta, lam, B: int, form: str = "hd"):
     ``m_i (1 - c_i^2) = (eta^2 lam_i / B)(sum_j lam_j m_j + sigma^2)``, whence
     ``lam·m = K (lam·m + sigma^2)`` and stability needs ``K < 1``. The exact
     form replaces ``2 - eta lam_j`` by ``2 - eta lam_j (1 + 1/B)``.
-    ``eta`` may be an array; the result has its shape.
+    ``eta`` (> 0) may be an array; the result has its shape (``inf`` where some mode is
+    beyond its stability edge).
+
+    Examples
+    --------
+    >>> float(noise_kernel(1.0, [1.0, 1.0], 2))
+    1.0
     """
+    eta = v.positive_real("eta", eta, allow_array=True)
     lam = v.eigenvalues(lam)
     B = v.positive_int("B", B)
-    v.choice("form", form, FORMS)
+    check_form(form)
+    v.array_size("eta", float(np.size(eta)) * lam.size, "the noise kernel over the eta grid")
+    return _noise_kernel(eta, lam, B, form)
+
+
+def _noise_kernel(eta, lam, B, form):
     eta = np.asarray(eta, dtype=np.float64)[..., None]
     denom = 2.0 - eta * lam * (1.0 + 1.0 / B if form == "exact" else 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -204,8 +85,15 @@ def noise_kernel(eta, lam, B: int, form: str = "hd"):
 
 
 def sgd_stable(eta, lam, B: int, form: str = "hd"):
-    """True where SGD's second moments are stable: every ``|c_i| < 1`` and ``K < 1``."""
-    lam = v.eigenvalues(lam)
+    """True where SGD's second moments are stable: every ``|c_i| < 1`` and ``K < 1``.
+
+    Returns a numpy bool array of ``eta``'s shape (0-d for a scalar ``eta``).
+
+    Examples
+    --------
+    >>> sgd_stable([0.5, 1.5], [1.0], 1).tolist()
+    [True, False]
+    """
     K = noise_kernel(eta, lam, B, form)
     return np.asarray(K < 1.0)
 
@@ -225,17 +113,16 @@ def sgd_critical_eta(lam, B: int, form: str = "hd") -> float:
 
     lam = v.eigenvalues(lam)
     B = v.positive_int("B", B)
-    v.choice("form", form, FORMS)
+    check_form(form)
     lmax = lam.max()
     if lmax <= 0:
-        raise ValueError("lam must have a positive eigenvalue")
+        raise ValueError("lam must have a positive eigenvalue (allowed: max(lam) > 0)")
     edge = 2.0 / (lmax * (1.0 + 1.0 / B if form == "exact" else 1.0))
-    f = lambda e: float(noise_kernel(e, lam, B, form)) - 1.0  # noqa: E731
+    f = lambda e: float(_noise_kernel(e, lam, B, form)) - 1.0  # noqa: E731
     hi = edge * (1 - 1e-12)
     if f(hi) < 0:
         return edge
     return brentq(f, 0.0, hi, xtol=1e-15, rtol=1e-14)
-
 
 
 def sgd_stationary_moments(eta: float, lam, B: int, sigma: float, form: str = "hd"):
@@ -252,7 +139,7 @@ def sgd_stationary_moments(eta: float, lam, B: int, sigma: float, form: str = "h
     eta = v.positive_real("eta", eta)
     B = v.positive_int("B", B)
     sigma = v.nonnegative_real("sigma", sigma)
-    v.choice("form", form, FORMS)
+    check_form(form)
     d = 1.0 - (1.0 - eta * lam) ** 2
     if form == "exact":
         d = d - eta ** 2 * lam ** 2 / B
@@ -265,17 +152,3 @@ def sgd_stationary_moments(eta: float, lam, B: int, sigma: float, form: str = "h
     if K >= 1.0:
         raise ValueError(f"eta={eta} gives noise kernel K={K:.4g} >= 1: no stationary point")
     return b / d + (u / d) * (u @ (b / d)) / (1.0 - K)
-
-
-#: Names of :mod:`twophase.operators` also reachable as ``twophase.theory.<name>``.
-_OPERATOR_NAMES = ("cycle_operator", "effective_spectrum", "spectral_radius", "stationary_loss",
-                   "signal_noise_split")
-
-
-def __getattr__(name):
-    """Resolve the re-exported operator names on first use (operators imports this module)."""
-    if name in _OPERATOR_NAMES:
-        from . import operators
-
-        return getattr(operators, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

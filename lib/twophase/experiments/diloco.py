@@ -16,11 +16,11 @@ import numpy as np
 
 from .. import _validate as v
 from ..methods import TwoPhase
-from ..operators import cycle_operator, isotropic_eigenvalues, isotropic_noise, spectral_radius
-from ..simulate import max_z, mean_se
+from ..operators import cycle_operator, isotropic_eigenvalues, isotropic_noise, second_moment_radius
+from ..summaries import max_z, mean_se
 from ..spectra import power_law, spiked
 from ..sweeps import RULES, r_sweep, scaled_hyperparameters, simulate_r_sweep
-from ..theory import FORMS
+from .._base import FORMS
 
 __all__ = [
     "isotropic_tau",
@@ -275,13 +275,13 @@ def domination_draws(n_trials: int = 60, seed: int = 0, B_tots=(4, 8, 12, 16)) -
         f = ("exact", "hd")[trial % 2]
         m1 = TwoPhase(eta, nu, S=S_, R=1, B=Bt)
         N1 = cycle_operator(m1, lam, f).T.noise.dense()
-        r1 = spectral_radius(m1, lam, f, how="dense")
+        r1 = second_moment_radius(m1, lam, f, how="dense")
         for R in [r for r in range(2, Bt + 1) if Bt % r == 0]:
             meth = TwoPhase(eta, nu, S=S_, R=R, B=Bt // R)
             NR = cycle_operator(meth, lam, f).T.noise.dense()
             tol = 1e-12 * np.abs(N1) + 4e-16 * np.diag((1 - eta * lam) ** 2)
             entrywise = np.all(np.abs(NR - N1) <= tol) if S_ == 1 else np.all(NR - N1 > 0)
-            rho_ok = spectral_radius(meth, lam, f, how="dense") >= r1 * (1 - 1e-12)
+            rho_ok = second_moment_radius(meth, lam, f, how="dense") >= r1 * (1 - 1e-12)
             n += 1
             if not (entrywise and rho_ok):
                 bad.append((trial, R))
@@ -304,7 +304,7 @@ def radius_over_R(lam, eta_rel, *, nu: float, S: int, B_tot: int, Rs, form: str 
     lam = v.eigenvalues(lam)
     eta_rel = np.asarray(eta_rel, dtype=np.float64)
     eta = eta_rel / lam.max()
-    rho = {int(R): np.asarray(spectral_radius(TwoPhase(eta, nu, S=S, R=int(R), B=_batch_per_worker(B_tot, R)),
+    rho = {int(R): np.asarray(second_moment_radius(TwoPhase(eta, nu, S=S, R=int(R), B=_batch_per_worker(B_tot, R)),
                                               lam, form), dtype=np.float64) for R in Rs}
     Rs = sorted(rho)
     mono = all(np.all(rho[b] >= rho[a] * (1 - 1e-12)) for a, b in zip(Rs, Rs[1:]))
@@ -337,7 +337,7 @@ def closed_form_vs_operator(eta, nu: float, R: int, *, S: int, B_tot: int, lam0:
         m = TwoPhase(float(e), nu, S=S, R=int(R), B=B)
         Dd = min(int(D), int(D_dense))
         tau_d = isotropic_eigenvalues(m, lam0, Dd, form)[0]
-        rho_d = spectral_radius(m, np.full(Dd, float(lam0)), form, how="dense")
+        rho_d = second_moment_radius(m, np.full(Dd, float(lam0)), form, how="dense")
         errs_d.append(abs(rho_d - tau_d) / tau_d)
         tau = isotropic_eigenvalues(m, lam0, D, form)[0]
         T, _ = cycle_operator(m, np.full(int(D), float(lam0)), form)

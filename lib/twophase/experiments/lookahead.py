@@ -17,9 +17,11 @@ import numpy as np
 
 from .. import _validate as v
 from ..methods import TwoPhase
-from ..operators import cycle_operator, effective_spectrum, noise_factor
+from ..engine import effective_spectrum
+from ..operators import cycle_operator, noise_factor
 from ..reference import dense_expected_loss
-from ..simulate import loss_curves, max_z, mean_se
+from ..simulate import loss_curves
+from ..summaries import max_z, mean_se
 from ..spectra import initial_moments, power_law
 from ..sweeps import best_eta, loss_grid, one_cycle_optimum
 from ..theory import expected_loss

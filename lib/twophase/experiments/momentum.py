@@ -15,9 +15,10 @@ import numpy as np
 
 from .. import _validate as v
 from ..methods import TwoPhase
-from ..momentum import (critical_nu, cycle_map, effective_spectrum, expected_loss, from_pytorch, per_step_rate,
-                        residual_polynomials, spectral_radius, to_pytorch)
-from ..simulate import loss_curves, mean_se
+from ..engine import effective_spectrum, expected_loss, residual_polynomials
+from ..momentum import critical_nu, from_pytorch, noiseless_cycle_map, noiseless_radius, per_step_rate, to_pytorch
+from ..simulate import loss_curves
+from ..summaries import mean_se
 
 __all__ = [
     "FAMILIES",
@@ -395,9 +396,9 @@ def critical_checks(eta, beta_in, beta_out, nu, lam, S_values=(1, 3, 8, 20)) -> 
         base = TwoPhase(eta, S=S, beta_in=beta_in, beta_out=beta_out, outer="nesterov")
         h = effective_spectrum(base, lam)
         for i in range(lam.size):
-            A = cycle_map(base.replace(nu=critical_nu(beta_out, h[i])), lam[i:i + 1])[0]
+            A = noiseless_cycle_map(base.replace(nu=critical_nu(beta_out, h[i])), lam[i:i + 1])[0]
             sq = max(sq, float(np.max(np.abs(A @ A))))
-        A_hb = cycle_map(base.replace(nu=nu, outer="heavy_ball"), lam)
+        A_hb = noiseless_cycle_map(base.replace(nu=nu, outer="heavy_ball"), lam)
         det = max(det, float(np.max(np.abs(np.linalg.det(A_hb) - beta_out))))
     return CriticalChecks(sq, det)
 
@@ -566,7 +567,7 @@ def sqrt_speedup(hs):
     mode of effective eigenvalue ``h``; returns ``(rho, 1 - sqrt(h))``."""
     hs = np.asarray(hs, dtype=np.float64)
     bo = (1 - np.sqrt(hs)) / (1 + np.sqrt(hs))
-    rho = np.array([spectral_radius(TwoPhase(1.0, nu=from_pytorch(1.0, b), S=1, beta_out=b, outer="nesterov"),
+    rho = np.array([noiseless_radius(TwoPhase(1.0, nu=from_pytorch(1.0, b), S=1, beta_out=b, outer="nesterov"),
                                     [h])[0] for h, b in zip(hs, bo)])
     return rho, 1 - np.sqrt(hs)
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from .. import _validate as v
 from ..methods import SGD
-from ..simulate import loss_curves, max_z, mean_se, tail_share
+from ..simulate import loss_curves
+from ..summaries import max_z, mean_se, tail_share
 from ..theory import (expected_loss, noise_kernel, sgd_critical_eta, sgd_stationary_loss,
                       sgd_stationary_moments)
 

@@ -1,0 +1,731 @@
+r"""The one moment engine: exact second-moment dynamics of SGD, LA-DiLoCo and SLA.
+
+Owns the exact per-mode second-moment recursions of every Part I method and nothing else.
+Model (``two-phase-theory.md`` §1, :cite:`agarwala2026twophase`): Gaussian features with
+covariance ``H = diag(lam)``, label noise ``sigma``, batch ``B`` per worker. By the Gaussian
+fourth-moment identity ``E[Ĥ M Ĥ] = (1 + 1/B) H M H + (1/B) H tr(H M)`` the per-mode second
+moments close, coupled across modes only through the rank-one feedback ``tr(H M)``.
+
+One SGD step maps ``m -> P_B m + sigma^2 eta^2 lam / B`` with
+
+    P_B = C^2 + (eta^2 / B) (lam lam^T + diag(lam^2)),   C = diag(1 - eta lam),
+
+(diagonal plus rank one: O(D) per step; the ``"hd"`` form drops ``diag(lam^2)``). A cycle of
+a two-phase method runs ``S`` inner heavy-ball steps ``(e, u) <- M (e, u) + noise`` on each of
+``R`` exchangeable workers, ``M = [[1 - eta lam, -eta beta_in], [lam, beta_in]]``, then an outer
+step with rate ``nu`` and (EMA) momentum ``beta_out`` on the pseudo-gradient. The noiseless
+part of a cycle is ``M^S``; its ``(0, 0)`` entry is the residual polynomial ``p_S(lam)`` and the
+outer step sees the effective eigenvalue ``h = 1 - p_S`` (``h = 1 - (1 - eta lam)^S`` without
+momentum).
+
+:func:`expected_loss` is the one entry point; it picks the cheapest exact representation:
+
+* **with momentum**: 13 numbers per mode (:class:`SLAMoments`: the global block ``(e_0, v)``,
+  one worker ``(e, u)``, two distinct workers, and worker x global), O(S D) per cycle;
+* **without momentum** (SGD, LA, LA-DiLoCo): one number per mode, ``g' = (1 - nu h)^2 g +
+  (nu^2/R)(P_B^S g - C^{2S} g) + sigma^2 (nu^2/R) sum_{k<S} P_B^k (eta^2 lam / B)``;
+* **one cycle without momentum**: the loss is a quadratic in ``nu``
+  (:func:`one_cycle_terms`), evaluated on the ``eta`` grid alone, so an ``(eta, nu)`` grid
+  costs no more than its ``eta`` column.
+
+All three share the divergence rule and loss loop of :mod:`twophase._base`. The old
+no-momentum engine is kept as an oracle in :mod:`twophase.reference` (``old_expected_loss``)
+and the tests check that this engine reproduces it to 1e-12.
+
+:func:`dense_cycle_operator` builds the affine map of one SLA cycle on the between-cycle state
+as a dense matrix (small ``D``); the structured operator of LA-DiLoCo is
+:func:`twophase.operators.cycle_operator`.
+
+May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.methods`.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _base
+from . import _validate as v
+from ._base import check_form, check_method, check_problem
+from .methods import TwoPhase
+
+__all__ = [
+    "expected_loss",
+    "sgd_step_moments",
+    "inner_phase",
+    "InnerPhase",
+    "effective_spectrum",
+    "residual_polynomials",
+    "inner_matrix_power",
+    "sgd_operator_dense",
+    "one_cycle_terms",
+    "OneCycleTerms",
+    "SLAMoments",
+    "initial_moments_state",
+    "state_labels",
+    "initial_state",
+    "loss_from_state",
+    "DenseCycle",
+    "dense_cycle_operator",
+]
+
+# Measured speed (2-core machine under load), used only to refuse runs that would take minutes:
+# seconds per mode-step of the one-number and 13-number recursions, and per inner step overhead.
+_SEC_PER_MODE_STEP = {False: 1.0e-8, True: 3.0e-8}
+_SEC_PER_STEP = {False: 8e-6, True: 3e-5}
+
+
+# --------------------------------------------------------------------------- primitives
+def _inner_contraction(eta, lam, S):
+    """``c^S = (1 - eta lam)^S``, the noiseless inner phase without momentum (``h = 1 - c^S``)."""
+    return (1.0 - eta * lam) ** S
+
+
+def _sgd_coefficients(lam, eta, B, form):
+    """``(d, k)``: diagonal ``d`` of ``P_B`` and ``k = eta^2 / B``, for ``eta`` of shape ``(..., 1)``."""
+    k = eta * eta / B
+    d = (1.0 - eta * lam) ** 2
+    if form == "exact":
+        d = d + k * lam * lam
+    return d, k
+
+
+def _sgd_step(m, lam, d, k_lam, drive):
+    """``P_B m + drive`` with ``P_B = diag(d) + (k lam) lam^T`` (``k_lam = k * lam``)."""
+    out = d * m + k_lam * (m @ lam)[..., None]
+    if drive is not None:
+        out += drive
+    return out
+
+
+def _inner_phase(m, lam, eta, S, B, sigma, form):
+    """``(m_S, c^S)`` after ``S`` inner SGD steps from ``m`` (``eta`` of shape ``(..., 1)``)."""
+    d, k = _sgd_coefficients(lam, eta, B, form)
+    k_lam = k * lam
+    drive = k_lam * sigma ** 2 if sigma else None
+    mS = m
+    for _ in range(S):
+        mS = _sgd_step(mS, lam, d, k_lam, drive)
+    return mS, _inner_contraction(eta, lam, S)
+
+
+def _eta_column(eta):
+    return np.asarray(eta, dtype=np.float64)[..., None]
+
+
+class InnerPhase(NamedTuple):
+    """Result of :func:`inner_phase`."""
+
+    mS: np.ndarray  #: one worker's second moments after the ``S`` inner steps
+    cS: np.ndarray  #: ``(1 - eta lam)^S``, the noiseless contraction of each mode
+
+
+def sgd_step_moments(m, lam, eta, B, sigma=0.0, form="exact"):
+    """One SGD step of the second moments, ``m -> P_B m + sigma^2 eta^2 lam / B``.
+
+    Parameters
+    ----------
+    m : array_like, shape ``(..., D)``
+        Per-mode second moments (finite, >= 0).
+    lam : array_like, shape ``(D,)``
+        Eigenvalues of ``H``.
+    eta : float or array_like
+        Learning rate(s) > 0, broadcasting against ``m[..., 0]``.
+    B : int
+        Batch size >= 1.
+    sigma : float
+        Label-noise standard deviation >= 0.
+    form : {"exact", "hd"}
+        Keep or drop the self term.
+
+    Returns
+    -------
+    ndarray, shape ``broadcast(m.shape, eta.shape + (D,))``
+        Costs O(D) per grid point (diagonal plus rank one).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(sgd_step_moments(np.ones(1), np.ones(1), 0.5, 1, form="hd")[0])
+    0.5
+    """
+    lam = v.eigenvalues(lam)
+    m = v.real_array("m", m)
+    if m.shape[-1] != lam.size or np.any(m < 0):
+        raise ValueError(f"m must be >= 0 with last axis of length {lam.size} (allowed range [0, inf)), "
+                         f"got shape {m.shape}")
+    eta = v.positive_real("eta", eta, allow_array=True)
+    B = v.positive_int("B", B)
+    sigma = v.nonnegative_real("sigma", sigma)
+    check_form(form)
+    eta = _eta_column(eta)
+    d, k = _sgd_coefficients(lam, eta, B, form)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _sgd_step(m, lam, d, k * lam, k * lam * sigma ** 2 if sigma else None)
+
+
+def inner_phase(m, lam, eta, S, B, sigma=0.0, form="exact"):
+    """Run the ``S`` inner steps of one worker (no momentum) from moments ``m``.
+
+    Returns :class:`InnerPhase` ``(mS, cS)`` where ``mS = P_B^S m + sigma^2 sum_k P_B^k eta^2 lam / B`` is one
+    worker's second moment after the inner phase and ``cS = (1 - eta lam)^S`` (so that
+    ``E[e_r e_0] = cS * m`` and, for two different workers, ``E[e_r e_r'] = cS^2 * m``).
+    Arguments as in :func:`sgd_step_moments`; ``S >= 1``.
+    """
+    lam = v.eigenvalues(lam)
+    m = v.real_array("m", m)
+    if m.shape[-1] != lam.size or np.any(m < 0):
+        raise ValueError(f"m must be >= 0 with last axis of length {lam.size} (allowed range [0, inf)), "
+                         f"got shape {m.shape}")
+    eta = v.positive_real("eta", eta, allow_array=True)
+    S = v.positive_int("S", S)
+    B = v.positive_int("B", B)
+    sigma = v.nonnegative_real("sigma", sigma)
+    check_form(form)
+    n = np.broadcast_shapes(m.shape, np.shape(eta) + (lam.size,))
+    _check_work(int(np.prod(n)) * S, S, False, "inner_phase", "reduce S, D or the eta grid")
+    with np.errstate(over="ignore", invalid="ignore"):
+        return InnerPhase(*_inner_phase(m, lam, _eta_column(eta), S, B, sigma, form))
+
+
+def residual_polynomials(lam, eta, beta_in, S):
+    """Residual polynomials ``p_k(lam)``, ``k = 0..S``, of ``S`` heavy-ball steps from rest.
+
+    ``p_0 = 1``, ``p_1 = 1 - eta lam``,
+    ``p_{k+1} = (1 + beta_in - eta lam) p_k - beta_in p_{k-1}``: a mode starting at
+    ``e`` with zero buffer is at ``p_k e`` after ``k`` noiseless steps.
+    ``eta`` (> 0) broadcasts against ``lam`` (>= 0); returns shape ``(S + 1,) + broadcast``.
+
+    Examples
+    --------
+    >>> residual_polynomials([1.0], 0.5, 0.0, 2)[:, 0].tolist()
+    [1.0, 0.5, 0.25]
+    """
+    S = v.positive_int("S", S)
+    beta_in = v.unit_interval("beta_in", beta_in)
+    lam = v.real_array("lam", lam)
+    if np.any(lam < 0):
+        raise ValueError("lam must be >= 0 (allowed range [0, inf))")
+    eta = v.positive_real("eta", eta, allow_array=True)
+    try:
+        shape = np.broadcast_shapes(np.shape(eta), lam.shape)
+    except ValueError:
+        raise ValueError(f"eta and lam must broadcast, got shapes {np.shape(eta)} and {lam.shape}") from None
+    v.array_size("S", (S + 1) * float(np.prod(shape)), "the residual polynomials")
+    return _residual_polynomials(lam, eta, beta_in, S)
+
+
+def _residual_polynomials(lam, eta, beta_in, S):
+    x = np.asarray(eta, dtype=np.float64) * np.asarray(lam, dtype=np.float64)
+    p = np.empty((S + 1,) + x.shape)
+    p[0] = 1.0
+    p[1] = 1.0 - x
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(1, S):
+            p[k + 1] = (1.0 + beta_in - x) * p[k] - beta_in * p[k - 1]
+    return p
+
+
+def inner_matrix_power(lam, eta, beta_in, S):
+    """``M^S`` for one inner step ``(e, u) <- M (e, u)``, ``M = [[1 - eta lam, -eta beta_in], [lam, beta_in]]``.
+
+    Returns shape ``broadcast(eta, lam) + (2, 2)``; ``(M^S)[..., 0, 0] = p_S``
+    (:func:`residual_polynomials`).
+    """
+    S = v.positive_int("S", S)
+    beta_in = v.unit_interval("beta_in", beta_in)
+    lam = v.real_array("lam", lam)
+    if np.any(lam < 0):
+        raise ValueError("lam must be >= 0 (allowed range [0, inf))")
+    eta = v.positive_real("eta", eta, allow_array=True)
+    try:
+        np.broadcast_shapes(np.shape(eta), lam.shape)
+    except ValueError:
+        raise ValueError(f"eta and lam must broadcast, got shapes {np.shape(eta)} and {lam.shape}") from None
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _inner_matrix_power(lam, eta, beta_in, S)
+
+
+def _inner_matrix_power(lam, eta, beta_in, S):
+    x = np.asarray(eta, dtype=np.float64)
+    lam = np.asarray(lam, dtype=np.float64)
+    shape = np.broadcast_shapes(x.shape, lam.shape)
+    M = np.empty(shape + (2, 2))
+    M[..., 0, 0] = 1.0 - x * lam
+    M[..., 0, 1] = -x * beta_in
+    M[..., 1, 0] = lam
+    M[..., 1, 1] = beta_in
+    return np.linalg.matrix_power(M, S)
+
+
+def _effective_spectrum(method: TwoPhase, lam):
+    eta = _eta_column(method.eta)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if method.beta_in == 0.0:
+            h = 1.0 - _inner_contraction(eta, lam, method.S)
+        else:
+            h = 1.0 - _residual_polynomials(lam, eta, method.beta_in, method.S)[-1]
+    return np.broadcast_to(h, method.grid_shape + lam.shape).copy()
+
+
+def effective_spectrum(method: TwoPhase, lam) -> np.ndarray:
+    """Effective eigenvalue ``h(lam) = 1 - p_S(lam)`` seen by the outer step.
+
+    The outer step is gradient descent with rate ``nu`` on ``h``: a mode's mean error is
+    multiplied by ``1 - nu h`` per cycle (reset buffers). Without inner momentum
+    ``h = 1 - (1 - eta lam)^S``: ``h ≈ S eta lam`` for small ``eta lam S`` (the cycle acts like
+    ``S`` SGD steps) and ``h → 1`` for ``eta lam ≳ 1/S`` (the top of the spectrum is
+    compressed). With the buffer carried, ``Delta = h e_0 - (M^S)_{eu} u``: the same ``h`` plus
+    a coupling to the carried buffer (see :func:`twophase.momentum.noiseless_cycle_map`).
+
+    Returns an array of shape ``method.grid_shape + (D,)``.
+
+    Examples
+    --------
+    >>> from twophase import TwoPhase
+    >>> effective_spectrum(TwoPhase(0.5, S=2), [1.0]).tolist()
+    [0.75]
+    """
+    method = check_method(method)
+    lam = v.eigenvalues(lam)
+    n_eta = float(np.prod(np.shape(method.eta)))
+    v.array_size("lam", float(np.prod(method.grid_shape)) * lam.size
+                 + (method.S + 1 if method.beta_in else 1) * n_eta * lam.size, "the effective spectrum over the grid")
+    return _effective_spectrum(method, lam)
+
+
+def sgd_operator_dense(lam, eta, B, form="exact"):
+    """Dense one-step SGD moment operator ``P_B`` of shape ``eta.shape + (D, D)`` (small ``D``).
+
+    ``P_B = diag((1 - eta lam)^2 [+ eta^2 lam^2 / B]) + (eta^2 / B) lam lam^T``; the only place
+    the dense matrix is built (the dense references and operators use it).
+    """
+    lam = v.eigenvalues(lam)
+    eta = v.positive_real("eta", eta, allow_array=True)
+    B = v.positive_int("B", B)
+    check_form(form)
+    v.array_size("lam", float(np.prod(np.shape(eta))) * lam.size ** 2, "the dense D x D operator")
+    return _sgd_operator_dense(lam, eta, B, form)
+
+
+def _sgd_operator_dense(lam, eta, B, form):
+    eta = _eta_column(eta)
+    d, k = _sgd_coefficients(lam, eta, B, form)  # shape eta + (D,)
+    P = (k[..., None] * lam[:, None]) * lam  # eta + (D, D)
+    P = np.broadcast_to(P, d.shape[:-1] + (lam.size, lam.size)).copy()
+    idx = np.arange(lam.size)
+    P[..., idx, idx] += d
+    return P
+
+
+# --------------------------------------------------------------------------- one cycle, no momentum
+class OneCycleTerms(NamedTuple):
+    """Per-``eta`` vectors giving the one-cycle loss for any ``m0`` and ``sigma`` (no momentum).
+
+    With ``A_0 = lam·m0``, ``A_1 = h_lam·m0``, ``A_2 = h2_lam·m0`` and
+    ``N = noise_vec·m0 + sigma^2 noise_sigma`` the loss after one cycle is
+    ``½(A_0 - 2 nu A_1 + nu^2 (A_2 + N/R) + sigma^2)``.
+    """
+
+    h_lam: np.ndarray        #: ``h * lam``, shape ``eta.shape + (D,)``
+    h2_lam: np.ndarray       #: ``h^2 * lam``
+    noise_vec: np.ndarray    #: ``P_B^S lam - c^{2S} lam`` (``P_B`` is symmetric)
+    noise_sigma: np.ndarray  #: ``(eta^2/B) sum_{k<S} lam·P_B^k lam``, shape ``eta.shape``
+
+
+def _one_cycle_terms(lam, eta, S, B, form):
+    eta_c = _eta_column(eta)
+    cS = _inner_contraction(eta_c, lam, S)
+    h = 1.0 - cS
+    d, k = _sgd_coefficients(lam, eta_c, B, form)
+    k_lam = k * lam
+    w = np.broadcast_to(lam, eta_c.shape[:-1] + lam.shape)
+    acc = np.zeros(eta_c.shape[:-1])
+    for _ in range(S):
+        acc = acc + w @ lam
+        w = _sgd_step(w, lam, d, k_lam, None)
+    return OneCycleTerms(h * lam, h * h * lam, w - cS ** 2 * lam, k[..., 0] * acc)
+
+
+def one_cycle_terms(lam, eta, *, S: int, B: int, form: str = "hd") -> OneCycleTerms:
+    """The quadratic in ``nu`` of the loss after one cycle of LA-DiLoCo (no momentum).
+
+    Parameters
+    ----------
+    lam : array_like, shape ``(D,)``
+    eta : float or array_like
+        Inner rate(s) > 0; the result has leading shape ``eta.shape``.
+    S, B : int
+        Inner steps and batch per worker.
+    form : {"hd", "exact"}
+
+    Returns
+    -------
+    OneCycleTerms
+    """
+    lam = v.eigenvalues(lam)
+    eta = v.positive_real("eta", eta, allow_array=True)
+    S = v.positive_int("S", S)
+    B = v.positive_int("B", B)
+    check_form(form)
+    _check_work(int(np.prod(np.shape(eta))) * lam.size * S, S, False, "one_cycle_terms",
+                "reduce S, D or the eta grid")
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _one_cycle_terms(lam, eta, S, B, form)
+
+
+# --------------------------------------------------------------------------- SLA state
+class SLAMoments(NamedTuple):
+    """Per-mode second moments of the SLA state (exchangeable workers).
+
+    Each field has shape ``batch + (D,)``. Names: ``g`` global ``(e_0, v)``,
+    ``w`` one worker ``(e, u)``, ``q`` two distinct workers, ``x`` global x worker.
+    """
+
+    g00: np.ndarray
+    g0v: np.ndarray
+    gvv: np.ndarray
+    wee: np.ndarray
+    weu: np.ndarray
+    wuu: np.ndarray
+    qee: np.ndarray
+    qeu: np.ndarray
+    quu: np.ndarray
+    x0e: np.ndarray
+    x0u: np.ndarray
+    xve: np.ndarray
+    xvu: np.ndarray
+
+
+def initial_moments_state(m0, shape=()) -> SLAMoments:
+    """State at time 0: ``E[e_0^2] = m0``, all buffers zero; broadcast to ``shape + (D,)``."""
+    m0 = v.real_array("m0", m0, ndim=1)
+    if np.any(m0 < 0):
+        raise ValueError("m0 must be >= 0 (second moments; allowed range [0, inf))")
+    if not isinstance(shape, tuple):
+        raise v.ArgumentTypeError(f"shape must be a tuple of ints, got {type(shape).__name__}")
+    shape = tuple(v.nonnegative_int("shape", s) for s in shape)
+    v.array_size("shape", 13.0 * float(np.prod(shape)) * m0.size, "the 13-field state")
+    return _initial_moments_state(m0, shape)
+
+
+def _initial_moments_state(m0, shape):
+    full = np.broadcast_to(m0, tuple(shape) + m0.shape).copy()
+    zeros = [np.zeros_like(full) for _ in range(12)]
+    return SLAMoments(full, *zeros)
+
+
+class _Coeffs(NamedTuple):
+    a: np.ndarray  # 1 - eta lam
+    c: np.ndarray  # -eta beta_in
+    lam: np.ndarray
+    beta: float
+    eta: np.ndarray
+    MS: np.ndarray  # M^S, shape eta + (D, 2, 2)
+
+
+def _coefficients(method, lam):
+    eta = _eta_column(method.eta)
+    b = method.beta_in
+    with np.errstate(over="ignore", invalid="ignore"):
+        MS = _inner_matrix_power(lam, eta, b, method.S)
+    return _Coeffs(1.0 - eta * lam, -eta * b + 0.0 * lam, lam, b, eta, MS)
+
+
+def _outer_coefficients(nu, beta_out, outer):
+    """Outer step ``(e_0, v, ebar) -> (e_0', v')`` as rows ``(a0, av, ae)``, ``(b0, bv, be)`` (EMA)."""
+    b = beta_out
+    kv, kd = (b, 1.0 - b) if outer == "nesterov" else (1.0, 0.0)
+    if b == 0.0:
+        kv, kd = 1.0, 0.0  # v' = Delta; both outers step e_0 <- e_0 - nu Delta
+    nu = np.asarray(nu, dtype=np.float64)
+    a0 = 1.0 - nu * (kv * (1.0 - b) + kd)
+    av = -nu * kv * b
+    ae = nu * (kv * (1.0 - b) + kd)
+    return (a0, av, ae), (1.0 - b, b, -(1.0 - b))
+
+
+def _sym_transform(M, ee, eu, uu):
+    """``M Y M^T`` for symmetric 2 x 2 ``Y = [[ee, eu], [eu, uu]]`` (entries of M: (..., 2, 2))."""
+    m00, m01, m10, m11 = M[..., 0, 0], M[..., 0, 1], M[..., 1, 0], M[..., 1, 1]
+    t0e, t0u = m00 * ee + m01 * eu, m00 * eu + m01 * uu  # row 0 of M Y
+    t1e, t1u = m10 * ee + m11 * eu, m10 * eu + m11 * uu  # row 1 of M Y
+    return (t0e * m00 + t0u * m01, t0e * m10 + t0u * m11, t1e * m10 + t1u * m11)
+
+
+def _sla_cycle(st: SLAMoments, k: _Coeffs, method: TwoPhase, nu, sigma, form):
+    """One outer cycle of the 13-number second-moment dynamics (exchangeable workers)."""
+    R, B, eta = method.R, method.B, k.eta
+    carry = method.inner_momentum == "carry"
+    g00, g0v, gvv = st.g00, st.g0v, st.gvv
+    # 1. cycle start: e^r <- e_0 for every worker; buffers kept (carry) or zeroed (reset).
+    if carry:
+        x0u, xvu, wuu, quu = st.x0u, st.xvu, st.wuu, st.quu
+        wee, weu = g00, x0u
+        qee, qeu = g00, x0u
+    else:
+        zero = np.zeros_like(g00)
+        x0u = xvu = wuu = quu = weu = qeu = zero
+        wee, qee = g00, g00
+    x0e, xve = g00, g0v
+    # 2. inner phase. Q and X carry no noise: one jump by M^S.
+    MS = k.MS
+    qee, qeu, quu = _sym_transform(MS, qee, qeu, quu)
+    x0e, x0u = x0e * MS[..., 0, 0] + x0u * MS[..., 0, 1], x0e * MS[..., 1, 0] + x0u * MS[..., 1, 1]
+    xve, xvu = xve * MS[..., 0, 0] + xvu * MS[..., 0, 1], xve * MS[..., 1, 0] + xvu * MS[..., 1, 1]
+    # W: step by step, with the loss-feedback noise entering along (-eta, 1).
+    a, c, lam, beta = k.a, k.c, k.lam, k.beta
+    aa, ac2, cc = a * a, 2.0 * a * c, c * c
+    al, ab_cl, cb = a * lam, a * beta + c * lam, c * beta
+    ll, lb2, bb = lam * lam, 2.0 * lam * beta, beta * beta
+    eta2 = eta * eta
+    exact = form == "exact"
+    for _ in range(method.S):
+        fb = np.sum(lam * wee, axis=-1, keepdims=True)
+        s = (lam * fb + sigma ** 2 * lam + (ll * wee if exact else 0.0)) / B
+        wee, weu, wuu = (aa * wee + ac2 * weu + cc * wuu + eta2 * s,
+                         al * wee + ab_cl * weu + cb * wuu - eta * s,
+                         ll * wee + lb2 * weu + bb * wuu + s)
+    # 3. outer step on (e_0, v, ebar).
+    (a0, av, ae), (b0, bv, be) = _outer_coefficients(nu, method.beta_out, method.outer)
+    f = 1.0 / R
+    ebar2 = f * wee + (1.0 - f) * qee  # E[ebar^2] (also E[ebar e^r])
+    ebar_u = f * weu + (1.0 - f) * qeu  # E[ebar u^r]
+    r0 = (a0, av, ae)
+    r1 = (b0, bv, be)
+
+    def quad(p, q):  # p^T Y q for Y = cov(e_0, v, ebar)
+        return (p[0] * (q[0] * g00 + q[1] * g0v + q[2] * x0e)
+                + p[1] * (q[0] * g0v + q[1] * gvv + q[2] * xve)
+                + p[2] * (q[0] * x0e + q[1] * xve + q[2] * ebar2))
+
+    n00, n0v, nvv = quad(r0, r0), quad(r0, r1), quad(r1, r1)
+    nx0e = a0 * x0e + av * xve + ae * ebar2
+    nx0u = a0 * x0u + av * xvu + ae * ebar_u
+    nxve = b0 * x0e + bv * xve + be * ebar2
+    nxvu = b0 * x0u + bv * xvu + be * ebar_u
+    return SLAMoments(n00, n0v, nvv, wee, weu, wuu, qee, qeu, quu, nx0e, nx0u, nxve, nxvu)
+
+
+# --------------------------------------------------------------------------- the engine
+def _check_work(mode_steps: float, steps: float, momentum: bool, what: str, how: str):
+    seconds = mode_steps * _SEC_PER_MODE_STEP[momentum] + steps * _SEC_PER_STEP[momentum]
+    v.work_estimate(seconds, f"{what} ({mode_steps:.3g} mode-steps)", how)
+
+
+def _la_diloco_losses(method, lam, m0, cycles, sigma, form, out):
+    """One number per mode (no momentum): ``g' = a g + (nu^2/R) m_S`` with ``a = (1-nu h)^2 - (nu^2/R) c^{2S}``."""
+    shape, eta, nu = _base.grid_arrays(method)
+    eta_c, nu_c = eta[..., None], nu[..., None]
+    S, R, B = method.S, method.R, method.B
+    d, k = _sgd_coefficients(lam, eta_c, B, form)
+    k_lam = k * lam
+    drive = k_lam * sigma ** 2 if sigma else None
+    cS = _inner_contraction(eta_c, lam, S)
+    w = nu_c * nu_c / R
+    a = (1.0 - nu_c * (1.0 - cS)) ** 2 - w * cS * cS
+
+    def step(g):
+        mS = g
+        for _ in range(S):
+            mS = _sgd_step(mS, lam, d, k_lam, drive)
+        return a * g + w * mS
+
+    def loss_of(g):
+        return 0.5 * (g @ lam + sigma ** 2)
+
+    def freeze(g, diverged):
+        return np.where(diverged[..., None], 0.0, g)
+
+    g0 = np.broadcast_to(m0, shape + m0.shape)
+    return _base.loss_loop(g0, step, loss_of, freeze, cycles, out[(0,) * len(shape) + (0,)], out)
+
+
+def _first_cycle_loss(method, lam, m0, sigma, form):
+    """Loss after one cycle without momentum, from the quadratic in ``nu`` on the ``eta`` array alone."""
+    eta = np.asarray(method.eta, dtype=np.float64)
+    nu = np.asarray(method.nu, dtype=np.float64)
+    t = _one_cycle_terms(lam, eta, method.S, method.B, form)
+    A0 = lam @ m0
+    A1 = t.h_lam @ m0
+    A2 = t.h2_lam @ m0
+    N = t.noise_vec @ m0 + sigma ** 2 * t.noise_sigma
+    loss = 0.5 * (A0 - 2 * nu * A1 + nu ** 2 * (A2 + N / method.R) + sigma ** 2)
+    return np.broadcast_to(loss, method.grid_shape)
+
+
+def _sla_losses(method, lam, m0, cycles, sigma, form, out):
+    shape = method.grid_shape
+    nu = np.asarray(method.nu, dtype=np.float64)[..., None]
+    k = _coefficients(method, lam)
+
+    def step(st):
+        return _sla_cycle(st, k, method, nu, sigma, form)
+
+    def loss_of(st):
+        return 0.5 * (st.g00 @ lam + sigma ** 2)
+
+    def freeze(st, diverged):
+        return SLAMoments(*(np.where(diverged[..., None], 0.0, f) for f in st))
+
+    st = _initial_moments_state(m0, shape)
+    return _base.loss_loop(st, step, loss_of, freeze, cycles, out[(0,) * len(shape) + (0,)], out)
+
+
+def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, form: str = "exact"):
+    """Exact expected loss ``E L = ½ (sum_i lam_i E[e_{0,i}^2] + sigma^2)`` over outer steps.
+
+    The engine for every Part I method: SGD (``TwoPhase(eta)``), LA and LA-DiLoCo (no
+    momentum: one number per mode; one cycle: a quadratic in ``nu``) and SLA (any ``R``,
+    reset or carried inner buffer, heavy-ball or Nesterov outer momentum: 13 numbers per
+    mode). Documented entry point: :func:`twophase.theory.expected_loss`.
+
+    Parameters
+    ----------
+    method : TwoPhase
+        The optimizer. ``eta`` and ``nu`` may be arrays that broadcast.
+    lam : array_like, shape (D,)
+        Eigenvalues of ``H`` (finite, >= 0).
+    m0 : array_like, shape (D,)
+        Initial second moments ``E[e_i(0)^2]`` (finite, >= 0).
+    cycles : int
+        Number of outer steps (>= 1). For SGD one cycle is one step.
+    sigma : float
+        Label-noise standard deviation (>= 0).
+    form : {"exact", "hd"}
+        Keep (``"exact"``) or drop (``"hd"``) the self term ``lam_i^2 m_i / B``.
+
+    Returns
+    -------
+    ndarray, shape ``grid_shape + (cycles + 1,)``
+        Loss at the start of each outer step. Runs whose loss exceeds
+        ``DIVERGENCE_FACTOR`` times the initial loss (or overflows) report
+        ``inf`` from that step on; no floating-point warnings are emitted.
+
+    Raises
+    ------
+    ValueError
+        For bad arguments (naming the parameter and its range), and for runs that would need
+        more memory than :data:`twophase._validate.MAX_ENTRIES` or more time than
+        :data:`twophase._validate.WORK_LIMIT_SECONDS` (with the estimate).
+
+    Examples
+    --------
+    >>> from twophase import SGD, spectra
+    >>> lam = spectra.identical(4)
+    >>> expected_loss(SGD(0.5, B=4), lam, spectra.initial_moments(lam), 2, form="hd").tolist()
+    [0.5, 0.25, 0.125]
+    """
+    method = check_method(method)
+    cycles = v.positive_int("cycles", cycles)
+    lam, m0, sigma = check_problem(lam, m0, sigma, form)
+    shape = method.grid_shape
+    n_grid = float(np.prod(shape))
+    momentum = method.has_momentum
+    D, S = lam.size, method.S
+    if momentum or cycles > 1:
+        v.array_size("the (eta, nu) grid", n_grid * D * (13 if momentum else 1),
+                     f"the state on a grid of shape {shape} at D = {D}")
+        _check_work(n_grid * D * S * cycles, S * cycles, momentum, "expected_loss",
+                    "reduce cycles, S, D or the (eta, nu) grid")
+    else:
+        n_eta = float(np.prod(np.shape(method.eta)))
+        v.array_size("the eta grid", n_eta * D, f"the inner phase at D = {D}")
+        _check_work(n_eta * D * S, S, False, "expected_loss", "reduce S, D or the eta grid")
+    out = np.empty(shape + (cycles + 1,))
+    out[..., 0] = 0.5 * (lam @ m0 + sigma ** 2)
+    if momentum:
+        return _sla_losses(method, lam, m0, cycles, sigma, form, out)
+    if cycles == 1:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out[..., 1] = _first_cycle_loss(method, lam, m0, sigma, form)
+            return _base.mark_divergence(out, _base.divergence_limit(out[(0,) * len(shape) + (0,)]))
+    return _la_diloco_losses(method, lam, m0, cycles, sigma, form, out)
+
+
+# --------------------------------------------------------------------------- dense SLA operator
+_RESET_STATE = ("g00", "g0v", "gvv")
+_CARRY_STATE = ("g00", "g0v", "gvv", "x0u", "xvu", "wuu", "quu")
+
+
+def state_labels(method: TwoPhase):
+    """Components of the between-cycle state used by :func:`dense_cycle_operator`.
+
+    Reset: ``(g00, g0v, gvv)`` = ``E[e_0^2], E[e_0 v], E[v^2]`` per mode; every
+    worker quantity is re-initialised at the cycle start. Carry adds the carried
+    buffer's moments ``E[e_0 u], E[v u], E[u^2]`` and, for ``R > 1``, ``E[u^r u^r']``.
+    """
+    method = check_method(method)
+    if method.inner_momentum == "reset":
+        return _RESET_STATE
+    return _CARRY_STATE if method.R > 1 else _CARRY_STATE[:-1]
+
+
+def initial_state(method: TwoPhase, m0):
+    """Flattened between-cycle state at time 0 (component-major: index ``k * D + i``)."""
+    labels = state_labels(method)
+    m0 = v.real_array("m0", m0, ndim=1)
+    if np.any(m0 < 0):
+        raise ValueError("m0 must be >= 0 (second moments; allowed range [0, inf))")
+    s = np.zeros(len(labels) * m0.size)
+    s[: m0.size] = m0
+    return s
+
+
+def loss_from_state(state, lam, sigma=0.0):
+    """Expected loss ``½(lam · g00 + sigma^2)`` of a flattened state (leading axes allowed)."""
+    lam = v.eigenvalues(lam)
+    sigma = v.nonnegative_real("sigma", sigma)
+    state = v.real_array("state", state)
+    if state.shape[-1] < lam.size or state.shape[-1] % lam.size:
+        raise ValueError(f"state must have a last axis that is a multiple of len(lam) = {lam.size}, "
+                         f"got shape {state.shape}")
+    return 0.5 * (state[..., : lam.size] @ lam + sigma ** 2)
+
+
+def _expand(flat, labels, D, batch_shape):
+    """Flattened state(s) -> SLAMoments with the non-state components zero."""
+    fields = {name: np.zeros(batch_shape + (D,)) for name in SLAMoments._fields}
+    for j, name in enumerate(labels):
+        fields[name] = np.array(flat[..., j * D:(j + 1) * D], dtype=np.float64)
+    return SLAMoments(**fields)
+
+
+class DenseCycle(NamedTuple):
+    """One SLA cycle as a dense affine map ``s' = T @ s + sigma**2 * b`` on the between-cycle state."""
+
+    T: np.ndarray       #: ``(n D, n D)`` matrix
+    b: np.ndarray       #: ``(n D,)`` label-noise injection per unit ``sigma^2``
+    labels: tuple       #: the ``n`` state components (:func:`state_labels`), component-major
+
+
+def dense_cycle_operator(method: TwoPhase, lam, form: str = "exact") -> DenseCycle:
+    """Dense affine map of one cycle (any method, momentum or not) on the between-cycle state.
+
+    The state is :func:`state_labels` per mode, flattened component-major
+    (index ``k * D + i``), so ``T`` is ``(n D) x (n D)`` with ``n = 3`` (reset),
+    ``6`` (carry, ``R = 1``) or ``7`` (carry, ``R > 1``). Start from
+    :func:`initial_state`; the loss is :func:`loss_from_state`. Built by applying
+    the exact cycle to the basis vectors (O(n D^2 S) work): meant for small ``D``
+    (sizes that need more than :data:`twophase._validate.MAX_ENTRIES` entries are refused).
+    Needs scalar ``eta`` and ``nu``.
+    """
+    method = check_method(method, scalar=True, what="dense_cycle_operator")
+    lam = v.eigenvalues(lam)
+    check_form(form)
+    labels = state_labels(method)
+    D = lam.size
+    N = len(labels) * D
+    v.array_size("lam", 13.0 * N * D + N * N, f"the dense cycle operator at D = {D} (state size {N})")
+    _check_work(13.0 * N * D * method.S, method.S, True, "dense_cycle_operator", "reduce D or S")
+    k = _coefficients(method, lam)
+    nu = float(method.nu)
+    labels_idx = [SLAMoments._fields.index(n) for n in labels]
+    with np.errstate(over="ignore", invalid="ignore"):
+        basis = _expand(np.eye(N), labels, D, (N,))
+        out = _sla_cycle(basis, k, method, nu, 0.0, form)
+        T = np.concatenate([out[j] for j in labels_idx], axis=-1).T
+        zero = _expand(np.zeros((1, N)), labels, D, (1,))
+        out = _sla_cycle(zero, k, method, nu, 1.0, form)
+        b = np.concatenate([out[j] for j in labels_idx], axis=-1)[0]
+    return DenseCycle(T, b, labels)

@@ -1,0 +1,38 @@
+"""The dense oracles (twophase.reference) agree with each other: full covariances vs dense P_B
+(no momentum), the dense SLA covariance at zero momentum vs both, and the size refusals."""
+import numpy as np
+import pytest
+
+from twophase import TwoPhase
+from twophase import reference as ref
+from twophase import spectra as sp
+from helpers import close
+
+
+@pytest.mark.parametrize("R", [1, 3])
+def test_three_dense_oracles_agree_without_momentum(form, R):
+    lam = sp.power_law(8, alpha=-1.0)
+    m0 = sp.initial_moments(lam, "source", exponent=0.5)
+    m = TwoPhase(0.6, nu=1.5, S=3, R=R, B=2)
+    a = ref.dense_expected_loss(m, lam, m0, 4, sigma=0.3, form=form)
+    b = ref.dense_operator_expected_loss(m, lam, m0, 4, sigma=0.3, form=form)
+    c = ref.dense_sla_expected_loss(m, lam, m0, 4, sigma=0.3, form=form)
+    close(a, b, "full covariance vs dense P_B", rtol=1e-11)
+    close(c, a, "dense SLA covariance at zero momentum vs full covariance", rtol=1e-11)
+
+
+def test_old_engine_is_kept_verbatim_in_substance(form):
+    """The pre-merge engine still equals the dense covariance oracle (so it is a valid oracle)."""
+    lam = sp.power_law(10, alpha=-1.2)
+    m0 = sp.initial_moments(lam)
+    m = TwoPhase(0.4, nu=1.2, S=4, R=2, B=3)
+    close(ref.old_expected_loss(m, lam, m0, 5, sigma=0.2, form=form),
+          ref.dense_expected_loss(m, lam, m0, 5, sigma=0.2, form=form), "old engine vs dense", rtol=1e-11)
+
+
+def test_dense_sizes_are_refused_with_an_estimate():
+    lam = np.ones(ref.DENSE_MAX_D + 1)
+    with pytest.raises(ValueError, match="GB"):
+        ref.dense_expected_loss(TwoPhase(0.1), lam, lam / lam.size, 1)
+    with pytest.raises(ValueError, match="cycles"):
+        ref.dense_expected_loss(TwoPhase(0.1), [1.0], [1.0], 0)
