@@ -197,9 +197,9 @@ def assemble(chapters, registry: Registry | None) -> ClaimsSummary:
 
 
 def _esc(text) -> str:
-    from .staging import _esc as esc
-
-    return esc(text)
+    """Escape text for a Markdown table cell / paragraph (no markup, no math, no roles)."""
+    text = " ".join(str(text).split())
+    return re.sub(r"([\\`*_{}\[\]<>|$~#])", r"\\\1", text)
 
 
 def _cell(text) -> str:

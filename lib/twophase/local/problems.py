@@ -206,6 +206,9 @@ class Quadratic:
         positive_int("d", self.d)
         A = real_array("A", A, max_size=10 ** 8)
         if A.ndim == 2:
+            if A.shape != (self.d, self.d):
+                raise ValueError(f"A must have shape (d, d) = ({self.d}, {self.d}) or (M, d, d) = "
+                                 f"({self.M}, {self.d}, {self.d}) to match c; got {A.shape}")
             A = np.broadcast_to(A, (self.M, self.d, self.d))
             self.shared_hessian = True
         else:
