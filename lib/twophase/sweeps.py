@@ -55,6 +55,7 @@ __all__ = [
     "OneCycleOptimum",
     "one_cycle_optimum",
     "scaled_hyperparameters",
+    "batch_per_worker",
     "r_sweep",
     "simulate_r_sweep",
     "relative_spread",
@@ -230,7 +231,8 @@ def scaled_hyperparameters(eta, nu, R: int, rule: str):
     return eta / np.sqrt(R), nu * np.sqrt(R)
 
 
-def _batch_per_worker(B_tot, R):
+def batch_per_worker(B_tot, R):
+    """Batch per worker ``B = B_tot / R`` at a fixed total batch; ``R`` must divide ``B_tot``."""
     B_tot = v.positive_int("B_tot", B_tot)
     R = v.positive_int("R", R)
     if B_tot % R:
@@ -252,7 +254,7 @@ def r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "fixed", cy
     Rs = _worker_counts(Rs)
     out = {}
     for R in Rs:
-        B = _batch_per_worker(B_tot, R)
+        B = batch_per_worker(B_tot, R)
         e, n = scaled_hyperparameters(eta, nu, R, rule)
         out[int(R)] = expected_loss(TwoPhase(e, n, S=S, R=int(R), B=B), lam, m0, cycles,
                                     sigma=sigma, form=form)
@@ -283,7 +285,7 @@ def simulate_r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "f
         v.positive_int("seeds", seeds)
     progress = v.flag("progress", progress)
     for R in Rs:
-        _batch_per_worker(B_tot, R)
+        batch_per_worker(B_tot, R)
     jobs = [(R, j) for R in Rs for j in range(eta.size)]
     if progress:
         from tqdm.auto import tqdm
@@ -291,7 +293,7 @@ def simulate_r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "f
         jobs = tqdm(jobs, desc=f"simulate ({rule})", leave=False)
     out = {int(R): [] for R in Rs}
     for R, j in jobs:
-        B = _batch_per_worker(B_tot, R)
+        B = batch_per_worker(B_tot, R)
         e, n = scaled_hyperparameters(eta[j], nu, R, rule)
         n_seeds = seeds[R] if isinstance(seeds, dict) else seeds
         out[int(R)].append(loss_curves(TwoPhase(float(e), float(n), S=S, R=int(R), B=B), lam, m0,

@@ -312,6 +312,9 @@ CASES = {
         ((0.1, 1.0, 0, "sqrt"), {}, V, "R"), ((0.1, 1.0, 2, "linear"), {}, V, "rule"), ((-0.1, 1.0, 2, "sqrt"), {}, V, "eta"),
         ((0.1, NAN, 2, "sqrt"), {}, V, "nu"), (("0.1", 1.0, 2, "sqrt"), {}, T, "eta"),
     ],
+    "twophase.sweeps.batch_per_worker": [
+        ((64, 3), {}, V, "R"), ((0, 1), {}, V, "B_tot"), ((64, 0), {}, V, "R"), (("64", 2), {}, T, "B_tot"),
+    ],
     "twophase.sweeps.r_sweep": [
         ((LAM, M0, [0.1], 1.0), dict(S=2, B_tot=4, Rs=[3], cycles=2), V, "R"),
         ((LAM, M0, [0.1], 1.0), dict(S=2, B_tot=4, Rs=[], cycles=2), V, "Rs"),

@@ -19,7 +19,7 @@ from ..methods import TwoPhase
 from ..operators import cycle_operator, isotropic_eigenvalues, isotropic_noise, second_moment_radius
 from ..summaries import max_z, mean_se
 from ..spectra import power_law, spiked
-from ..sweeps import RULES, r_sweep, scaled_hyperparameters, simulate_r_sweep
+from ..sweeps import RULES, batch_per_worker, r_sweep, scaled_hyperparameters, simulate_r_sweep
 from .._base import FORMS
 
 __all__ = [
@@ -48,14 +48,6 @@ __all__ = [
     "setup",
     "paper_verdicts",
 ]
-
-
-def _batch_per_worker(B_tot, R):
-    B_tot = v.positive_int("B_tot", B_tot)
-    R = v.positive_int("R", R)
-    if B_tot % R:
-        raise ValueError(f"R must divide B_tot (fixed total batch), got R={R}, B_tot={B_tot}")
-    return B_tot // R
 
 
 # --- rates over R with identical eigenvalues (moved from twophase.sweeps) ----------------------
@@ -88,7 +80,7 @@ def isotropic_tau(eta, nu, R: int, rule: str, *, S: int, B_tot: int, lam0: float
     float or ndarray
         A float for scalar ``eta``, else an array of ``eta``'s shape.
     """
-    B = _batch_per_worker(B_tot, R)
+    B = batch_per_worker(B_tot, R)
     e, n = scaled_hyperparameters(eta, nu, R, rule)
     if e.ndim == 0 and n.ndim == 0:
         return float(isotropic_eigenvalues(TwoPhase(float(e), float(n), S=S, R=int(R), B=B), lam0, D, form)[0])
@@ -304,7 +296,7 @@ def radius_over_R(lam, eta_rel, *, nu: float, S: int, B_tot: int, Rs, form: str 
     lam = v.eigenvalues(lam)
     eta_rel = np.asarray(eta_rel, dtype=np.float64)
     eta = eta_rel / lam.max()
-    rho = {int(R): np.asarray(second_moment_radius(TwoPhase(eta, nu, S=S, R=int(R), B=_batch_per_worker(B_tot, R)),
+    rho = {int(R): np.asarray(second_moment_radius(TwoPhase(eta, nu, S=S, R=int(R), B=batch_per_worker(B_tot, R)),
                                               lam, form), dtype=np.float64) for R in Rs}
     Rs = sorted(rho)
     mono = all(np.all(rho[b] >= rho[a] * (1 - 1e-12)) for a, b in zip(Rs, Rs[1:]))
@@ -331,7 +323,7 @@ def closed_form_vs_operator(eta, nu: float, R: int, *, S: int, B_tot: int, lam0:
       back multiplied by ``tau_sym`` in every entry (it is the eigenvector).
     """
     eta = np.atleast_1d(np.asarray(eta, dtype=np.float64))
-    B = _batch_per_worker(B_tot, R)
+    B = batch_per_worker(B_tot, R)
     errs_d, errs_a = [], []
     for e in eta:
         m = TwoPhase(float(e), nu, S=S, R=int(R), B=B)
@@ -522,7 +514,7 @@ def setup(D: int, lam0: float, *, B_tot: int, S: int, nu: float, Rs, etas) -> Se
     from ..spectra import identical, initial_moments
 
     for R in Rs:
-        _batch_per_worker(B_tot, R)
+        batch_per_worker(B_tot, R)
     lam = identical(D, lam0)
     m0 = initial_moments(lam, "isotropic")
     return Setup(lam, m0, 0.5 * float(lam @ m0),
