@@ -15,7 +15,7 @@ LIB = Path(__file__).resolve().parents[1] / "lib" / "twophase"
 
 #: Layers of the Part I numerics, lowest first: a module may import only from lower layers.
 LAYERS = {
-    "twophase._validate": 0,
+    "twophase._validate": 0, "twophase.parallel": 0.5,
     "twophase.methods": 1, "twophase.spectra": 1,
     "twophase._base": 2,
     "twophase.engine": 3,

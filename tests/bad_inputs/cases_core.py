@@ -350,4 +350,15 @@ CASES = {
     "twophase.bench.exit_code": [
         ((None,), {}, T, "rows"), (([ROW],), dict(quick="no"), TV, "quick"), (([{"ok": True}],), {}, V, "rows"),
     ],
+    "twophase.parallel.chunk_slices": [
+        ((0, 2), {}, V, "n"), ((5, 0), {}, V, "size"), ((5.0, 2), {}, TV, "n"), ((5, True), {}, TV, "size"),
+        (("5", 2), {}, TV, "n"),
+    ],
+    "twophase.parallel.chunk_seeds": [
+        ((-1, 2), {}, V, "seed"), ((0, 0), {}, V, "n_chunks"), (("0", 2), {}, TV, "seed"), ((0.5, 2), {}, TV, "seed"),
+    ],
+    "twophase.parallel.map_chunks": [
+        ((abs, [(1,)]), dict(executor="threads"), TV, "executor"), ((abs, [(1,)]), dict(executor=4), TV, "executor"),
+        ((None, [(1,)]), {}, TV, "fn"),
+    ],
 }

@@ -44,6 +44,7 @@ MOVING: dict = {}
 #: Public callables that need no case, with the reason.
 EXEMPT = {
     "twophase.bench.main": "the command line; argument errors are argparse's (exit 2), tested in test_bench",
+    "twophase.parallel.max_workers": "takes no argument; a bad TWOPHASE_MAX_WORKERS is tested in test_parallel",
     "twophase.bench.run": "takes one flag, checked by v.flag; a case would run the whole benchmark",
 }
 
