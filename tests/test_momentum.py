@@ -11,7 +11,7 @@ from twophase import engine as en
 from twophase import momentum as mo
 from twophase import spectra as sp
 from twophase import theory as th
-from twophase.simulate import loss_curves, minibatch_gradient
+from twophase.simulate import _chunk_generator, loss_curves, minibatch_gradient
 from helpers import close
 
 K_SE = 4.0  # theory vs Monte-Carlo: |mean - theory| <= K_SE standard errors (over seeds)
@@ -26,8 +26,8 @@ def problem():
 # ----------------------------------------------------------------------------- references
 def pytorch_sla_curves(method, nu_pt, lam, m0, cycles, seeds, sigma, seed):
     """SLA simulated with the PyTorch/optax outer convention (w <- b w + Delta), same
-    random-number consumption as twophase.simulate.loss_curves."""
-    rng = np.random.default_rng(seed)
+    random-number consumption as twophase.simulate.loss_curves (whose 5 seeds are one chunk)."""
+    rng = _chunk_generator(seed)  # one chunk: its stream
     D, R, S, b = lam.size, method.R, method.S, method.beta_out
     e0 = np.sqrt(m0) * rng.standard_normal((seeds, D))
     w = np.zeros((seeds, D))
@@ -122,7 +122,7 @@ def test_S1_nesterov_outer_simulation_is_nesterov_sgd():
     eta, nu, b, seeds = 0.5, 2.0, 0.7, 4
     sim = loss_curves(TwoPhase(eta, nu=nu, S=1, B=3, beta_out=b, outer="nesterov"), lam, m0, 15, seeds,
                       sigma=0.1, seed=5)
-    rng = np.random.default_rng(5)
+    rng = _chunk_generator(5)  # one chunk: its stream
     e = np.sqrt(m0) * rng.standard_normal((seeds, lam.size))
     w = np.zeros_like(e)
     lr = mo.to_pytorch(nu, b) * eta

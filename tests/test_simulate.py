@@ -220,3 +220,175 @@ def test_preconditioned_two_phase_matches_engine_theory():
 def test_precond_bad_input(precond, match):
     with pytest.raises(ValueError, match=match):
         sim.loss_curves(SGD(0.1), [1.0, 0.5], [0.5, 0.5], 2, 3, precond=precond)
+
+
+# ----------------------------------------------------------------------------- the chunked loop
+def _reference_chunk(method, lam, m0, cycles, n, sigma, sampler, rng, precond=None):
+    """The straightforward loop (repeat, sample, step, average, outer step) on one chunk's
+    stream, drawing what loss_curves draws in the same order: the reference for the in-place,
+    chunked implementation."""
+    R, S, b, nu = method.R, method.S, method.beta_out, method.nu
+    lr = method.eta * (1.0 if precond is None else precond)
+    e0 = np.sqrt(m0) * rng.standard_normal((n, lam.size))
+    buf, u = np.zeros_like(e0), np.zeros((n, R, lam.size))
+    out = [0.5 * (np.sum(lam * e0 * e0, -1) + sigma ** 2)]
+    for _ in range(cycles):
+        er = np.repeat(e0[:, None, :], R, axis=1)
+        if method.inner_momentum == "reset":
+            u = np.zeros_like(u)
+        for _ in range(S):
+            g = sim.minibatch_gradient(er, lam, method.B, sigma, rng, sampler)
+            u = method.beta_in * u + g
+            er = er - lr * (u if method.beta_in else g)
+        delta = e0 - er.mean(axis=1)
+        buf = b * buf + (1 - b) * delta
+        e0 = e0 - nu * (b * buf + (1 - b) * delta if method.outer == "nesterov" else buf)
+        out.append(0.5 * (np.sum(lam * e0 * e0, -1) + sigma ** 2))
+    return np.stack(out, 1)
+
+
+LOOP_METHODS = [
+    SGD(0.5, B=3),
+    TwoPhase(0.5, nu=1.0, S=4, R=1, B=2),
+    TwoPhase(0.5, nu=1.0, S=3, R=1, B=2, beta_in=0.6),
+    TwoPhase(0.5, nu=1.0, S=3, R=1, B=2, beta_in=0.6, inner_momentum="carry"),
+    TwoPhase(0.4, nu=1.7, S=3, R=1, B=2),
+    TwoPhase(0.4, nu=1.3, S=3, R=3, B=2),
+    TwoPhase(0.3, nu=1.5, S=2, R=3, B=4, beta_in=0.5, beta_out=0.4, outer="nesterov"),
+    TwoPhase(0.3, nu=1.5, S=2, R=2, B=1, beta_in=0.5, beta_out=0.7, inner_momentum="carry"),
+    TwoPhase(0.3, nu=2.0, S=1, R=1, B=5, beta_out=0.6, outer="nesterov"),
+]
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.3])
+@pytest.mark.parametrize("sampler", ["fast", "naive"])
+@pytest.mark.parametrize("method", LOOP_METHODS, ids=repr)
+def test_chunked_in_place_loop_equals_the_straightforward_loop(method, sampler, sigma):
+    """Path by path, to 1e-12: loss_curves (in place, chunks of seeds_per_chunk seeds, each
+    on its SeedSequence child, no outer step at R = nu = 1) against the plain loop run chunk by
+    chunk on the same streams; with and without a preconditioner."""
+    from twophase import parallel as par
+
+    lam, m0 = _problem("power", "isotropic", D=30)
+    p = np.linspace(1.5, 0.5, lam.size)
+    n = sim.seeds_per_chunk(lam.size, method.R, method.B, sampler)
+    seeds = 2 * n + 3  # three chunks, the last one short
+    for precond in (None, p):
+        got = sim.loss_curves(method, lam, m0, 4, seeds, sigma=sigma, sampler=sampler, seed=5,
+                              precond=precond, executor="serial")
+        kids = par.chunk_seeds(5, 3)
+        ref = np.concatenate([_reference_chunk(method, lam, m0, 4, k, sigma, sampler,
+                                               sim._generator(s), precond)
+                              for k, s in zip((n, n, 3), kids)])
+        close(got, ref, f"{method!r} {sampler} sigma={sigma} precond={precond is not None}")
+
+
+def _without_stopping(method, lam, m0, cycles, seeds, sigma, seed):
+    """The same chunks, each simulated to the end even after all its seeds diverged (the
+    library's behaviour before it stopped diverged chunks)."""
+    plan = sim._plan(method, lam, m0, cycles, seeds, sigma, "fast", seed, False, None, "serial")
+    parts = [sim._simulate_chunk(*task[:9], False, None) for task in plan.tasks]
+    return np.concatenate([c for c, _ in parts]), [n for _, n in parts]
+
+
+@pytest.mark.parametrize("eta, all_diverge", [(0.7, False), (1.1, True)])
+def test_diverged_chunks_stop_and_change_nothing(eta, all_diverge, monkeypatch):
+    """Chunks of 2 seeds (CHUNK_ENTRIES patched): the curves equal bit for bit those of the
+    same chunks simulated to the end; a chunk stops at the cycle where its last seed diverged
+    (counted by _simulate), and a run where every seed diverges simulates far fewer cycles."""
+    monkeypatch.setattr(sim, "CHUNK_ENTRIES", 64)
+    lam = sp.power_law(32, -1.0)
+    m0 = sp.initial_moments(lam)
+    method, cycles = SGD(eta, B=1), 300
+    run = sim._simulate(method, lam, m0, cycles, 16, sigma=0.1, seed=2, executor="serial")
+    full, full_n = _without_stopping(method, lam, m0, cycles, 16, 0.1, 2)
+    assert np.array_equal(run.curves, full)
+    assert full_n == [cycles] * 8 and len(run.simulated) == 8
+    first_inf = np.argmax(np.isinf(run.curves), axis=1)
+    for k, n in enumerate(run.simulated):
+        rows = first_inf[2 * k:2 * k + 2]
+        if np.all(np.isinf(run.curves[2 * k:2 * k + 2, -1])):
+            assert n == rows.max(), (k, n, rows)  # stopped where its last seed diverged
+        else:
+            assert n == cycles
+    assert np.all(np.isinf(run.curves[:, -1])) == all_diverge
+    if all_diverge:
+        assert max(run.simulated) < cycles // 2, run.simulated
+    else:
+        assert np.any(np.isinf(run.curves[:, -1])), "the setting should have some diverged seeds"
+
+
+def test_all_diverged_run_returns_early_at_default_chunks():
+    """Default chunks: SGD far above the edge diverges everywhere within a few dozen of the
+    3000 requested steps, and no chunk simulates past that."""
+    lam, m0 = _problem("power", "isotropic", D=30)
+    run = sim._simulate(SGD(2.5, B=1), lam, m0, 3000, 300, sigma=0.1, seed=1)
+    assert len(run.simulated) == 300 // sim.seeds_per_chunk(30) + 1
+    first_inf = np.argmax(np.isinf(run.curves), axis=1)
+    assert np.all(np.isinf(run.curves[:, -1])) and max(run.simulated) == first_inf.max() < 200
+
+
+def _executors():
+    return ["serial", None, "threads", "processes"]
+
+
+@pytest.mark.parametrize("executor", ["serial", None, "threads", "processes"])
+def test_same_numbers_whatever_runs_the_chunks(executor, monkeypatch):
+    """Bit for bit: serial, the default (every local core, here capped at 2 threads),
+    ThreadPoolExecutor(2) and ProcessPoolExecutor(2) give the same curves (5 chunks): SLA with
+    a preconditioner, and SGD near its edge where some seeds diverge."""
+    import concurrent.futures as cf
+
+    monkeypatch.setenv("TWOPHASE_MAX_WORKERS", "2")
+    lam, m0 = _problem("power", "isotropic", D=40)
+    seeds = 4 * sim.seeds_per_chunk(40, R=2) + 7
+    calls = [(TwoPhase(0.5, nu=1.4, S=3, R=2, B=2, beta_in=0.3, beta_out=0.2), 6,
+              dict(sigma=0.2, seed=13, precond=np.linspace(0.8, 1.3, 40))),
+             (SGD(1.8, B=1), 40, dict(seed=3))]
+
+    def run(ex):
+        return [sim.loss_curves(m, lam, m0, c, seeds, executor=ex, **kw) for m, c, kw in calls]
+
+    serial = run("serial")
+    if executor == "threads":
+        with cf.ThreadPoolExecutor(2) as pool:
+            got = run(pool)
+    elif executor == "processes":
+        with cf.ProcessPoolExecutor(2) as pool:
+            got = run(pool)
+    else:
+        got = run(executor)
+    for a, b in zip(got, serial):
+        assert a.shape == b.shape and np.array_equal(a, b)
+    last = serial[1][:, -1]
+    assert np.any(np.isinf(last)) and np.any(np.isfinite(last)), "SGD should be at its edge"
+
+
+def test_progress_bar_runs_with_threads(capsys):
+    """progress=True with the default executor: a shared bar, the same numbers as without."""
+    lam, m0 = _problem("power", "isotropic", D=30)
+    m = TwoPhase(0.5, nu=1.2, S=2, R=2, B=2)
+    a = sim.loss_curves(m, lam, m0, 3, 2000, seed=1, progress=True)
+    b = sim.loss_curves(m, lam, m0, 3, 2000, seed=1, progress=False, executor="serial")
+    assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("sigma, B", [(0.0, 1), (0.7, 3), (0.4, 16)])
+def test_fast_gradient_moments_match_theory_on_the_simulation_stream(sigma, B):
+    """The fast sampler on loss_curves' own bit generator (SFC64 from a SeedSequence child):
+    E[g] = H e and Cov[g] = ((e.He + sigma^2) H + H e e^T H) / B (Gaussian design), entry-wise
+    within K standard errors estimated from the draws themselves (n = 200000)."""
+    lam = np.array([1.5, 1.0, 0.6, 0.3, 0.1, 0.05])
+    e = np.random.default_rng(5).standard_normal(6)
+    n = 200_000
+    E = np.broadcast_to(e, (n, 6)).copy()
+    g = sim.minibatch_gradient(E, lam, B, sigma, sim._chunk_generator(17), "fast")
+    se = g.std(0, ddof=1) / np.sqrt(n)
+    assert np.all(np.abs(g.mean(0) - lam * e) < K * se), f"mean {g.mean(0)} vs {lam * e}"
+    He = lam * e
+    cov = ((e @ He + sigma ** 2) * np.diag(lam) + np.outer(He, He)) / B
+    c = g - lam * e  # centred at the exact mean
+    prod = c[:, :, None] * c[:, None, :]
+    se_cov = prod.std(0, ddof=1) / np.sqrt(n)
+    z = np.abs(prod.mean(0) - cov) / se_cov
+    assert np.all(z < K), f"covariance off by {z.max():.2f} SE:\n{prod.mean(0)}\n{cov}"

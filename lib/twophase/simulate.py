@@ -29,19 +29,27 @@ May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.met
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
+import threading
+from typing import NamedTuple
+
 import numpy as np
 
 from . import _base
 from . import _validate as v
+from . import parallel as par
 from ._base import check_method, check_problem
 from .methods import TwoPhase
 
-__all__ = ["loss_curves", "minibatch_gradient", "SAMPLERS"]
+__all__ = ["loss_curves", "minibatch_gradient", "seeds_per_chunk", "SAMPLERS", "CHUNK_ENTRIES"]
 
 SAMPLERS = ("fast", "naive")
 # Measured cost (with margin) used to refuse runs that would take minutes: seconds per
 # simulated coordinate-step for the fast sampler, and per coordinate x batch row for the naive one.
 _SEC_PER_COORD_STEP = 1.5e-8
+#: Numbers per (seeds, R, D) array of one chunk of :func:`loss_curves` (256 KiB of float64: the
+#: chunk's few arrays stay in a core's L2 cache). A constant, so chunks depend on the problem only.
+CHUNK_ENTRIES = 1 << 15
 
 
 def minibatch_gradient(e, lam, B, sigma, rng, sampler="fast"):
@@ -73,43 +81,53 @@ def _minibatch_gradient(e, lam, B, sigma, rng, sampler):
         eps = sigma * rng.standard_normal(lead + (B,)) if sigma > 0 else 0.0
         resid = np.einsum("...bd,...d->...b", X, e) - eps
         return np.einsum("...bd,...b->...d", X, resid) / B
-    # fast sampler
-    w = sqrt_lam * e
-    wn = np.sqrt(np.sum(w * w, axis=-1, keepdims=True))
-    safe = np.where(wn > 0, wn, 1.0)
-    what = np.where(wn > 0, w / safe, 0.0)
-    if np.any(wn == 0):  # any unit vector will do when w = 0
-        what = np.where(wn > 0, what, np.eye(1, D)[0])
-    xi = rng.standard_normal(lead + (D,))
-    xi_perp = xi - what * np.sum(what * xi, axis=-1, keepdims=True)
-    chi2_B = rng.chisquare(B, size=lead + (1,))
-    chi_B = np.sqrt(chi2_B)
-    if sigma > 0:
-        a = sigma * rng.standard_normal(lead + (1,))
-        rest = sigma ** 2 * (rng.chisquare(B - 1, size=lead + (1,)) if B > 1 else 0.0)
-    else:
-        a = np.zeros(lead + (1,))
-        rest = 0.0
-    gamma_v = wn * chi2_B - a * chi_B
-    v2 = wn ** 2 * chi2_B - 2.0 * wn * a * chi_B + a ** 2 + rest
-    Ztv = what * gamma_v + np.sqrt(np.maximum(v2, 0.0)) * xi_perp
-    return sqrt_lam * Ztv / B
+    e2 = np.ascontiguousarray(e).reshape(-1, D)
+    g = np.empty_like(e2)
+    _fast_gradient_into(g, e2, np.empty_like(e2), lam, sqrt_lam, B, sigma, rng, sqrt_lam / B)
+    return g.reshape(e.shape)
 
 
-def _outer_step(e0, buf, delta, method: TwoPhase):
-    """Outer update on the global error with EMA-convention momentum.
+def _fast_gradient_into(g, e, w, lam, sqrt_lam, B, sigma, rng, scale):
+    """Write ``scale * g`` into ``g`` (rows x D), ``g`` a fast-sampler gradient at each row of ``e``.
 
-    Heavy ball: ``v <- b v + (1-b) Δ``, ``e0 <- e0 - nu v``.
-    Nesterov:   ``v <- b v + (1-b) Δ``, ``e0 <- e0 - nu (b v + (1-b) Δ)``.
-    With ``b = 0`` both are ``e0 <- e0 - nu Δ`` (LA-DiLoCo).
+    ``scale = sqrt_lam / B`` gives the gradient itself; ``w`` is scratch of the same shape. With
+    ``w = sqrt_lam e``, ``s = ŵ·ξ`` and ``c = |v|`` (module docstring) the gradient is
+    ``g = (sqrt_lam / B) (c ξ + (γ·v - c s) ŵ)``, one random draw and a few in-place passes.
+    Draws, in this order: ``ξ`` (rows x D), ``χ²_B``, ``a`` and ``χ²_{B-1}`` (rows each, the last
+    two only when ``sigma > 0``).
     """
-    b, nu = method.beta_out, method.nu
-    if b == 0.0:
-        return e0 - nu * delta, buf
-    buf = b * buf + (1.0 - b) * delta
-    if method.outer == "nesterov":
-        return e0 - nu * (b * buf + (1.0 - b) * delta), buf
-    return e0 - nu * buf, buf
+    n = e.shape[0]
+    rng.standard_normal(out=g)
+    chi2_B = rng.chisquare(B, size=n)
+    if sigma > 0:
+        a = sigma * rng.standard_normal(n)
+        rest = sigma ** 2 * rng.chisquare(B - 1, size=n) if B > 1 else 0.0
+    else:
+        a, rest = 0.0, 0.0
+    np.multiply(e, sqrt_lam, out=w)
+    wn2 = np.einsum("ij,ij->i", w, w)
+    wx = np.einsum("ij,ij->i", w, g)
+    wn = np.sqrt(wn2)
+    chi_B = np.sqrt(chi2_B)
+    gamma_v = wn * chi2_B - a * chi_B
+    c = np.sqrt(np.maximum(wn2 * chi2_B - 2.0 * wn * a * chi_B + a * a + rest, 0.0))
+    zero = wn == 0
+    if zero.any():  # w = 0: any unit vector will do for ŵ; take the first axis
+        safe = np.where(zero, 1.0, wn)
+        s = np.where(zero, g[:, 0], wx / safe)
+        d = np.where(zero, 0.0, (gamma_v - c * s) / safe)
+        first = np.where(zero, gamma_v - c * s, 0.0)
+    else:
+        s = wx / wn
+        d = (gamma_v - c * s) / wn
+        first = None
+    g *= c[:, None]
+    w *= d[:, None]
+    g += w
+    if first is not None:
+        g[:, 0] += first
+    g *= scale
+    return g
 
 
 def _check_precond(precond, D: int):
@@ -125,7 +143,7 @@ def _check_precond(precond, D: int):
 
 
 def loss_curves(method: TwoPhase, lam, m0, cycles: int, seeds: int, sigma: float = 0.0,
-                sampler: str = "fast", seed: int = 0, progress=None, precond=None):
+                sampler: str = "fast", seed: int = 0, progress=None, precond=None, executor=None):
     """Monte-Carlo loss curves of the real stochastic algorithm.
 
     Parameters
@@ -138,27 +156,63 @@ def loss_curves(method: TwoPhase, lam, m0, cycles: int, seeds: int, sigma: float
     cycles : int
         Outer steps (>= 1).
     seeds : int
-        Independent runs (>= 1), simulated together.
+        Independent runs (>= 1), simulated in chunks of :func:`seeds_per_chunk` seeds.
     sigma : float
         Label-noise standard deviation (>= 0).
     sampler : {"fast", "naive"}
         Minibatch-gradient sampler (see module docstring).
     seed : int
-        Seed of ``numpy.random.default_rng``; the result is deterministic given it.
+        Root of the chunks' random streams: chunk ``k`` draws from
+        ``Generator(SFC64(SeedSequence(seed).spawn(n_chunks)[k]))``. The chunks depend on the
+        problem alone, so the result is the same bit for bit whatever ``executor`` runs it.
     progress : bool or None
-        Show a progress bar over cycles (``None``: only for long runs).
+        Show a progress bar over cycles (``None``: only for long runs; never with a process
+        or cluster executor).
     precond : None or array_like, shape (D,)
         Diagonal preconditioner ``p`` (finite, > 0) of the local steps:
         ``theta <- theta - eta p g``, or with inner momentum ``u <- beta_in u + g``,
         ``theta <- theta - eta p u``. The outer step is not preconditioned.
+    executor : None, "serial" or concurrent.futures.Executor
+        Where the chunks run (:mod:`twophase.parallel`): ``None`` every local core, ``"serial"``
+        the calling thread, or any executor (threads, processes, ``Client.get_executor()``).
 
     Returns
     -------
     ndarray, shape (seeds, cycles + 1)
         Population loss ``½(sum_i lam_i e_i^2 + sigma^2)`` of the global iterate at
         the start of each outer step; ``inf`` from the step a run diverges (same
-        rule as :func:`twophase.theory.expected_loss`).
+        rule as :func:`twophase.theory.expected_loss`). A chunk whose seeds have all
+        diverged stops being simulated.
     """
+    return _simulate(method, lam, m0, cycles, seeds, sigma, sampler, seed, progress, precond,
+                     executor).curves
+
+
+class _Run(NamedTuple):
+    curves: np.ndarray   # (seeds, cycles + 1)
+    simulated: list      # cycles actually simulated, per chunk
+
+
+def _simulate(method, lam, m0, cycles, seeds, sigma=0.0, sampler="fast", seed=0, progress=None,
+              precond=None, executor=None) -> _Run:
+    """:func:`loss_curves` with, per chunk, the number of cycles simulated."""
+    plan = _plan(method, lam, m0, cycles, seeds, sigma, sampler, seed, progress, precond, executor)
+    try:
+        parts = par.map_chunks(_simulate_chunk, plan.tasks, executor)
+    finally:
+        if plan.bar is not None:
+            plan.bar.close()
+    return _Run(np.concatenate([c for c, _ in parts], axis=0), [n for _, n in parts])
+
+
+class _Plan(NamedTuple):
+    tasks: list  # arguments of _simulate_chunk, one tuple per chunk
+    bar: object  # the shared progress bar, or None
+
+
+def _plan(method, lam, m0, cycles, seeds, sigma, sampler, seed, progress, precond, executor,
+          bar=None) -> _Plan:
+    """Validate a :func:`loss_curves` call and split it into chunk tasks (``bar``: a shared one)."""
     method = check_method(method, scalar=True, what="loss_curves")
     cycles = v.positive_int("cycles", cycles)
     seeds = v.positive_int("seeds", seeds)
@@ -168,60 +222,166 @@ def loss_curves(method: TwoPhase, lam, m0, cycles: int, seeds: int, sigma: float
     if progress is not None:
         v.flag("progress", progress)
     precond = _check_precond(precond, lam.size)
+    executor = par._check_executor(executor)
     D, R, S = lam.size, method.R, method.S
     per_step = float(seeds) * R * D * (method.B if sampler == "naive" else 1)
     v.array_size("seeds", per_step, f"one step of {seeds} seeds x {R} workers at D = {D}")
     v.work_estimate(_SEC_PER_COORD_STEP * per_step * S * cycles,
                     f"loss_curves ({cycles} cycles x {S} steps x {seeds} seeds x {R} workers at D = {D})",
                     "reduce seeds, cycles, S or D")
-
-    rng = np.random.default_rng(seed)
-    e0 = np.sqrt(m0) * rng.standard_normal((seeds, D))
-    L0 = 0.5 * (lam @ m0 + sigma ** 2)
-    out = np.empty((seeds, cycles + 1))
-
+    lr = method.eta if precond is None else method.eta * precond  # the local step, per mode
+    slices = par.chunk_slices(seeds, seeds_per_chunk(D, R, method.B, sampler))
     if progress is None:
         progress = cycles * S * seeds * R * D > 2e8
-    bar = None
-    if progress:
+    if bar is None and progress and _in_process(executor):
+        bar = _Progress(len(slices) * cycles, f"simulate {method!r}")
+    elif not _in_process(executor):
+        bar = None
+    tasks = [(method, lam, m0, sigma, sampler, lr, cycles, sl.stop - sl.start, child, True, bar)
+             for sl, child in zip(slices, par.chunk_seeds(seed, len(slices)))]
+    return _Plan(tasks, bar)
+
+
+def _in_process(executor) -> bool:
+    """True if ``executor`` runs the chunks in this process (so they may share a progress bar)."""
+    return executor is None or executor == "serial" or isinstance(executor, cf.ThreadPoolExecutor)
+
+
+class _Progress:
+    """A tqdm bar shared by the chunks running in this process's threads."""
+
+    def __init__(self, total, desc):
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cycles, desc=f"simulate {method!r}", leave=False)
-    reset = method.inner_momentum == "reset"
-    lr = method.eta if precond is None else method.eta * precond  # the local step, per mode
+        self._bar = tqdm(total=total, desc=desc, leave=False)
+        self._lock = threading.Lock()
 
-    def step(state):
-        if bar is not None:
-            bar.update(1)
-        e0, outer_buf, inner_buf = state
-        er = np.repeat(e0[:, None, :], R, axis=1)
-        if reset:
-            inner_buf[...] = 0.0
-        for _ in range(S):
-            g = _minibatch_gradient(er, lam, method.B, sigma, rng, sampler)
-            if method.beta_in:
-                inner_buf = method.beta_in * inner_buf + g
-                er = er - lr * inner_buf
-            else:
-                er = er - lr * g
-        delta = e0 - er.mean(axis=1)
-        e0, outer_buf = _outer_step(e0, outer_buf, delta, method)
-        return e0, outer_buf, inner_buf
+    def update(self, n=1):
+        with self._lock:
+            self._bar.update(n)
 
-    def loss_of(state):
-        e0 = state[0]
-        return 0.5 * (np.sum(lam * e0 * e0, axis=-1) + sigma ** 2)
+    def close(self):
+        self._bar.close()
 
-    def freeze(state, diverged):  # diverged runs are set to zero so they cannot overflow further
-        for a in state:
-            a[diverged] = 0.0
-        return state
 
-    with np.errstate(over="ignore", invalid="ignore"):
-        out[:, 0] = 0.5 * (np.sum(lam * e0 * e0, axis=-1) + sigma ** 2)
-    state = (e0, np.zeros((seeds, D)), np.zeros((seeds, R, D)))
-    try:
-        return _base.loss_loop(state, step, loss_of, freeze, cycles, L0, out)
-    finally:
-        if bar is not None:
-            bar.close()
+def _generator(seed_seq) -> np.random.Generator:
+    """The random stream of one chunk: SFC64 seeded by its SeedSequence child."""
+    return np.random.Generator(np.random.SFC64(seed_seq))
+
+
+def _chunk_generator(seed: int, k: int = 0) -> np.random.Generator:
+    """The stream of chunk ``k`` of ``loss_curves(..., seed=seed)`` (for path-by-path references)."""
+    return _generator(par.chunk_seeds(seed, k + 1)[k])
+
+
+def _simulate_chunk(method, lam, m0, sigma, sampler, lr, cycles, n, seed_seq, stop=True, bar=None):
+    """Simulate ``n`` seeds of one chunk; returns ``(curves (n, cycles + 1), cycles simulated)``.
+
+    ``stop``: return as soon as every seed of the chunk has diverged (``False`` keeps simulating
+    the frozen runs, as the library did before, for tests).
+    """
+    rng = _generator(seed_seq)
+    D, R, S, B = lam.size, method.R, method.S, method.B
+    beta_in, beta_out, nu = method.beta_in, method.beta_out, method.nu
+    sqrt_lam = np.sqrt(lam)
+    e0 = rng.standard_normal((n, D))
+    e0 *= np.sqrt(m0)
+    # R = 1, nu = 1 and no outer momentum: the outer step returns the worker's iterate itself
+    plain = R == 1 and nu == 1.0 and beta_out == 0.0
+    er = e0[:, None, :] if plain else np.empty((n, R, D))
+    rows = er.reshape(n * R, D)  # the workers' iterates, one per row (a view)
+    g = np.empty_like(rows)
+    w = np.empty_like(rows)
+    u = np.zeros_like(rows) if beta_in else None
+    delta = None if plain else np.empty((n, D))
+    buf = np.zeros((n, D)) if beta_out else None
+    scale = sqrt_lam / B if beta_in else lr * sqrt_lam / B  # what multiplies the sampled g
+    L0 = 0.5 * (lam @ m0 + sigma ** 2)
+    limit = _base.divergence_limit(L0)
+    out = np.full((n, cycles + 1), np.inf)
+    diverged = np.zeros(n, dtype=bool)
+    done = 0
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out[:, 0] = 0.5 * (np.einsum("ij,j,ij->i", e0, lam, e0) + sigma ** 2)
+        for t in range(1, cycles + 1):
+            if not plain:
+                np.copyto(er, e0[:, None, :])
+            if beta_in and method.inner_momentum == "reset":
+                u[...] = 0.0
+            for _ in range(S):
+                if sampler == "naive":
+                    g[...] = _minibatch_gradient(rows, lam, B, sigma, rng, sampler)
+                    if not beta_in:
+                        g *= lr
+                else:
+                    _fast_gradient_into(g, rows, w, lam, sqrt_lam, B, sigma, rng, scale)
+                if beta_in:
+                    u *= beta_in
+                    u += g
+                    np.multiply(u, lr, out=g)
+                rows -= g
+            if not plain:
+                _outer_step(e0, er, delta, buf, nu, beta_out, method.outer)
+            loss = 0.5 * (np.einsum("ij,j,ij->i", e0, lam, e0) + sigma ** 2)
+            diverged |= ~np.isfinite(loss) | (loss > limit)
+            out[:, t] = loss
+            done = t
+            if bar is not None:
+                bar.update(1)
+            if diverged.any():  # frozen at zero so they cannot overflow further
+                e0[diverged] = 0.0
+                for a in (buf, u.reshape(n, R, D) if u is not None else None):
+                    if a is not None:
+                        a[diverged] = 0.0
+                if stop and diverged.all():
+                    if bar is not None:
+                        bar.update(cycles - t)
+                    break
+        _base.mark_divergence(out, limit)
+    return out, done
+
+
+def _outer_step(e0, er, delta, buf, nu, b, outer):
+    """In place on the global error ``e0`` from the workers' ``er``, EMA-convention momentum.
+
+    ``Delta = e0 - mean_r er``. Heavy ball: ``v <- b v + (1-b) Δ``, ``e0 <- e0 - nu v``.
+    Nesterov: ``v <- b v + (1-b) Δ``, ``e0 <- e0 - nu (b v + (1-b) Δ)``. With ``b = 0`` both are
+    ``e0 <- e0 - nu Δ`` (LA-DiLoCo). ``delta`` is scratch; ``er`` is overwritten.
+    """
+    if er.shape[1] == 1:
+        np.subtract(e0, er[:, 0, :], out=delta)
+    else:
+        np.mean(er, axis=1, out=delta)
+        np.subtract(e0, delta, out=delta)
+    spare = er[:, 0, :]
+    if b == 0.0:
+        delta *= nu
+        e0 -= delta
+        return
+    delta *= 1.0 - b
+    buf *= b
+    buf += delta
+    if outer == "nesterov":
+        np.multiply(buf, b, out=spare)
+        spare += delta
+        spare *= nu
+        e0 -= spare
+    else:
+        np.multiply(buf, nu, out=delta)
+        e0 -= delta
+
+
+def seeds_per_chunk(D: int, R: int = 1, B: int = 1, sampler: str = "fast") -> int:
+    """Seeds simulated together in one chunk of :func:`loss_curves`: fixed by the problem.
+
+    About :data:`CHUNK_ENTRIES` numbers per ``(seeds, R, D)`` array (``(seeds, R, B, D)`` for the
+    naive sampler), so a chunk's working set stays in a core's cache; at least one seed.
+
+    >>> seeds_per_chunk(400), seeds_per_chunk(3200, R=4), seeds_per_chunk(10 ** 6)
+    (81, 2, 1)
+    """
+    D = v.positive_int("D", D)
+    R = v.positive_int("R", R)
+    B = v.positive_int("B", B)
+    v.choice("sampler", sampler, SAMPLERS)
+    return max(1, CHUNK_ENTRIES // (R * D * (B if sampler == "naive" else 1)))

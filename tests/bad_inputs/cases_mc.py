@@ -1,5 +1,5 @@
 """Bad-input cases of helper mc's additions to the Monte-Carlo layer (simulate, sweeps):
-the preconditioner of the local steps.
+the preconditioner of the local steps, the executor, the chunk size.
 
 Format (see test_bad_inputs.py): ``{"twophase.module.function": [(args, kwargs, exc_types, match)]}``.
 """
@@ -23,5 +23,11 @@ CASES = {
         (ARGS, dict(precond=[1.0, float("nan")]), V, "precond"),
         (ARGS, dict(precond="ones"), TV, "precond"),
         (ARGS, dict(precond=[True, True]), TV, "precond"),
+        (ARGS, dict(executor="threads"), TV, "executor"),
+        (ARGS, dict(executor=4), TV, "executor"),
+    ],
+    "twophase.simulate.seeds_per_chunk": [
+        ((0,), {}, V, "D"), ((2.5,), {}, TV, "D"), ((10,), dict(R=0), V, "R"), ((10,), dict(B=True), TV, "B"),
+        ((10,), dict(sampler="exact"), V, "sampler"),
     ],
 }
