@@ -133,3 +133,44 @@ def test_theory_matches_monte_carlo_la_diloco(setting):
         assert n == 5
         assert z < K_SE, (f"R={R}: max z = {z:.2f} >= {K_SE}\n theory={theory[R][0]}\n"
                           f" sim   ={mean}\n se    ={se}")
+
+
+@pytest.mark.parametrize("executor", ["serial", None, "threads", "processes"])
+def test_sweeps_give_the_same_numbers_whatever_runs_them(executor, monkeypatch):
+    """Bit for bit: r_sweep and simulate_r_sweep on serial, the default (2 local threads),
+    ThreadPoolExecutor(2) and ProcessPoolExecutor(2); and simulate_r_sweep equals its separate
+    loss_curves runs (seed + 1000 R + j) exactly."""
+    import concurrent.futures as cf
+
+    from twophase import simulate as sim
+
+    monkeypatch.setenv("TWOPHASE_MAX_WORKERS", "2")
+    lam = sp.power_law(30, -1.2)
+    m0 = sp.initial_moments(lam)
+    kw = dict(S=3, B_tot=8, Rs=[1, 2, 4], rule="sqrt", cycles=4, sigma=0.2)
+    etas, nu = [0.2, 0.5], 1.3
+
+    def run(ex):
+        return (sw.r_sweep(lam, m0, etas, nu, executor=ex, **kw),
+                sw.simulate_r_sweep(lam, m0, etas, nu, seeds={1: 700, 2: 400, 4: 300}, seed=5,
+                                    progress=executor is None, executor=ex, **kw))
+
+    theory, sims = run("serial")
+    if executor in ("threads", "processes"):
+        pool_type = cf.ThreadPoolExecutor if executor == "threads" else cf.ProcessPoolExecutor
+        with pool_type(2) as pool:
+            got = run(pool)
+    else:
+        got = run(executor)
+    for a, b in zip(got, (theory, sims)):
+        assert sorted(a) == [1, 2, 4]
+        for R in a:
+            assert a[R].shape == b[R].shape and np.array_equal(a[R], b[R]), R
+    if executor == "serial":
+        for R, n in ((1, 700), (2, 400), (4, 300)):
+            assert sims[R].shape == (2, n, 5)
+            for j, e in enumerate(etas):
+                e_R, nu_R = sw.scaled_hyperparameters(e, nu, R, "sqrt")
+                one = sim.loss_curves(TwoPhase(float(e_R), float(nu_R), S=3, R=R, B=8 // R), lam, m0,
+                                      4, n, sigma=0.2, seed=5 + 1000 * R + j, executor="serial")
+                assert np.array_equal(sims[R][j], one), (R, j)

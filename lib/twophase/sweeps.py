@@ -34,7 +34,7 @@ Owns: the generic sweeps above (the chapters' scans are in :mod:`twophase.experi
 
 May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.methods`,
 :mod:`twophase.engine`, :mod:`twophase.operators`,
-:mod:`twophase.simulate`.
+:mod:`twophase.simulate`, :mod:`twophase.parallel`.
 """
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ from . import _validate as v
 from ._base import check_form
 from .engine import _one_cycle_terms, expected_loss
 from .methods import TwoPhase
+from .parallel import _check_executor, map_chunks
 
 __all__ = [
     "RULES",
@@ -241,37 +242,46 @@ def batch_per_worker(B_tot, R):
 
 
 def r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "fixed", cycles: int,
-            sigma: float = 0.0, form: str = "exact"):
+            sigma: float = 0.0, form: str = "exact", executor=None):
     """Theory loss curves over ``R`` at fixed ``B_tot``, for a grid of base rates ``eta``.
 
     ``eta`` (1-D) and the scalar ``nu`` are the ``R = 1`` values; each ``R``
     uses :func:`scaled_hyperparameters` and ``B = B_tot / R``. One
-    ``expected_loss`` call per ``R`` (vectorised over ``eta``).
+    ``expected_loss`` call per ``R`` (vectorised over ``eta``); the calls run where
+    ``executor`` says (:mod:`twophase.parallel`; ``None``: every local core).
 
     Returns ``{R: ndarray of shape (len(eta), cycles + 1)}``.
     """
     eta = _grid1d("eta", eta)
     Rs = _worker_counts(Rs)
-    out = {}
     for R in Rs:
-        B = batch_per_worker(B_tot, R)
-        e, n = scaled_hyperparameters(eta, nu, R, rule)
-        out[int(R)] = expected_loss(TwoPhase(e, n, S=S, R=int(R), B=B), lam, m0, cycles,
-                                    sigma=sigma, form=form)
-    return out
+        batch_per_worker(B_tot, R)
+        scaled_hyperparameters(eta, nu, R, rule)
+    tasks = [(lam, m0, eta, nu, S, B_tot, R, rule, cycles, sigma, form) for R in Rs]
+    return dict(zip((int(R) for R in Rs), map_chunks(_r_sweep_one, tasks, executor)))
+
+
+def _r_sweep_one(lam, m0, eta, nu, S, B_tot, R, rule, cycles, sigma, form):
+    """One ``R`` of :func:`r_sweep` (module level, so process and cluster executors can run it)."""
+    e, n = scaled_hyperparameters(eta, nu, R, rule)
+    return expected_loss(TwoPhase(e, n, S=S, R=int(R), B=batch_per_worker(B_tot, R)), lam, m0,
+                         cycles, sigma=sigma, form=form)
 
 
 def simulate_r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "fixed",
                      cycles: int, seeds, sigma: float = 0.0, seed: int = 0,
-                     sampler: str = "fast", progress: bool = True):
+                     sampler: str = "fast", progress: bool = True, executor=None):
     """Monte-Carlo counterpart of :func:`r_sweep` (fast sampler, vectorised over seeds and workers).
 
     ``seeds`` is an int or a dict ``{R: int}`` (e.g. fewer seeds for large ``R``).
-    Each ``(R, eta)`` pair gets its own deterministic seed.
+    Each ``(R, eta)`` pair is one :func:`twophase.simulate.loss_curves` run with its own
+    deterministic seed ``seed + 1000 R + j``; the chunks of all the runs go to ``executor``
+    together (:mod:`twophase.parallel`; ``None``: every local core), so the numbers are the
+    same bit for bit whatever runs them, and equal those of the separate ``loss_curves`` calls.
 
     Returns ``{R: ndarray of shape (len(eta), seeds_R, cycles + 1)}``.
     """
-    from .simulate import loss_curves
+    from .simulate import _in_process, _plan, _Progress, _simulate_chunk
 
     eta = _grid1d("eta", eta)
     Rs = _worker_counts(Rs)
@@ -284,21 +294,29 @@ def simulate_r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "f
     else:
         v.positive_int("seeds", seeds)
     progress = v.flag("progress", progress)
+    executor = _check_executor(executor)
     for R in Rs:
         batch_per_worker(B_tot, R)
     jobs = [(R, j) for R in Rs for j in range(eta.size)]
-    if progress:
-        from tqdm.auto import tqdm
-
-        jobs = tqdm(jobs, desc=f"simulate ({rule})", leave=False)
-    out = {int(R): [] for R in Rs}
+    plans = []
     for R, j in jobs:
-        B = batch_per_worker(B_tot, R)
         e, n = scaled_hyperparameters(eta[j], nu, R, rule)
         n_seeds = seeds[R] if isinstance(seeds, dict) else seeds
-        out[int(R)].append(loss_curves(TwoPhase(float(e), float(n), S=S, R=int(R), B=B), lam, m0,
-                                       cycles, n_seeds, sigma=sigma, sampler=sampler,
-                                       seed=seed + 1000 * int(R) + j, progress=False))
+        plans.append(_plan(TwoPhase(float(e), float(n), S=S, R=int(R), B=batch_per_worker(B_tot, R)),
+                           lam, m0, cycles, n_seeds, sigma, sampler, seed + 1000 * int(R) + j, False,
+                           None, executor))
+    bar = None
+    if progress and _in_process(executor):
+        bar = _Progress(sum(len(p.tasks) for p in plans) * cycles, f"simulate ({rule})")
+    tasks = [t[:-1] + (bar,) for p in plans for t in p.tasks]
+    try:
+        parts = iter(map_chunks(_simulate_chunk, tasks, executor))
+    finally:
+        if bar is not None:
+            bar.close()
+    out = {int(R): [] for R in Rs}
+    for (R, _), p in zip(jobs, plans):
+        out[int(R)].append(np.concatenate([next(parts)[0] for _ in p.tasks], axis=0))
     return {R: np.stack(c) for R, c in out.items()}
 
 

@@ -30,4 +30,10 @@ CASES = {
         ((0,), {}, V, "D"), ((2.5,), {}, TV, "D"), ((10,), dict(R=0), V, "R"), ((10,), dict(B=True), TV, "B"),
         ((10,), dict(sampler="exact"), V, "sampler"),
     ],
+    "twophase.sweeps.r_sweep": [
+        ((LAM, M0, [0.1], 1.0), dict(S=2, B_tot=4, Rs=[1], cycles=2, executor="cluster"), TV, "executor"),
+    ],
+    "twophase.sweeps.simulate_r_sweep": [
+        ((LAM, M0, [0.1], 1.0), dict(S=2, B_tot=4, Rs=[1], cycles=2, seeds=3, executor=2), TV, "executor"),
+    ],
 }
