@@ -28,3 +28,15 @@ def test_best_time_bad_input():
         bench.best_time(3)
     with pytest.raises(ValueError, match="repeats"):
         bench.best_time(lambda: None, repeats=0)
+
+
+def test_monte_carlo_rows_compare_like_with_like():
+    """The loss_curves rows (helper mc): one core against its normals for SGD, LA-DiLoCo and SLA,
+    and every core against one, whose two sides give the same numbers bit for bit (agree = 0)."""
+    rows = bench._monte_carlo_rows(quick=True)
+    names = [r["name"] for r in rows]
+    assert sum("1 core vs its normals" in n for n in names) == 3, names
+    par = [r for r in rows if "cores vs 1" in r["name"]]
+    assert len(par) == 1 and par[0]["agree"] == 0.0
+    assert all(r["a"] > 0 and r["b"] > 0 and np.isfinite(r["ratio"]) for r in rows)
+    assert all(len(n) <= 72 for n in names), names

@@ -15,7 +15,10 @@ are only judged at full size. Targets:
 * the one moment engine no slower than the old engine by more than 10 % (rows "old engine vs
   new engine": ratio = old time / new time, target >= 0.9);
 * fast gradient sampler (the kernel :func:`twophase.simulate.loss_curves` runs) >= 10x faster
-  than naive at B = 64, D = 3200, and within 3x of drawing D standard normals.
+  than naive at B = 64, D = 3200, and within 3x of drawing D standard normals;
+* :func:`twophase.simulate.loss_curves` on one core within 1.5x of the time to draw its
+  normals (CPU time), and on every local core >= 1.8x faster than on one (wall time, 2 cores);
+  the two give the same numbers bit for bit (the row's agreement).
 
 Owns: the benchmark rows. May import: every Part I numerics module (it is at the top of them).
 """
@@ -128,6 +131,63 @@ def run(quick: bool = False) -> list[dict]:
     rows.append(_row(f"fast vs naive gradient sampler (B={B}, D={D})", t_f, t_n, t_n / t_f, ">= 10x",
                      t_n / t_f >= 10))
     rows.append(_row(f"fast gradient vs drawing D={D} normals", t_f, t_r, t_f / t_r, "<= 3x", t_f / t_r <= 3))
+    rows += _monte_carlo_rows(quick)
+    return rows
+
+
+def _interleaved_best(fns, repeats, clock=time.perf_counter):
+    """Best-of-``repeats`` time of each of ``fns``, the functions taking turns (one repeat of each
+    in a row), so a change in the machine's load hits all of them alike."""
+    best = [np.inf] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0 = clock()
+            fn()
+            best[i] = min(best[i], clock() - t0)
+    return best
+
+
+def _monte_carlo_rows(quick: bool) -> list[dict]:
+    """``loss_curves`` on one core against drawing its normals (CPU time of this process, so
+    other processes' load does not count), and on every local core against one (wall time).
+
+    Targets: one core within 1.5x of the normals it draws (the same number, in the same
+    chunk-sized blocks, from the same bit generator); every core (the default executor) at
+    least 1.8x faster than one on a 2-core machine (``max_workers()`` workers).
+    """
+    from . import parallel as par
+
+    D = 400 if quick else 3200
+    reps = 2 if quick else 7
+    lam = sp.power_law(D, -1.5)
+    m0 = sp.initial_moments(lam)
+    rows = []
+    cases = [("SGD", TwoPhase(0.5, B=16), 40 if quick else 60, 64),
+             ("DiLoCo R=4 S=5", TwoPhase(0.5, nu=1.2, S=5, R=4, B=4), 8 if quick else 12, 32),
+             ("SLA R=4 S=5", TwoPhase(0.3, nu=1.2, S=5, R=4, B=4, beta_in=0.5, beta_out=0.5),
+              8 if quick else 12, 32)]
+    for label, meth, cycles, seeds in cases:
+        n = sim.seeds_per_chunk(D, meth.R)
+        chunks = -(-seeds // n)
+        rng = sim._generator(np.random.SeedSequence(0))
+        buf = np.empty((n * meth.R, D))
+        run = lambda: sim.loss_curves(meth, lam, m0, cycles, seeds, sigma=0.5, seed=1,  # noqa: E731
+                                      executor="serial")
+        run()  # compile (or load) the kernel outside the timing
+        draws = cycles * meth.S * chunks
+        t_lc, t_n = _interleaved_best([run, lambda: [rng.standard_normal(out=buf) for _ in range(draws)]],
+                                      reps, time.process_time)
+        rows.append(_row(f"loss_curves 1 core vs its normals (CPU): {label} D={D} {seeds} seeds",
+                         t_lc, t_n, t_lc / t_n, "<= 1.5x", t_lc / t_n <= 1.5))
+    meth, seeds, cycles = TwoPhase(0.5, B=16), 160 if quick else 320, 20 if quick else 40
+    serial = lambda: sim.loss_curves(meth, lam, m0, cycles, seeds, sigma=0.5, seed=2,  # noqa: E731
+                                     executor="serial")
+    default = lambda: sim.loss_curves(meth, lam, m0, cycles, seeds, sigma=0.5, seed=2)  # noqa: E731
+    t_1, t_all = _interleaved_best([serial, default], reps)
+    workers = par.max_workers()
+    rows.append(_row(f"loss_curves {workers} cores vs 1: SGD, D={D}, {seeds} seeds, wall time",
+                     t_all, t_1, t_1 / t_all, ">= 1.8x (2 cores)", t_1 / t_all >= 1.8 or workers < 2,
+                     _rel(default(), serial())))
     return rows
 
 
