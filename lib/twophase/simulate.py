@@ -17,6 +17,20 @@ Two minibatch-gradient samplers are provided:
     ``Z^T v = ŵ (γ·v) + |v| ξ_⊥`` with ``v = |w| γ - eps``, and the two scalars
     need only ``χ²_B = |γ|²``, ``a ~ N(0, σ²)`` (noise along γ) and ``χ²_{B-1}``:
     ``γ·v = |w| χ²_B - a χ_B``, ``|v|² = |w|² χ²_B - 2|w| a χ_B + a² + σ² χ²_{B-1}``.
+    With ``ξ_⊥ = ξ - ŵ (ŵ·ξ)`` the gradient is ``g = (H^{1/2} / B)(c ξ + d w)``,
+    ``c = |v|``, ``d = (γ·v - c ŵ·ξ) / |w|``: one pass for ``|w|²`` and ``w·ξ``, one for
+    the step. :func:`loss_curves` runs it compiled (numba, when importable) or in numpy.
+
+How :func:`loss_curves` runs (issue 12):
+
+* seeds are split into chunks of :func:`seeds_per_chunk` seeds, a number fixed by the problem
+  (about :data:`CHUNK_ENTRIES` numbers per array, cache-sized); chunk ``k`` draws from
+  ``Generator(SFC64(SeedSequence(seed).spawn(n)[k]))`` and the chunks run where ``executor``
+  says (:mod:`twophase.parallel`), so the numbers never depend on how many workers there are;
+* the updates are in place; at ``R = 1``, ``nu = 1`` without outer momentum the outer step is
+  the identity (``e0 - (e0 - e_1) = e_1``) and is skipped with the copy and the mean;
+* a chunk whose seeds have all diverged stops (their loss is ``inf`` from the step each one
+  diverged, as before), so a run that diverges everywhere returns early.
 
 Outer momentum uses the EMA convention (``v <- beta v + (1 - beta) Delta``),
 see :mod:`twophase.methods`.
@@ -25,7 +39,8 @@ Owns: Monte-Carlo only (the samplers and :func:`loss_curves`); summaries of its 
 :mod:`twophase.summaries`. Divergence follows the same rule as the exact theory
 (:mod:`twophase._base`).
 
-May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.methods`.
+May import: :mod:`twophase._validate`, :mod:`twophase.parallel`, :mod:`twophase._base`,
+:mod:`twophase.methods` (and numba, optionally).
 """
 from __future__ import annotations
 
