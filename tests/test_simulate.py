@@ -288,13 +288,11 @@ def test_numba_is_used_where_it_is_installed():
 @pytest.mark.parametrize("method", LOOP_METHODS, ids=repr)
 def test_chunked_in_place_loop_equals_the_straightforward_loop(method, sampler, sigma, kernel_path):
     """Path by path, to 1e-12: loss_curves (in place, chunks of seeds_per_chunk seeds, each
-    on its SeedSequence child, no outer step at R = nu = 1; compiled kernel and numpy path)
+    on its SeedSequence child, no outer step at R = nu = 1; compiled kernels and numpy path;
+    the naive sampler has a compiled outer step only)
     against the plain loop run chunk by chunk on the same streams; with and without a
     preconditioner."""
     from twophase import parallel as par
-
-    if sampler == "naive" and kernel_path == "numba":
-        pytest.skip("the naive sampler has no compiled kernel (covered by the numpy run)")
 
     lam, m0 = _problem("power", "isotropic", D=30)
     p = np.linspace(1.5, 0.5, lam.size)

@@ -208,23 +208,65 @@ def _fast_step_python(rows, xi, lam, sqrt_lam, scale, lr, chi2_B, a, rest, u, be
             sq[r] = total
 
 
+def _outer_step_python(e0, er, buf, nu, b, nesterov, lam, mean, sq):
+    """The outer step fused in one pass over each seed (the body of the compiled kernel).
+
+    ``Delta = e0 - mean_r er`` and the update of :func:`_outer_step` (``buf`` empty without outer
+    momentum), then ``sq = sum_j lam_j e0_j^2`` (the loss's sum) and every worker's iterate reset
+    to the new ``e0`` (the start of the next cycle). ``mean`` is scratch of length ``D``.
+    """
+    n, R, D = er.shape
+    momentum = buf.shape[0] > 0
+    for i in range(n):
+        for j in range(D):
+            mean[j] = er[i, 0, j]
+        for r in range(1, R):
+            for j in range(D):
+                mean[j] += er[i, r, j]
+        total = 0.0
+        for j in range(D):
+            delta = e0[i, j] - mean[j] / R
+            if momentum:
+                dd = delta * (1.0 - b)
+                v = b * buf[i, j] + dd
+                buf[i, j] = v
+                x = e0[i, j] - nu * (b * v + dd if nesterov else v)
+            else:
+                x = e0[i, j] - nu * delta
+            e0[i, j] = x
+            mean[j] = x
+            total += lam[j] * x * x
+        sq[i] = total
+        for r in range(R):
+            for j in range(D):
+                er[i, r, j] = mean[j]
+
+
 _KERNEL = {}
 
 
-def _fast_step_kernel():
-    """The compiled :func:`_fast_step_python` (numba, ``nogil``: threads run it in parallel), or
-    ``None`` when numba is not importable or ``_USE_NUMBA`` is false (then the numpy path runs)."""
+def _kernels():
+    """The compiled ``(local step, outer step)`` (:func:`_fast_step_python`,
+    :func:`_outer_step_python`; numba, ``nogil``: threads run them in parallel), or ``None``
+    when numba is not importable or ``_USE_NUMBA`` is false (then the numpy path runs)."""
     if not _USE_NUMBA:
         return None
-    if "fast" not in _KERNEL:
+    if "kernels" not in _KERNEL:
         try:
             import numba
         except ImportError:  # pragma: no cover - numba is pinned in requirements.txt
-            _KERNEL["fast"] = None
+            _KERNEL["kernels"] = None
         else:
             # reassociating sums only (no FMA contraction, inf and nan keep their meaning)
-            _KERNEL["fast"] = numba.njit(nogil=True, cache=True, fastmath={"reassoc"})(_fast_step_python)
-    return _KERNEL["fast"]
+            jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc"})
+            _KERNEL["kernels"] = (jit(_fast_step_python), jit(_outer_step_python))
+    return _KERNEL["kernels"]
+
+
+def _fast_step_kernel():
+    """The compiled local step of the fast sampler, or ``None`` (see :func:`_kernels`)."""
+    k = _kernels()
+    return None if k is None else k[0]
 
 
 #: Use the compiled kernel when numba is importable (tests switch it off to run the numpy path).
@@ -397,12 +439,19 @@ def _simulate_chunk(method, lam, m0, sigma, sampler, lr, cycles, n, seed_seq, st
     delta = None if plain else np.empty((n, D))
     buf = np.zeros((n, D)) if beta_out else None
     scale = sqrt_lam / B if beta_in else lr * sqrt_lam / B  # what multiplies the sampled g
-    kernel = _fast_step_kernel() if sampler == "fast" else None
+    compiled = _kernels()
+    kernel = compiled[0] if compiled is not None and sampler == "fast" else None
+    outer_kernel = compiled[1] if compiled is not None and not plain else None
+    sq = np.empty(n)  # sum_j lam_j e_j^2 from a compiled kernel (the loss)
     if kernel is not None:
         lr_vec = np.ascontiguousarray(np.broadcast_to(lr, (D,)), dtype=np.float64)
         scale = np.ascontiguousarray(np.broadcast_to(scale, (D,)), dtype=np.float64)
         u_k = u if u is not None else np.empty((0, D))
-        sq, no_sq = np.empty(n), np.empty(0)  # sum_j lam_j e_j^2 after a plain step (the loss)
+        no_sq = np.empty(0)
+    if outer_kernel is not None:
+        buf_k = buf if buf is not None else np.empty((0, D))
+        mean = np.empty(D)
+        np.copyto(er, e0[:, None, :])  # then the outer kernel starts each next cycle
     L0 = 0.5 * (lam @ m0 + sigma ** 2)
     limit = _base.divergence_limit(L0)
     out = np.full((n, cycles + 1), np.inf)
@@ -412,7 +461,7 @@ def _simulate_chunk(method, lam, m0, sigma, sampler, lr, cycles, n, seed_seq, st
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         out[:, 0] = 0.5 * (np.einsum("ij,j,ij->i", e0, lam, e0) + sigma ** 2)
         for t in range(1, cycles + 1):
-            if not plain:
+            if not plain and outer_kernel is None:
                 np.copyto(er, e0[:, None, :])
             if beta_in and method.inner_momentum == "reset":
                 u[...] = 0.0
@@ -433,9 +482,11 @@ def _simulate_chunk(method, lam, m0, sigma, sampler, lr, cycles, n, seed_seq, st
                     u += g
                     np.multiply(u, lr, out=g)
                 rows -= g
-            if not plain:
+            if outer_kernel is not None:
+                outer_kernel(e0, er, buf_k, nu, beta_out, method.outer == "nesterov", lam, mean, sq)
+            elif not plain:
                 _outer_step(e0, er, delta, buf, nu, beta_out, method.outer)
-            if kernel is not None and plain:
+            if (kernel is not None and plain) or outer_kernel is not None:
                 loss = sq
                 loss += sigma ** 2
                 loss *= 0.5
@@ -451,7 +502,8 @@ def _simulate_chunk(method, lam, m0, sigma, sampler, lr, cycles, n, seed_seq, st
                 any_diverged = True
             if any_diverged:  # frozen at zero so they cannot overflow further
                 e0[diverged] = 0.0
-                for a in (buf, u.reshape(n, R, D) if u is not None else None):
+                for a in (buf, u.reshape(n, R, D) if u is not None else None,
+                          er if outer_kernel is not None else None):
                     if a is not None:
                         a[diverged] = 0.0
                 if stop and diverged.all():
