@@ -502,10 +502,10 @@ def _simulate_chunk(method, lam, m0, sigma, sampler, lr, cycles, n, seed_seq, st
                 any_diverged = True
             if any_diverged:  # frozen at zero so they cannot overflow further
                 e0[diverged] = 0.0
-                for a in (buf, u.reshape(n, R, D) if u is not None else None,
-                          er if outer_kernel is not None else None):
-                    if a is not None:
-                        a[diverged] = 0.0
+                for state in (buf, u.reshape(n, R, D) if u is not None else None,
+                              er if outer_kernel is not None else None):
+                    if state is not None:
+                        state[diverged] = 0.0
                 if stop and diverged.all():
                     if bar is not None:
                         bar.update(cycles - t)
