@@ -243,6 +243,7 @@ def _outer_step_python(e0, er, buf, nu, b, nesterov, lam, mean, sq):
 
 
 _KERNEL = {}
+_KERNEL_LOCK = threading.Lock()
 
 
 def _kernels():
@@ -251,15 +252,16 @@ def _kernels():
     when numba is not importable or ``_USE_NUMBA`` is false (then the numpy path runs)."""
     if not _USE_NUMBA:
         return None
-    if "kernels" not in _KERNEL:
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - numba is pinned in requirements.txt
-            _KERNEL["kernels"] = None
-        else:
-            # reassociating sums only (no FMA contraction, inf and nan keep their meaning)
-            jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc"})
-            _KERNEL["kernels"] = (jit(_fast_step_python), jit(_outer_step_python))
+    with _KERNEL_LOCK:  # chunks starting together in threads compile once
+        if "kernels" not in _KERNEL:
+            try:
+                import numba
+            except ImportError:  # pragma: no cover - numba is pinned in requirements.txt
+                _KERNEL["kernels"] = None
+            else:
+                # reassociating sums only (no FMA contraction, inf and nan keep their meaning)
+                jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc"})
+                _KERNEL["kernels"] = (jit(_fast_step_python), jit(_outer_step_python))
     return _KERNEL["kernels"]
 
 
