@@ -137,75 +137,105 @@ def _fast_gradient_into(g, e, w, lam, sqrt_lam, B, sigma, rng, scale):
     return g
 
 
-def _draw_fast(rng, xi, B, sigma):
+def _draw_fast(rng, xi, B, sigma, scaled=True):
     """The fast sampler's draws, in this order: ``ξ ~ N(0, I)`` into ``xi`` (rows x D), then per
     row ``χ²_B``, ``a ~ N(0, σ²)`` and ``σ² χ²_{B-1}`` (the last two only when ``sigma > 0``, else
-    zeros). Returns ``(χ²_B, a, σ² χ²_{B-1})``."""
+    zeros). Returns ``(χ²_B, a, σ² χ²_{B-1})``; with ``scaled=False`` ``a / σ`` and ``χ²_{B-1}``
+    (the compiled kernel multiplies by ``σ`` and ``σ²`` itself, the same products)."""
     n = xi.shape[0]
     rng.standard_normal(out=xi)
     chi2_B = rng.chisquare(B, size=n)
     if sigma > 0:
-        a = sigma * rng.standard_normal(n)
-        rest = sigma ** 2 * rng.chisquare(B - 1, size=n) if B > 1 else np.zeros(n)
+        a = rng.standard_normal(n)
+        rest = rng.chisquare(B - 1, size=n) if B > 1 else np.zeros(n)
+        if scaled:
+            a *= sigma
+            rest *= sigma ** 2
     else:
         a, rest = np.zeros(n), np.zeros(n)
     return chi2_B, a, rest
 
 
-def _fast_step_python(rows, xi, lam, sqrt_lam, scale, lr, chi2_B, a, rest, u, beta_in, sq):
+def _fast_step_python(rows, xi, lam, sqrt_lam, scale, lr, chi2_B, a, rest, sigma, sigma2, u, beta_in,
+                      sq):
     """One local step of every row in place, fused (the body of the compiled kernel).
 
     ``rows -= scale (c ξ + d sqrt_lam rows)`` without inner momentum (``scale = lr sqrt_lam / B``);
     with it (``u`` of the rows' shape, else empty; ``scale = sqrt_lam / B``):
-    ``u <- beta_in u + g``, ``rows -= lr u``. ``c``, ``d`` as in :func:`_fast_gradient_into`.
-    If ``sq`` is not empty it receives ``sum_j lam_j rows_j^2`` after the step (the loss's sum).
-    Two passes over a row (compiled, sums may be reassociated: results agree with the numpy
-    path to rounding, ~1e-15).
+    ``u <- beta_in u + g``, ``rows -= lr u`` (``beta_in = 0`` here: ``u <- g``, the first step
+    after a reset). ``c``, ``d`` as in :func:`_fast_gradient_into`; ``a``, ``rest`` unscaled
+    draws (:func:`_draw_fast` with ``scaled=False``), ``sigma2 = sigma ** 2``. If ``sq`` is not empty it receives ``sum_j lam_j rows_j^2`` after the step (the loss's sum).
+    Two passes over a row. Compiled in strict IEEE arithmetic; each sum keeps four partial sums
+    in a fixed order, so the result does not depend on the CPU's vector width or on how the
+    kernel was specialised (it agrees with the numpy path to rounding, ~1e-15).
     """
     n, D = rows.shape
     momentum = u.shape[0] > 0
     want_sq = sq.shape[0] > 0
+    D4 = D - D % 4
     for r in range(n):
-        wn2 = 0.0
-        wx = 0.0
-        for j in range(D):
-            w = sqrt_lam[j] * rows[r, j]
-            wn2 += w * w
-            wx += w * xi[r, j]
+        p0 = p1 = p2 = p3 = 0.0  # |w|^2
+        q0 = q1 = q2 = q3 = 0.0  # w . xi
+        for j in range(0, D4, 4):
+            w0 = sqrt_lam[j] * rows[r, j]
+            w1 = sqrt_lam[j + 1] * rows[r, j + 1]
+            w2 = sqrt_lam[j + 2] * rows[r, j + 2]
+            w3 = sqrt_lam[j + 3] * rows[r, j + 3]
+            p0 += w0 * w0
+            p1 += w1 * w1
+            p2 += w2 * w2
+            p3 += w3 * w3
+            q0 += w0 * xi[r, j]
+            q1 += w1 * xi[r, j + 1]
+            q2 += w2 * xi[r, j + 2]
+            q3 += w3 * xi[r, j + 3]
+        for j in range(D4, D):
+            w0 = sqrt_lam[j] * rows[r, j]
+            p0 += w0 * w0
+            q0 += w0 * xi[r, j]
+        wn2 = (p0 + p1) + (p2 + p3)
+        wx = (q0 + q1) + (q2 + q3)
         wn = np.sqrt(wn2)
         chi_B = np.sqrt(chi2_B[r])
-        gamma_v = wn * chi2_B[r] - a[r] * chi_B
-        c = np.sqrt(max(wn2 * chi2_B[r] - 2.0 * wn * a[r] * chi_B + a[r] * a[r] + rest[r], 0.0))
+        ar = sigma * a[r]
+        gamma_v = wn * chi2_B[r] - ar * chi_B
+        c = np.sqrt(max(wn2 * chi2_B[r] - 2.0 * wn * ar * chi_B + ar * ar + sigma2 * rest[r], 0.0))
         first = 0.0
         if wn > 0:
             d = (gamma_v - c * (wx / wn)) / wn
         else:  # w = 0: the first axis as the unit vector
             d = 0.0
             first = gamma_v - c * xi[r, 0]
-        total = 0.0
-        if momentum:
+        if momentum and beta_in == 0.0:
+            for j in range(D):
+                g = c * xi[r, j] + d * (sqrt_lam[j] * rows[r, j])
+                u[r, j] = g * scale[j]
+                rows[r, j] = rows[r, j] - lr[j] * u[r, j]
+        elif momentum:
             for j in range(D):
                 g = c * xi[r, j] + d * (sqrt_lam[j] * rows[r, j])
                 u[r, j] = beta_in * u[r, j] + g * scale[j]
-                x = rows[r, j] - lr[j] * u[r, j]
-                rows[r, j] = x
-                total += lam[j] * x * x
+                rows[r, j] = rows[r, j] - lr[j] * u[r, j]
         else:
             for j in range(D):
                 g = c * xi[r, j] + d * (sqrt_lam[j] * rows[r, j])
-                x = rows[r, j] - g * scale[j]
-                rows[r, j] = x
-                total += lam[j] * x * x
+                rows[r, j] = rows[r, j] - g * scale[j]
         if first != 0.0:  # the first axis's extra term, after the pass (w = 0 only)
-            x = rows[r, 0]
             step = first * scale[0]
             if momentum:
                 u[r, 0] += step
                 step *= lr[0]
-            rows[r, 0] = x - step
-            total += lam[0] * ((x - step) * (x - step) - x * x)
-        if want_sq:
-            sq[r] = total
+            rows[r, 0] = rows[r, 0] - step
+        if want_sq:  # the row is in the L1 cache
+            p0 = p1 = p2 = p3 = 0.0
+            for j in range(0, D4, 4):
+                p0 += lam[j] * rows[r, j] * rows[r, j]
+                p1 += lam[j + 1] * rows[r, j + 1] * rows[r, j + 1]
+                p2 += lam[j + 2] * rows[r, j + 2] * rows[r, j + 2]
+                p3 += lam[j + 3] * rows[r, j + 3] * rows[r, j + 3]
+            for j in range(D4, D):
+                p0 += lam[j] * rows[r, j] * rows[r, j]
+            sq[r] = (p0 + p1) + (p2 + p3)
 
 
 def _outer_step_python(e0, er, buf, nu, b, nesterov, lam, mean, sq):
@@ -223,7 +253,6 @@ def _outer_step_python(e0, er, buf, nu, b, nesterov, lam, mean, sq):
         for r in range(1, R):
             for j in range(D):
                 mean[j] += er[i, r, j]
-        total = 0.0
         for j in range(D):
             delta = e0[i, j] - mean[j] / R
             if momentum:
@@ -235,7 +264,16 @@ def _outer_step_python(e0, er, buf, nu, b, nesterov, lam, mean, sq):
                 x = e0[i, j] - nu * delta
             e0[i, j] = x
             mean[j] = x
-            total += lam[j] * x * x
+        p0 = p1 = p2 = p3 = 0.0  # four partial sums in a fixed order, as in the local step
+        D4 = D - D % 4
+        for j in range(0, D4, 4):
+            p0 += lam[j] * mean[j] * mean[j]
+            p1 += lam[j + 1] * mean[j + 1] * mean[j + 1]
+            p2 += lam[j + 2] * mean[j + 2] * mean[j + 2]
+            p3 += lam[j + 3] * mean[j + 3] * mean[j + 3]
+        for j in range(D4, D):
+            p0 += lam[j] * mean[j] * mean[j]
+        total = (p0 + p1) + (p2 + p3)
         sq[i] = total
         for r in range(R):
             for j in range(D):
@@ -259,8 +297,8 @@ def _kernels():
             except ImportError:  # pragma: no cover - numba is pinned in requirements.txt
                 _KERNEL["kernels"] = None
             else:
-                # reassociating sums only (no FMA contraction, inf and nan keep their meaning)
-                jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc"})
+                # strict IEEE (no fastmath): the same numbers whatever the CPU or the specialisation
+                jit = numba.njit(nogil=True, cache=True)
                 _KERNEL["kernels"] = (jit(_fast_step_python), jit(_outer_step_python))
     return _KERNEL["kernels"]
 
@@ -465,17 +503,18 @@ def _simulate_chunk(method, lam, m0, sigma, sampler, lr, cycles, n, seed_seq, st
         for t in range(1, cycles + 1):
             if not plain and outer_kernel is None:
                 np.copyto(er, e0[:, None, :])
-            if beta_in and method.inner_momentum == "reset":
+            reset = beta_in and method.inner_momentum == "reset"
+            if reset and kernel is None:
                 u[...] = 0.0
-            for _ in range(S):
+            for k in range(S):
                 if sampler == "naive":
                     g[...] = _minibatch_gradient(rows, lam, B, sigma, rng, sampler)
                     if not beta_in:
                         g *= lr
                 elif kernel is not None:
-                    chi2_B, a, rest = _draw_fast(rng, g, B, sigma)
-                    kernel(rows, g, lam, sqrt_lam, scale, lr_vec, chi2_B, a, rest, u_k, beta_in,
-                           sq if plain else no_sq)
+                    chi2_B, a, rest = _draw_fast(rng, g, B, sigma, scaled=False)
+                    kernel(rows, g, lam, sqrt_lam, scale, lr_vec, chi2_B, a, rest, sigma, sigma ** 2,
+                           u_k, 0.0 if reset and k == 0 else beta_in, sq if plain else no_sq)
                     continue
                 else:
                     _fast_gradient_into(g, rows, w, lam, sqrt_lam, B, sigma, rng, scale)
