@@ -216,6 +216,27 @@ def _fast_step_python(rows, xi, lam, sqrt_lam, scale, lr, chi2_B, a, rest, sigma
                 g = c * xi[r, j] + d * (sqrt_lam[j] * rows[r, j])
                 u[r, j] = beta_in * u[r, j] + g * scale[j]
                 rows[r, j] = rows[r, j] - lr[j] * u[r, j]
+        elif want_sq and first == 0.0:  # plain SGD-like step: update and loss sum in one pass
+            p0 = p1 = p2 = p3 = 0.0
+            for j in range(0, D4, 4):
+                x0 = rows[r, j] - (c * xi[r, j] + d * (sqrt_lam[j] * rows[r, j])) * scale[j]
+                x1 = rows[r, j + 1] - (c * xi[r, j + 1] + d * (sqrt_lam[j + 1] * rows[r, j + 1])) * scale[j + 1]
+                x2 = rows[r, j + 2] - (c * xi[r, j + 2] + d * (sqrt_lam[j + 2] * rows[r, j + 2])) * scale[j + 2]
+                x3 = rows[r, j + 3] - (c * xi[r, j + 3] + d * (sqrt_lam[j + 3] * rows[r, j + 3])) * scale[j + 3]
+                rows[r, j] = x0
+                rows[r, j + 1] = x1
+                rows[r, j + 2] = x2
+                rows[r, j + 3] = x3
+                p0 += lam[j] * x0 * x0
+                p1 += lam[j + 1] * x1 * x1
+                p2 += lam[j + 2] * x2 * x2
+                p3 += lam[j + 3] * x3 * x3
+            for j in range(D4, D):
+                x0 = rows[r, j] - (c * xi[r, j] + d * (sqrt_lam[j] * rows[r, j])) * scale[j]
+                rows[r, j] = x0
+                p0 += lam[j] * x0 * x0
+            sq[r] = (p0 + p1) + (p2 + p3)
+            continue
         else:
             for j in range(D):
                 g = c * xi[r, j] + d * (sqrt_lam[j] * rows[r, j])
