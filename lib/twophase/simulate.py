@@ -164,10 +164,12 @@ def _fast_step_python(rows, xi, lam, sqrt_lam, scale, lr, chi2_B, a, rest, sigma
     with it (``u`` of the rows' shape, else empty; ``scale = sqrt_lam / B``):
     ``u <- beta_in u + g``, ``rows -= lr u`` (``beta_in = 0`` here: ``u <- g``, the first step
     after a reset). ``c``, ``d`` as in :func:`_fast_gradient_into`; ``a``, ``rest`` unscaled
-    draws (:func:`_draw_fast` with ``scaled=False``), ``sigma2 = sigma ** 2``. If ``sq`` is not empty it receives ``sum_j lam_j rows_j^2`` after the step (the loss's sum).
-    Two passes over a row. Compiled in strict IEEE arithmetic; each sum keeps four partial sums
-    in a fixed order, so the result does not depend on the CPU's vector width or on how the
-    kernel was specialised (it agrees with the numpy path to rounding, ~1e-15).
+    draws (:func:`_draw_fast` with ``scaled=False``), ``sigma2 = sigma ** 2``. If ``sq`` is not
+    empty it receives ``sum_j lam_j rows_j^2`` after the step (the loss's sum).
+    Two passes over a row (the second also sums the loss when it can). Compiled in strict IEEE
+    arithmetic; each sum keeps four partial sums in a fixed order, so the result does not
+    depend on the CPU's vector width or on how the kernel was specialised (it agrees with the
+    numpy path to rounding, ~1e-15).
     """
     n, D = rows.shape
     momentum = u.shape[0] > 0
@@ -218,22 +220,20 @@ def _fast_step_python(rows, xi, lam, sqrt_lam, scale, lr, chi2_B, a, rest, sigma
                 rows[r, j] = rows[r, j] - lr[j] * u[r, j]
         elif want_sq and first == 0.0:  # plain SGD-like step: update and loss sum in one pass
             p0 = p1 = p2 = p3 = 0.0
+            x, z = rows[r], xi[r]
             for j in range(0, D4, 4):
-                x0 = rows[r, j] - (c * xi[r, j] + d * (sqrt_lam[j] * rows[r, j])) * scale[j]
-                x1 = rows[r, j + 1] - (c * xi[r, j + 1] + d * (sqrt_lam[j + 1] * rows[r, j + 1])) * scale[j + 1]
-                x2 = rows[r, j + 2] - (c * xi[r, j + 2] + d * (sqrt_lam[j + 2] * rows[r, j + 2])) * scale[j + 2]
-                x3 = rows[r, j + 3] - (c * xi[r, j + 3] + d * (sqrt_lam[j + 3] * rows[r, j + 3])) * scale[j + 3]
-                rows[r, j] = x0
-                rows[r, j + 1] = x1
-                rows[r, j + 2] = x2
-                rows[r, j + 3] = x3
+                x0 = x[j] - (c * z[j] + d * (sqrt_lam[j] * x[j])) * scale[j]
+                x1 = x[j + 1] - (c * z[j + 1] + d * (sqrt_lam[j + 1] * x[j + 1])) * scale[j + 1]
+                x2 = x[j + 2] - (c * z[j + 2] + d * (sqrt_lam[j + 2] * x[j + 2])) * scale[j + 2]
+                x3 = x[j + 3] - (c * z[j + 3] + d * (sqrt_lam[j + 3] * x[j + 3])) * scale[j + 3]
+                x[j], x[j + 1], x[j + 2], x[j + 3] = x0, x1, x2, x3
                 p0 += lam[j] * x0 * x0
                 p1 += lam[j + 1] * x1 * x1
                 p2 += lam[j + 2] * x2 * x2
                 p3 += lam[j + 3] * x3 * x3
             for j in range(D4, D):
-                x0 = rows[r, j] - (c * xi[r, j] + d * (sqrt_lam[j] * rows[r, j])) * scale[j]
-                rows[r, j] = x0
+                x0 = x[j] - (c * z[j] + d * (sqrt_lam[j] * x[j])) * scale[j]
+                x[j] = x0
                 p0 += lam[j] * x0 * x0
             sq[r] = (p0 + p1) + (p2 + p3)
             continue
@@ -340,7 +340,8 @@ def _check_precond(precond, D: int):
         return None
     p = v.real_array("precond", precond)
     if p.shape != (D,):
-        raise ValueError(f"precond must be None or an array of shape ({D},) to match lam, got shape {p.shape}")
+        raise ValueError(f"precond must be None or an array of shape ({D},) to match lam, "
+                         f"got shape {p.shape}")
     if np.any(p <= 0):
         raise ValueError(f"precond must be > 0 in every mode (allowed range (0, inf)), got min {p.min()!r}")
     return p
