@@ -27,6 +27,10 @@ and :func:`twophase.simulate.loss_curves`:
 * :func:`relative_spread`, :func:`first_divergent` — how far curves over ``R`` spread and
   where they diverge.
 
+The sweeps that loop (:func:`r_sweep` over ``R``, :func:`simulate_r_sweep` over ``(R, eta)``
+and seeds) take ``executor=`` (:mod:`twophase.parallel`): the same numbers bit for bit on one
+core, every local core or a cluster.
+
 See :cite:`agarwala2026twophase` for the settings these sweeps reproduce.
 
 Owns: the generic sweeps above (the chapters' scans are in :mod:`twophase.experiments`). The one-cycle quadratic itself is
