@@ -115,7 +115,10 @@ K_SE = 4.0  # max |mean - theory| / SE over all cycles and settings (~20 points;
 
 
 @pytest.mark.parametrize("setting", [
-    dict(lam=sp.power_law(40, -1.2), eta=0.9, nu=1.4, S=4, B_tot=6, Rs=[2, 3], sigma=0.3, rule="fixed"),
+    # eta = 0.6, not 0.9: at 0.9 the expected loss doubles in 5 cycles, the per-seed loss is
+    # heavy-tailed and the sample SE underestimates the error of the mean (over 20 seeds the
+    # old and the new random streams alike gave mean z ~ +1 and max z > 4 in a quarter of runs)
+    dict(lam=sp.power_law(40, -1.2), eta=0.6, nu=1.4, S=4, B_tot=6, Rs=[2, 3], sigma=0.3, rule="fixed"),
     dict(lam=sp.spiked(50, 10.0, 0.1, base=0.1), eta=0.08, nu=0.7, S=6, B_tot=8, Rs=[4, 8], sigma=0.0,
          rule="sqrt"),
 ])
@@ -128,6 +131,8 @@ def test_theory_matches_monte_carlo_la_diloco(setting):
     theory = sw.r_sweep(lam, m0, [setting["eta"]], setting["nu"], form="exact", **kw)
     sims = sw.simulate_r_sweep(lam, m0, [setting["eta"]], setting["nu"], seeds=3000, seed=11, progress=False, **kw)
     for R in setting["Rs"]:
+        # a light-tailed regime, where K SE is a valid tolerance: the loss does not grow much
+        assert np.all(theory[R][0] < 1.25 * theory[R][0][0]), theory[R][0]
         mean, se = su.mean_se(sims[R][0], axis=0)
         z, n = su.max_z(theory[R][0][1:], mean[1:], se[1:])
         assert n == 5
