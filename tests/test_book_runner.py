@@ -379,6 +379,7 @@ def test_gitignore_covers_generated_files():
 # -- the real book, end to end -----------------------------------------------------------------
 
 @pytest.mark.book
+@pytest.mark.xdist_group("real_book")
 def test_real_book_quick_build_end_to_end(quick_book_build):
     """`build --profile quick` of the real book with the parallel runner, Sphinx with -W,
     every claim checked, the claims page written.

@@ -31,6 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 import browser  # noqa: E402
 
+#: With pytest-xdist, the browser tests run on the worker that holds the session's quick build.
+pytestmark = pytest.mark.xdist_group("real_book")
+
 
 def _need_chromium() -> str:
     exe = browser.find_chromium()
