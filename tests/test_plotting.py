@@ -46,3 +46,46 @@ def test_sgd_figures_draw_what_they_are_given():
     fig = pl.fig_noise_kernel(kc, 8, 1, 0.1)
     assert np.allclose(fig.axes[0].lines[0].get_ydata(), kc.K[8, "exact"])
     plt.close(fig)
+
+
+def _title_boxes(fig):
+    """Window extents of the non-empty axes titles after fitting ``fig`` to the book's column."""
+    from twophase.notebook import fit_to_column
+
+    fit_to_column(fig)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    return [ax.title.get_window_extent(r) for ax in fig.axes if ax.get_title()]
+
+
+def _no_overlap(boxes):
+    return all(not a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_chapter2_and_3_panel_titles_do_not_overlap_at_the_column_width():
+    """Figure 2.1 (signal and noise), Figure 1 and the rates-over-R figure, fitted to the column:
+    no two panel titles overlap (they did before issue 10); the figures draw the data given."""
+    from twophase.experiments import lookahead as ex
+    from twophase.plotting import la as pl
+
+    sn = ex.signal_noise_factors(10, 0.5, 1.5, np.geomspace(1e-5, 1.0, 50))
+    fig, caption = pl.signal_noise_figure(sn, 10, 0.5, 1.5)
+    boxes = _title_boxes(fig)
+    assert len(boxes) == 3 and _no_overlap(boxes) and "effective spectrum" in caption
+    assert np.array_equal(fig.axes[1].lines[0].get_ydata(), sn.signal_la)
+    plt.close(fig)
+    pr = ex.problems(spiked_D=40, spiked_ratio=20.0, spiked_fraction=0.05, spiked_B_over_D=0.2,
+                     power_D=60, power_alpha=-1.5, power_B_over_D=0.05)
+    eta_rel, nu = np.geomspace(0.01, 1.9, 7), np.linspace(0.2, 2.5, 5)
+    res = ex.figure1_panels(pr, eta_rel, nu, eta_rel, S=4, forms=("hd",))
+    fig, caption = pl.figure1_figure(res, eta_rel, nu, form="hd", S=4, alpha=-1.5, spiked_B_over_D=0.2,
+                                     power_B_over_D=0.05)
+    boxes = _title_boxes(fig)
+    assert len(boxes) == 3 and _no_overlap(boxes) and "S=4" in caption
+    plt.close(fig)
+    eta = np.geomspace(1e-3, 0.05, 20)
+    rates = {rule: {R: 0.99 + 0.001 * R * eta for R in (1, 2)} for rule in ("fixed", "sqrt")}
+    fig = pl.fig_eigenvalues_vs_R(eta, rates, [1, 2], title="(D=3200, B_tot=64, S=10, ν=1 at R=1)")
+    boxes = _title_boxes(fig)
+    assert len(boxes) == 2 and _no_overlap(boxes)
+    plt.close(fig)

@@ -1,0 +1,43 @@
+"""Bad-input cases for the chapter text helpers and captioned figures of chapters 2-4 (issue 10).
+
+The helpers take the named results of the experiment functions: anything else is refused by
+name (an ``ArgumentTypeError``, both a TypeError and a ValueError), as are out-of-range settings.
+"""
+import numpy as np
+
+from twophase._validate import ArgumentTypeError
+
+T = ArgumentTypeError
+V = ValueError
+LAM = np.array([1.0, 0.5, 0.25])
+
+EX2 = "twophase.experiments.lookahead."
+PL = "twophase.plotting.la."
+
+CASES = {
+    # chapter 2: experiments
+    EX2 + "figure1_panels": [(((1, 2, 3), [0.1], [1.0], [0.1]), dict(S=2), (T,), "problems")],
+    EX2 + "figure1_summary": [(({},), {}, (V,), "panels"),
+                              (({("spiked", "hd"): 1.0},), {}, (T,), "panels")],
+    EX2 + "figure1_verdicts_text": [(({"hd": None},), {}, (T,), "verdicts")],
+    EX2 + "power_verdict_detail": [((None,), {}, (T,), "verdicts")],
+    EX2 + "figure1_glue": [(("x", None), {}, (T,), "verdicts")],
+    EX2 + "crossing_text": [((None, 0.005), {}, (T,), "cross")],
+    EX2 + "map_summary_text": [(([0.1], None, [0.0]), {}, (T,), "power")],
+    EX2 + "map_details": [((None, None), dict(B_over_D=0.005, spiked_B_over_D=0.2, sigma_rel_max=1.0),
+                           (T,), "cross")],
+    EX2 + "dimension_details": [(({}, None), dict(B_over_D=0.005, dnu=0.03), (V,), "nu_by_D")],
+    EX2 + "maps_glue": [((None, None, {500: 1.0}), dict(B_over_D=0.005, dnu=0.03, sigma_rel_max=1.0),
+                         (T,), "summary")],
+    EX2 + "simulation_text": [(([],), {}, (T,), "check")],
+    EX2 + "tuning_edges": [(({},), {}, (T,), "comparison")],
+    EX2 + "tuned_glue": [((None,), {}, (T,), "comparison")],
+    # chapter 2: figures
+    PL + "signal_noise_figure": [((None, 10, 0.5, 1.5), {}, (T,), "factors")],
+    PL + "figure1_figure": [(({}, [0.1], [1.0]), dict(form="hd", S=10, alpha=-1.5, spiked_B_over_D=0.2,
+                                                       power_B_over_D=0.005), (V,), "panels"),
+                            (({}, [0.1], [1.0]), dict(form="nope", S=10, alpha=-1.5, spiked_B_over_D=0.2,
+                                                       power_B_over_D=0.005), (V,), "form")],
+    PL + "best_nu_map_figure": [((None, [0.0], 0.005, [0.0], "power"), dict(alpha=-1.5), (T,), "best_map")],
+    PL + "la_simulation_figure": [((None, 1.3, 10, 100), {}, (T,), "check")],
+}
