@@ -13,6 +13,17 @@ LAM = np.array([1.0, 0.5, 0.25])
 
 EX2 = "twophase.experiments.lookahead."
 PL = "twophase.plotting.la."
+EX3 = "twophase.experiments.diloco."
+
+
+def _radius():
+    from twophase.experiments.diloco import RadiusOverR
+
+    return RadiusOverR(np.array([0.1, 0.5]), {1: np.ones(2), 2: np.ones(2)}, True, np.zeros(2), np.ones(2),
+                       np.zeros(2))
+
+
+RAD = _radius()
 
 CASES = {
     # chapter 2: experiments
@@ -40,4 +51,25 @@ CASES = {
                                                        power_B_over_D=0.005), (V,), "form")],
     PL + "best_nu_map_figure": [((None, [0.0], 0.005, [0.0], "power"), dict(alpha=-1.5), (T,), "best_map")],
     PL + "la_simulation_figure": [((None, 1.3, 10, 100), {}, (T,), "check")],
+    # chapter 3: experiments
+    EX3 + "radius_text": [((None, 3200), {}, (T,), "radius")],
+    EX3 + "radius_detail": [((None, [True]), dict(D=10, alpha=-1.5), (T,), "radius"),
+                            ((RAD, [1, 0]), dict(D=10, alpha=-1.5), (V,), "equal")],
+    EX3 + "radius_glue": [((RAD, [True]), {}, (V,), "equal")],
+    EX3 + "closed_form_detail": [((None, 3200), {}, (T,), "check")],
+    EX3 + "figure2_detail": [((None, 5.0), {}, (T,), "fig2")],
+    EX3 + "statements_text": [((None, 0.1), {}, (T,), "statements")],
+    EX3 + "statements_markdown": [(({},), {}, (T,), "statements")],
+    EX3 + "final_simulated_loss": [((None, "fixed", 0), {}, (T,), "fig2")],
+    EX3 + "fixed_large_detail": [((None, {1: 0.1, 8: 2.0}, 0.5), {}, (T,), "statements")],
+    EX3 + "sqrt_universal_detail": [((None, 0.1), {}, (T,), "statements")],
+    EX3 + "thresholds_detail": [((None,), {}, (T,), "statements")],
+    EX3 + "statements_glue": [((None, 0.1), {}, (T,), "statements")],
+    EX3 + "timing_detail": [((None, 0.03, 12), {}, (T,), "timing")],
+    EX3 + "timing_glue": [((None,), {}, (T,), "timing")],
+    EX3 + "other_spectrum_text": [((None,), {}, (T,), "other")],
+    EX3 + "other_spectrum_detail": [((None, {}), dict(alpha=-1.5), (T,), "other")],
+    # chapter 3: figures
+    PL + "rates_vs_R_figure": [(([0.01], {}, [1]), dict(S=10, D=10, B_tot=4, nu=1.0), (V,), "rho")],
+    PL + "figure2_figure": [((None, [1]), dict(D=10, B_tot=4, S=2), (T,), "fig2")],
 }

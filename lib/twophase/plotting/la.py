@@ -20,6 +20,8 @@ __all__ = [
     "figure1_figure",
     "best_nu_map_figure",
     "la_simulation_figure",
+    "rates_vs_R_figure",
+    "figure2_figure",
 ]
 
 from . import curve_with_band  # noqa: E402,F401  (shared helper)
@@ -375,4 +377,68 @@ def la_simulation_figure(check, eta_rel: float, S: int, B: int):
     fig = fig_theory_vs_sim(np.arange(cycles + 1), c.rows, title=f"LA, spiked, ηλmax={eta_rel:.3f}, S={S}, B={B}")
     caption = ("Lookahead at the spiked Figure-1 setting: simulated mean loss ± 2 SE (solid, band) "
                "and the exact theory (dashed, exact form).")
+    return fig, caption
+
+
+def rates_vs_R_figure(eta, rho: dict, Rs, *, S: int, D: int, B_tot: int, nu: float):
+    """Chapter 3: the per-inner-step rate ``rho(T_R)^{1/S}`` over the base ``eta``, both rules.
+
+    Parameters
+    ----------
+    eta : array_like
+        Base inner rates.
+    rho : dict
+        ``{(rule, R): tau_sym(eta)}`` from :func:`~twophase.experiments.diloco.rate_scan`.
+    Rs : sequence of int
+        Worker counts drawn.
+    S, D, B_tot : int
+        Inner steps, dimension and total batch (title).
+    nu : float
+        Base outer rate (title).
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, str)
+    """
+    from .. import _validate as v
+    from ..experiments._verdict import expect_keys
+    from ..sweeps import RULES
+
+    S = v.positive_int("S", S)
+    expect_keys("rho", rho, [(rule, int(R)) for rule in RULES for R in Rs])
+    rates = {rule: {R: rho[rule, R] ** (1 / S) for R in Rs} for rule in RULES}
+    fig = fig_eigenvalues_vs_R(eta, rates, Rs, title=f"(D={v.positive_int('D', D)}, "
+                               f"B_tot={v.positive_int('B_tot', B_tot)}, S={S}, ν={v.real('nu', nu):g} at R=1)")
+    caption = ("Per-inner-step convergence rate ρ(T_R)^(1/S) of LA-DiLoCo with identical eigenvalues. "
+               "Left: η and ν fixed across R. Right: η ∝ R^(-1/2), ν ∝ R^(1/2). Above 1 = divergence.")
+    return fig, caption
+
+
+def figure2_figure(fig2, Rs, *, D: int, B_tot: int, S: int):
+    """Figure 2 of :cite:`agarwala2026twophase`, regenerated, with its caption.
+
+    Parameters
+    ----------
+    fig2 : twophase.experiments.diloco.Figure2
+        From :func:`~twophase.experiments.diloco.figure2`.
+    Rs : sequence of int
+        Worker counts drawn.
+    D, B_tot, S : int
+        Dimension, total batch and inner steps (caption).
+
+    Returns
+    -------
+    (matplotlib.figure.Figure, str)
+        The y-range runs from half the lowest theory loss to ``30 L0``.
+    """
+    from .. import _validate as v
+    from ..experiments.diloco import Figure2
+
+    f2 = _expect("fig2", fig2, Figure2, "figure2()")
+    D, B_tot, S = v.positive_int("D", D), v.positive_int("B_tot", B_tot), v.positive_int("S", S)
+    cycles = next(iter(f2.panels.values()))[1][Rs[0]][0].size - 1
+    fig = fig_figure2(np.arange(cycles + 1), f2.panels, Rs, ylim=(0.5 * f2.lowest, 30 * f2.L0))
+    caption = (f"Figure 2 regenerated: LA-DiLoCo, identical eigenvalues, D={D}, B_tot={B_tot}, S={S}. "
+               "Solid: simulated mean loss ± 2 SE; dashed: exact theory. Top: η, ν fixed across R. "
+               "Bottom: η ∝ R^(-1/2) with νη fixed.")
     return fig, caption
