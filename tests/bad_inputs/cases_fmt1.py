@@ -14,6 +14,8 @@ LAM = np.array([1.0, 0.5, 0.25])
 EX2 = "twophase.experiments.lookahead."
 PL = "twophase.plotting.la."
 EX3 = "twophase.experiments.diloco."
+EX4 = "twophase.experiments.momentum."
+PM = "twophase.plotting.momentum."
 
 
 def _radius():
@@ -72,4 +74,28 @@ CASES = {
     # chapter 3: figures
     PL + "rates_vs_R_figure": [(([0.01], {}, [1]), dict(S=10, D=10, B_tot=4, nu=1.0), (V,), "rho")],
     PL + "figure2_figure": [((None, [1]), dict(D=10, B_tot=4, S=2), (T,), "fig2")],
+    # chapter 4: experiments
+    EX4 + "top_panel_details": [((None, None), {}, (T,), "fig3")],
+    EX4 + "top_panel_glue": [((None,), {}, (T,), "top")],
+    EX4 + "bottom_panel_details": [((None, None, 16), {}, (T,), "fig3")],
+    EX4 + "octave_text": [((None,), {}, (T,), "bottom")],
+    EX4 + "bottom_panel_glue": [((None, 0.97, 16), {}, (T,), "bottom")],
+    EX4 + "spectrum_text": [((None,), {}, (T,), "checks")],
+    EX4 + "spectrum_details": [((None, [0.5], [4]), {}, (T,), "checks")],
+    EX4 + "spectrum_glue": [((None, [0.5], [4]), {}, (T,), "checks")],
+    EX4 + "budget_grid": [((0, [8]), {}, (V,), "budget_max"), ((256, [0]), {}, (V,), "S_values"),
+                          ((8, [8]), {}, (V,), "budget_max"), (("256", [8]), {}, (T,), "budget_max")],
+    EX4 + "stacking_markdown": [(([None],), {}, (T,), "rows")],
+    EX4 + "tuned_params_markdown": [((None,), {}, (T,), "tuned")],
+    EX4 + "grid_edges_detail": [(({"eta_nu": []}, 256), {}, (V,), "edges"),
+                                (({"eta_nu": [], "S": [], "beta": []}, 0), {}, (V,), "budget")],
+    EX4 + "grid_edges_glue": [(([],), {}, (T,), "edges")],
+    EX4 + "retune_detail": [((None, None, "LA"), {}, (T,), "tuned")],
+    EX4 + "retuned_markdown": [(({}, []), {}, (V,), "retuned"), (({0.0: None}, []), {}, (T,), "retuned")],
+    EX4 + "mc_text": [(([],), {}, (V,), "cases"), (([None],), {}, (T,), "cases")],
+    EX4 + "mc_z_text": [(([],), {}, (V,), "cases")],
+    # chapter 4: figures
+    PM + "fig3_with_caption": [((None, 0.8), {}, (T,), "figure3")],
+    PM + "effective_spectrum_with_caption": [((None,), {}, (T,), "checks")],
+    PM + "tuned_with_caption": [((None,), {}, (T,), "tuned")],
 }
