@@ -54,9 +54,6 @@ MAX_WIDTH = 88  # characters per code line: the column shows 88 without a sidewa
 
 #: Chapters whose code still has longer lines (issue 10: being formatted; emptied when done).
 NOT_YET_WRAPPED = {
-    "02_lookahead",
-    "03_diloco",
-    "04_momentum",
     "05_local_method",
     "06_local_checks",
     "07_neural_network",
