@@ -57,7 +57,6 @@ NOT_YET_WRAPPED = {
     "02_lookahead",
     "03_diloco",
     "04_momentum",
-    "05_local_method",
     "06_local_checks",
     "07_neural_network",
 }

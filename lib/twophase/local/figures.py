@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["estimates_figure", "noise_floor_figure", "drift_figure", "beta_figure",
-           "ill_conditioned_figure", "curves_figure", "accuracy_vs_H_figure", "equal_cost_figure"]
+           "ill_conditioned_figure", "curves_figure", "accuracy_vs_H_figure", "equal_cost_figure",
+           "CAPTIONS", "caption"]
 
 LABEL = {"identity": "Local SGD", "rmsprop": "RMSProp-type", "adam": "Adam-type", "oasis": "OASIS-type"}
 
@@ -29,30 +30,46 @@ def _plt():
     return plt
 
 
+COLUMN_IN = 7.2  #: the book's column width in inches (``twophase.notebook.COLUMN_WIDTH_IN``)
+
+
+def _fit(fig, title=9, label=9, ticks=8):
+    """Lay ``fig`` out for the column: smaller titles, labels and tick labels on every axes,
+    and matplotlib's constrained layout (re-placed when the figure is saved)."""
+    for ax in fig.axes:
+        ax.title.set_fontsize(title)
+        ax.xaxis.label.set_fontsize(label)
+        ax.yaxis.label.set_fontsize(label)
+        ax.tick_params(labelsize=ticks)
+    fig.set_layout_engine("constrained")
+    return fig
+
+
 def estimates_figure(est):
     """Chapter 5: OASIS Dhat vs diag A; Hutchinson error vs probes; Adam far / near x*."""
     _need("est", est, "Estimates")
-    fig, axes = _plt().subplots(1, 3, figsize=(12, 3.6))
+    fig, axes = _plt().subplots(1, 3, figsize=(COLUMN_IN, 2.9))
     ax = axes[0]
-    ax.loglog(est.diagA, est.oasis_dhat, "o", ms=4, label="OASIS $\\hat D$ after 60 rounds")
+    ax.loglog(est.diagA, est.oasis_dhat, "o", ms=3, label="OASIS, 60 rounds")
     lim = [est.diagA.min() / 2, est.diagA.max() * 2]
     ax.plot(lim, lim, "k--", lw=1, label="$y=x$")
-    ax.set_xlabel("true Hessian diagonal $A_{ii}$"); ax.set_ylabel("$\\hat D_{ii}$"); ax.legend(fontsize=8)
-    ax.set_title("OASIS estimates the Hessian diagonal")
+    ax.set_xlabel("Hessian diagonal $A_{ii}$"); ax.set_ylabel("$\\hat D_{ii}$")
+    ax.legend(fontsize=7)
+    ax.set_title("OASIS: Hessian diagonal")
     ax = axes[1]
     hm = est.hutchinson
-    ax.loglog(hm.probes, np.sqrt(hm.mse), "o-", label="measured")
-    ax.loglog(hm.probes, np.sqrt(hm.exact), "k--", label="exact prediction")
-    ax.set_xlabel("Hutchinson probes $n$"); ax.set_ylabel("RMS error"); ax.legend(fontsize=8)
+    ax.loglog(hm.probes, np.sqrt(hm.mse), "o-", ms=4, label="measured")
+    ax.loglog(hm.probes, np.sqrt(hm.exact), "k--", label="exact")
+    ax.set_xlabel("Hutchinson probes $n$"); ax.set_ylabel("RMS error"); ax.legend(fontsize=7)
     ax.set_title("error falls as $n^{-1/2}$")
     ax = axes[2]
-    ax.loglog(est.diagA, est.adam_far, "s", ms=4, label="Adam far from $x^\\star$")
-    ax.loglog(est.diagA, est.adam_near, "^", ms=4, label="Adam near $x^\\star$")
+    ax.loglog(est.diagA, est.adam_far, "s", ms=3, label="far from $x^\\star$")
+    ax.loglog(est.diagA, est.adam_near, "^", ms=3, label="near $x^\\star$")
     ax.axhline(est.sigma, color="k", ls=":", lw=1, label="$\\sigma$")
-    ax.set_xlabel("true Hessian diagonal $A_{ii}$"); ax.set_ylabel("$\\hat D_{ii}$"); ax.legend(fontsize=8)
-    ax.set_title("Adam estimates gradient size")
-    fig.tight_layout()
-    return fig
+    ax.set_xlabel("Hessian diagonal $A_{ii}$"); ax.set_ylabel("Adam-type $\\hat D_{ii}$")
+    ax.legend(fontsize=7)
+    ax.set_title("Adam: gradient size")
+    return _fit(fig)
 
 
 def noise_floor_figure(nf, lf, *, Ms, gammas, logit_gammas, H, logit_d):
@@ -216,3 +233,60 @@ def equal_cost_figure(res, long_runs, costs, *, M, H, splits, methods, batch):
     axes[0, 0].set_ylabel("train loss (mean over seeds)"); axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+#: Captions of the Part II figures, keyed by figure name; ``{field}`` is filled by :func:`caption`.
+CAPTIONS = {
+    "ch5_what_preconditioners_estimate":
+        "Left: OASIS's diagonal against the true Hessian diagonal of a quadratic with condition "
+        "number about kappa. Middle: Hutchinson error against the number of probes, with its "
+        "exact prediction. Right: the Adam-type scaling against the same diagonal, far from and "
+        "near the optimum.",
+    "ch6_noise_floor":
+        "Linear decrease, then a noise floor that shrinks with the step size and with the number "
+        "of workers. Quadratic: simulation against the exact stationary value. Logistic "
+        "regression: simulation only.",
+    "ch6_client_drift":
+        "Client drift: the exact fixed-point floor against H and the step size; with a shared "
+        "Hessian the averaged iterate does not depend on H.",
+    "ch6_beta_bounds":
+        "Small beta makes the scaling follow single noisy probes; with a large step the loss "
+        "then stops decreasing monotonically. The logged min/max of Dhat stay within "
+        "[alpha, Gamma].",
+    "ch6_ill_conditioned":
+        "Each method at its own tuned step size on an ill-conditioned quadratic, one line per "
+        "seed (runs stop at the target); dashed: the target.",
+    "ch7_train_loss":
+        "Train loss against communication rounds, M={M}; lines: mean over {S} seeds, bands: min "
+        "to max; each method at its own tuned step size.",
+    "ch7_test_accuracy":
+        "Test accuracy against communication rounds, M={M}; lines: mean over {S} seeds, bands: "
+        "min to max; each method at its own tuned step size.",
+    "ch7_equal_work":
+        "Train loss against per-worker gradient work (M={M}, H={H}): Local SGD is continued to "
+        "the work the scaled methods spend, refreshes and warm start included.",
+    "ch7_accuracy_vs_H":
+        "Final test accuracy (mean ± s.d. over {S} seeds) against the number of local steps per "
+        "round.",
+}
+
+
+def caption(name: str, **values) -> str:
+    """The caption of the Part II figure ``name`` (a key of :data:`CAPTIONS`).
+
+    ``values`` fill the template's fields, e.g. ``caption("ch7_equal_work", M=4, H=5)``; they
+    must be exactly the template's fields (the figure's number of workers ``M``, local steps
+    ``H`` or seeds ``S``), so a caption never shows a stale or missing number.
+    """
+    import string
+
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, one of {sorted(CAPTIONS)}, got {type(name).__name__}")
+    if name not in CAPTIONS:
+        raise ValueError(f"name must be one of {sorted(CAPTIONS)}, got {name!r}")
+    text = CAPTIONS[name]
+    fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+    if set(values) != fields:
+        raise ValueError(f"caption {name!r} takes exactly the values {sorted(fields)}, got "
+                         f"{sorted(values)}")
+    return text.format(**values)

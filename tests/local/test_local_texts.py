@@ -1,0 +1,68 @@
+"""The chapter-text helpers of Part II (helper fmt2): the numbers they compute from a result
+against the same numbers computed by hand, to 1e-12 or exactly, and the texts quoting them."""
+import numpy as np
+import pytest
+
+from twophase.local.experiments import (Estimates, HutchinsonMSE, Reductions, bias_correction_gap,
+                                        estimate_summary, reduction_texts)
+from twophase.local.figures import CAPTIONS, caption
+
+
+def _estimates():
+    rng = np.random.default_rng(3)
+    d = 6
+    diagA = np.linspace(0.1, 1.0, d)
+    hm = HutchinsonMSE(np.array([1, 4]), np.array([0.5, 0.2]), np.array([0.1, 0.05]),
+                       np.array([0.4, 0.1]))
+    far = 2.0 * diagA + 0.01 * rng.standard_normal(d)
+    return Estimates(diagA, hm, diagA + 0.01, np.array([-3.0, 1.0, 0.5, -0.2, 2.0, 0.1]),
+                     far, np.full(d, 0.45), 2.0 * diagA, np.full(d, 0.44), 0.5)
+
+
+def test_estimate_summary_numbers_are_the_definitions():
+    """z, median |z_oasis|, the correlation, Dhat/sigma and the bias-correction gap against
+    the formulas of the docstring, evaluated here by hand."""
+    est = _estimates()
+    s = estimate_summary(est, beta=0.9, kappa=100.0, n_reps=20)
+    np.testing.assert_allclose(s.z_hutch, [(0.5 - 0.4) / 0.1, (0.2 - 0.1) / 0.05], rtol=1e-12)
+    assert s.med_oasis == pytest.approx(np.median([3.0, 1.0, 0.5, 0.2, 2.0, 0.1]), rel=1e-12)
+    size = np.sqrt(est.grad_far ** 2 + 0.25)
+    assert s.corr_far == pytest.approx(np.corrcoef(est.adam_far, size)[0, 1], rel=1e-12)
+    np.testing.assert_allclose(s.near, 0.9, rtol=1e-12)
+    np.testing.assert_allclose(s.gap, [1 / np.sqrt(0.1) - 1, 1 / np.sqrt(1 - 0.9 ** 20) - 1],
+                               rtol=1e-12)
+    np.testing.assert_allclose(s.gap, bias_correction_gap(0.9, [1, 20]), rtol=0, atol=0)
+
+
+def test_estimate_summary_texts_quote_the_numbers():
+    """Every claim key of chapter 5's estimates has a detail, and each quotes its number."""
+    s = estimate_summary(_estimates(), beta=0.9, kappa=100.0, n_reps=20, k=4.0)
+    assert set(s.details) == {"ch5-hutchinson-error-rate", "ch5-oasis-tracks-diagonal",
+                              "ch5-adam-near-optimum-is-noise-level",
+                              "ch5-adam-far-tracks-gradient-size"}
+    assert "[1.0, 2.0] (|z| <= 4.0, 20 repetitions each)" in s.details["ch5-hutchinson-error-rate"]
+    assert "median standardized error 0.75" in s.details["ch5-oasis-tracks-diagonal"]
+    assert "Dhat/sigma in [0.90, 0.90]" in s.details["ch5-adam-near-optimum-is-noise-level"]
+    assert "d = 6, kappa ~ 100" in s.conditions and "at beta = 0.9)" in s.conditions
+
+
+def test_reduction_texts():
+    """The details quote the differences in the chapter's formats."""
+    tx = reduction_texts(Reductions(0.0, 1.234e-16), rounds=12, H=5)
+    assert tx.details["ch5-identity-is-local-sgd"] == "max |difference| = 0.0e+00 after 12 rounds of H=5"
+    assert tx.details["ch5-h1-is-minibatch-scaled-sgd"] == "relative difference 1.2e-16 (bound 1e-12)"
+    assert tx.summary.splitlines()[1].endswith("max relative difference 1.2e-16")
+    assert "after 12 rounds of H = 5" in tx.conditions
+
+
+def test_caption_fills_its_fields_and_refuses_others():
+    """Templates are filled exactly; a missing or extra value is refused, never left blank."""
+    assert caption("ch7_equal_work", M=4, H=5).startswith(
+        "Train loss against per-worker gradient work (M=4, H=5)")
+    assert caption("ch6_client_drift") == CAPTIONS["ch6_client_drift"]
+    with pytest.raises(ValueError, match="M"):
+        caption("ch7_equal_work", M=4)
+    with pytest.raises(ValueError, match="takes exactly"):
+        caption("ch6_client_drift", M=4)
+    assert all("{" not in caption(n, **{f: 1 for f in ("M", "H", "S") if "{" + f + "}" in t})
+               for n, t in CAPTIONS.items())
