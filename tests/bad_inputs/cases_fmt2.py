@@ -4,7 +4,7 @@ Format (COMMON.md): ``CASES = {"twophase.module.name": [(args, kwargs, exc_types
 """
 import numpy as np
 
-from twophase.local.experiments import Estimates, HutchinsonMSE, Reductions
+from twophase.local.experiments import Estimates, HutchinsonMSE, IllConditioned, Reductions
 
 T, V = TypeError, ValueError
 EX = "twophase.local.experiments."
@@ -13,6 +13,7 @@ RED = Reductions(0.0, 1e-16)
 _HM = HutchinsonMSE(np.array([1]), np.array([0.5]), np.array([0.1]), np.array([0.4]))
 EST = Estimates(np.ones(3), _HM, np.ones(3), np.zeros(3), np.arange(3.0), np.ones(3),
                 np.arange(3.0), np.ones(3), 0.5)
+IC = IllConditioned({}, {}, {}, {}, {}, {}, [])
 EKW = dict(beta=0.9, kappa=100.0, n_reps=20)
 
 CASES = {
@@ -26,6 +27,9 @@ CASES = {
                               ((EST,), dict(EKW, n_reps=True), (T,), "n_reps"),
                               ((EST,), dict(EKW, k=-1.0), (V,), "k")],
     EX + "EstimateSummary": [(("a",), {}, (T,), None)],
+    EX + "ill_numbers": [((None,), dict(kappa=10.0, target=0.1), (T,), "ic"),
+                         ((IC,), dict(kappa=-1.0, target=0.1), (V,), "kappa"),
+                         ((IC,), dict(kappa=10.0, target="0.1"), (T,), "target")],
     FG + "caption": [(("ch99",), {}, (V,), "name"), ((3,), {}, (T,), "name"),
                      (("ch7_equal_work",), dict(M=4), (V,), "H"),
                      (("ch6_client_drift",), dict(M=4), (V,), "takes exactly")],

@@ -66,3 +66,20 @@ def test_caption_fills_its_fields_and_refuses_others():
         caption("ch6_client_drift", M=4)
     assert all("{" not in caption(n, **{f: 1 for f in ("M", "H", "S") if "{" + f + "}" in t})
                for n, t in CAPTIONS.items())
+
+
+def test_ill_numbers_quotes_the_medians_and_their_ratio():
+    """Speed-up = Local SGD's median over the best scaled median, each shown as computed."""
+    from twophase.local.experiments import IllConditioned, ill_numbers
+
+    med = {"axis": {"Local SGD": 120.0, "OASIS-type": 8.0},
+           "rotated": {"Local SGD": 80.0, "OASIS-type": 90.0}}
+    best = {"axis": "OASIS-type", "rotated": "OASIS-type"}
+    speed = {b: med[b]["Local SGD"] / med[b][best[b]] for b in med}
+    ic = IllConditioned({"axis": {}, "rotated": {}}, {}, {}, med, speed, best, [])
+    out = ill_numbers(ic, kappa=1000.0, target=1e-5)
+    assert out == {"ch6_speedup_axis": "15.0", "ch6_best_axis": "OASIS-type",
+                   "ch6_sgd_rounds_axis": "120", "ch6_best_rounds_axis": "8",
+                   "ch6_speedup_rotated": "0.9", "ch6_best_rotated": "OASIS-type",
+                   "ch6_sgd_rounds_rotated": "80", "ch6_best_rounds_rotated": "90",
+                   "ch6_ill_kappa": "1000", "ch6_ill_target": "1e-05"}

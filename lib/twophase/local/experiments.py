@@ -49,7 +49,8 @@ __all__ = ["stationary_floor", "drift_fixed_point", "tail_floor", "compare_round
            "BetaBounds", "beta_study", "IllConditioned", "ill_conditioned_study",
            "noise_floor_checks", "drift_checks", "beta_checks", "ill_checks", "convergence_verdict",
            "floor_table", "ill_table", "drift_table", "beta_table",
-           "ReductionTexts", "reduction_texts", "EstimateSummary", "estimate_summary"]
+           "ReductionTexts", "reduction_texts", "EstimateSummary", "estimate_summary",
+           "ill_numbers"]
 
 
 def _quadratic(name: str, q) -> Quadratic:
@@ -812,3 +813,24 @@ def estimate_summary(est: Estimates, *, beta: float, kappa: float, n_reps: int,
             f"differ only by the bias correction ({gap[1]:.1%} after 20 refreshes at beta = "
             f"{beta})")
     return EstimateSummary(z, med, corr, near, gap, details, cond)
+
+
+# ----------------------------------------------------------------------------- chapter 6 texts
+def ill_numbers(ic: IllConditioned, *, kappa: float, target: float) -> dict:
+    """The numbers chapter 6's section 4 quotes, as ``{glue name: text}``.
+
+    Per basis ``b`` (``"axis"``, ``"rotated"``): ``ch6_speedup_b`` (Local SGD's median rounds
+    to the target over the best scaled method's, one decimal), ``ch6_best_b`` (that method's
+    label), ``ch6_sgd_rounds_b`` and ``ch6_best_rounds_b`` (the two medians); and the
+    problem's ``ch6_ill_kappa`` and ``ch6_ill_target`` as given to
+    :func:`ill_conditioned_study`.
+    """
+    _need("ic", ic, IllConditioned)
+    kappa, target = positive_float("kappa", kappa), positive_float("target", target)
+    out = {}
+    for b in ic.runs:
+        best = ic.best_scaled[b]
+        out |= {f"ch6_speedup_{b}": f"{ic.speedup[b]:.1f}", f"ch6_best_{b}": best,
+                f"ch6_sgd_rounds_{b}": f"{ic.median_rounds[b]['Local SGD']:.0f}",
+                f"ch6_best_rounds_{b}": f"{ic.median_rounds[b][best]:.0f}"}
+    return out | {"ch6_ill_kappa": f"{kappa:g}", "ch6_ill_target": f"{target:g}"}

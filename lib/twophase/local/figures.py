@@ -45,6 +45,18 @@ def _fit(fig, title=9, label=9, ticks=8):
     return fig
 
 
+def _log_ticks(ax, values, yscale="log"):
+    """Log x axis ticked at ``values`` only, labelled as given (no crowded minor labels)."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    if yscale:
+        ax.set_yscale(yscale)
+    ax.set_xticks(list(values))
+    ax.set_xticklabels([f"{v:g}" for v in values])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def estimates_figure(est):
     """Chapter 5: OASIS Dhat vs diag A; Hutchinson error vs probes; Adam far / near x*."""
     _need("est", est, "Estimates")
@@ -75,62 +87,60 @@ def estimates_figure(est):
 def noise_floor_figure(nf, lf, *, Ms, gammas, logit_gammas, H, logit_d):
     """Chapter 6, section 1: curves with exact floors; floors against gamma (quadratic, logistic)."""
     _need("nf", nf, "NoiseFloor"); _need("lf", lf, "LogisticFloor")
-    fig, axes = _plt().subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = _plt().subplots(1, 3, figsize=(COLUMN_IN, 2.9))
     ax = axes[0]
     for g in gammas:
-        line = ax.semilogy(nf.curves[Ms[1], g], lw=1, label=f"$\\gamma$={g}")[0]
+        line = ax.semilogy(nf.curves[Ms[1], g], lw=0.8, label=f"$\\gamma$={g}")[0]
         ax.axhline(nf.exact[Ms[1], g], color=line.get_color(), ls="--", lw=1)
     ax.set_xlabel("communication round"); ax.set_ylabel("$f(\\bar x)-f^\\star$")
-    ax.set_title(f"quadratic, M={Ms[1]}, H={H} (dashed: exact floor)"); ax.legend(fontsize=8)
+    ax.set_title(f"quadratic, M={Ms[1]}, H={H}"); ax.legend(fontsize=7)
     ax = axes[1]
     for M in Ms:
         eb = ax.errorbar(gammas, [nf.mc[M, g] for g in gammas], yerr=[nf.se[M, g] for g in gammas],
-                         fmt="o", label=f"M={M}")
+                         fmt="o", ms=4, label=f"M={M}")
         ax.plot(gammas, [nf.exact[M, g] for g in gammas], "-", color=eb[0].get_color(), lw=1)
-    ax.set_xscale("log"); ax.set_yscale("log"); ax.set_xlabel("$\\gamma$"); ax.set_ylabel("floor")
-    ax.set_title("quadratic floor: simulation (dots), exact (lines)"); ax.legend(fontsize=8)
+    _log_ticks(ax, gammas); ax.set_xlabel("$\\gamma$"); ax.set_ylabel("floor")
+    ax.set_title("quadratic floor"); ax.legend(fontsize=7)
     ax = axes[2]
     for M in Ms:
         ax.errorbar(logit_gammas, [lf.mc[M, g] for g in logit_gammas],
-                    yerr=[lf.se[M, g] for g in logit_gammas], fmt="o-", label=f"M={M}")
-    ax.set_xscale("log"); ax.set_yscale("log"); ax.set_xlabel("$\\gamma$"); ax.set_ylabel("floor")
-    ax.set_title(f"logistic regression, d={logit_d}"); ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+                    yerr=[lf.se[M, g] for g in logit_gammas], fmt="o-", ms=4, label=f"M={M}")
+    _log_ticks(ax, logit_gammas); ax.set_xlabel("$\\gamma$"); ax.set_ylabel("floor")
+    ax.set_title(f"logistic, d={logit_d}"); ax.legend(fontsize=7)
+    return _fit(fig)
 
 
 def drift_figure(dr, sh, *, Hs, gammas):
     """Chapter 6, section 2: drift floor against H and gamma; shared-Hessian curves."""
     _need("dr", dr, "Drift"); _need("sh", sh, "SharedHessian")
-    fig, axes = _plt().subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = _plt().subplots(1, 3, figsize=(COLUMN_IN, 2.9))
     ax = axes[0]
     for g in gammas:
-        ax.semilogy(Hs[1:], [dr.floor[g, H] for H in Hs[1:]], "o-", label=f"$\\gamma$={g}")
-    ax.set_xscale("log"); ax.set_xticks(Hs[1:]); ax.set_xticklabels(Hs[1:])
+        ax.semilogy(Hs[1:], [dr.floor[g, H] for H in Hs[1:]], "o-", ms=4, label=f"$\\gamma$={g}")
+    _log_ticks(ax, Hs[1:], yscale=None)
     ax.set_xlabel("local steps H"); ax.set_ylabel("drift floor")
-    ax.set_title("identity scaling"); ax.legend(fontsize=7)
+    ax.set_title("identity scaling"); ax.legend(fontsize=6)
     ax = axes[1]
     gs = np.array(sorted(gammas))
     for H in Hs[1:]:
-        ax.loglog(gs, [dr.floor[g, H] for g in gs], "o-", label=f"H={H}")
+        ax.loglog(gs, [dr.floor[g, H] for g in gs], "o-", ms=4, label=f"H={H}")
     ax.loglog(gs, dr.floor[gs[0], dr.check_H] * (gs / gs[0]) ** 2, "k:", label="$\\propto\\gamma^2$")
-    ax.set_xlabel("$\\gamma$"); ax.set_ylabel("drift floor"); ax.set_title("drift vanishes as $\\gamma\\to 0$")
-    ax.legend(fontsize=7)
+    ax.set_xlabel("$\\gamma$"); ax.set_ylabel("drift floor"); ax.set_title("drift as $\\gamma\\to 0$")
+    ax.legend(fontsize=6)
     ax = axes[2]
     steps = np.arange(sh.total + 1)
-    ax.semilogy(steps, sh.base, "k-", lw=2, label="H=1")
+    ax.semilogy(steps, sh.base, "k-", lw=1.5, label="H=1")
     for H, lc in sh.curves.items():
-        ax.semilogy(steps[::H], lc, "--", label=f"H={H}")
+        ax.semilogy(steps[::H], lc, "--", lw=0.8, label=f"H={H}")
     ax.set_xlabel("local steps"); ax.set_ylabel("$f(\\bar x)-f^\\star$")
-    ax.set_title("shared Hessian: curves coincide"); ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    ax.set_title("shared Hessian"); ax.legend(fontsize=6)
+    return _fit(fig)
 
 
 def beta_figure(bb, *, betas, gamma):
     """Chapter 6, section 3: loss curves and logged Dhat bounds for each beta at one gamma."""
     _need("bb", bb, "BetaBounds")
-    fig, axes = _plt().subplots(1, 2, figsize=(11, 3.8))
+    fig, axes = _plt().subplots(1, 2, figsize=(COLUMN_IN, 3.0))
     for b in betas:
         axes[0].semilogy(bb.curves[gamma, b], lw=1, label=f"$\\beta$={b}")
         dmin, dmax = bb.dranges[gamma, b]
@@ -139,17 +149,16 @@ def beta_figure(bb, *, betas, gamma):
     axes[1].axhline(bb.alpha, color="k", ls="--", lw=1, label="$\\alpha$")
     axes[1].axhline(bb.Gamma, color="k", ls=":", lw=1, label="$\\Gamma$")
     axes[0].set_xlabel("communication round"); axes[0].set_ylabel("$f(\\bar x)-f^\\star$")
-    axes[0].set_title(f"OASIS-type scaling, $\\gamma$={gamma}"); axes[0].legend(fontsize=8)
+    axes[0].set_title(f"OASIS-type scaling, $\\gamma$={gamma}"); axes[0].legend(fontsize=7)
     axes[1].set_xlabel("communication round"); axes[1].set_ylabel("min and max of $\\hat D$")
-    axes[1].set_title("logged bounds of $\\hat D$"); axes[1].legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    return fig
+    axes[1].set_title("logged bounds of $\\hat D$"); axes[1].legend(fontsize=6, ncol=2)
+    return _fit(fig)
 
 
 def ill_conditioned_figure(ic, *, kappa, H, target):
     """Chapter 6, section 4: relative loss per seed, each method at its tuned step."""
     _need("ic", ic, "IllConditioned")
-    fig, axes = _plt().subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    fig, axes = _plt().subplots(1, 2, figsize=(COLUMN_IN, 3.2), sharey=True)
     for ax, b in zip(axes, ["axis", "rotated"]):
         for lab, v in ic.runs[b].items():
             rel = v["curves"] / v["curves"][:, :1]
@@ -159,10 +168,9 @@ def ill_conditioned_figure(ic, *, kappa, H, target):
         ax.axhline(target, color="k", ls="--", lw=1)
         ax.set_xlabel("communication round")
         ax.set_title(f"$\\kappa\\approx${kappa:g}, {'axis-aligned' if b == 'axis' else 'rotated'}, H={H}")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=6)
     axes[0].set_ylabel("$(f-f^\\star)/(f_0-f^\\star)$")
-    fig.tight_layout()
-    return fig
+    return _fit(fig)
 
 
 def curves_figure(res, metric, *, M, Hs, splits, methods, rounds):
@@ -244,8 +252,9 @@ CAPTIONS = {
         "near the optimum.",
     "ch6_noise_floor":
         "Linear decrease, then a noise floor that shrinks with the step size and with the number "
-        "of workers. Quadratic: simulation against the exact stationary value. Logistic "
-        "regression: simulation only.",
+        "of workers. Left: loss curves on the quadratic, dashed: the exact floors. Middle: the "
+        "quadratic's floor, simulation (dots) against the exact value (lines). Right: logistic "
+        "regression, simulation only.",
     "ch6_client_drift":
         "Client drift: the exact fixed-point floor against H and the step size; with a shared "
         "Hessian the averaged iterate does not depend on H.",
