@@ -63,7 +63,6 @@ NOT_YET_WRAPPED = {
     "02_lookahead",
     "03_diloco",
     "04_momentum",
-    "07_neural_network",
 }
 
 

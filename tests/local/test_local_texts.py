@@ -83,3 +83,75 @@ def test_ill_numbers_quotes_the_medians_and_their_ratio():
                    "ch6_speedup_rotated": "0.9", "ch6_best_rotated": "OASIS-type",
                    "ch6_sgd_rounds_rotated": "80", "ch6_best_rounds_rotated": "90",
                    "ch6_ill_kappa": "1000", "ch6_ill_target": "1e-05"}
+
+
+# ----------------------------------------------------------------------------- chapter 7
+def _grid():
+    acc = {"iid": 0.95, "dirichlet": 0.90}
+    res = {}
+    for sp in ("iid", "dirichlet"):
+        for m, clip in (("identity", [0.0]), ("adam", [0.2, 0.4]), ("oasis", [0.1])):
+            a = np.full((2, 3), acc[sp])
+            a[1, -1] -= 0.02 if m == "oasis" else 0.0
+            res[(4, 5, sp, m)] = {"acc": a, "clipped": clip}
+    return res
+
+
+def test_grid_numbers():
+    """Clipped shares (mean of per-configuration means), the lowest final accuracy and the
+    iid-minus-Dirichlet gap of the seed means, against the values set in the fake grid."""
+    from twophase.local.digits import grid_numbers
+
+    out = grid_numbers(_grid())
+    assert out["ch7_clip_adam"] == "30%" and out["ch7_clip_oasis"] == "10%"
+    assert "ch7_clip_identity" not in out
+    assert out["ch7_min_acc"] == "0.880"
+    assert out["ch7_iid_gap"] == "+0.050"
+    one = {k: v for k, v in _grid().items() if k[2] == "iid"}
+    assert grid_numbers(one)["ch7_iid_gap"] == "n/a"
+
+
+def test_method_costs_and_cost_numbers():
+    """Per-round work at H = 1 after the first round: Local SGD one gradient (batch), RMSProp/
+    Adam one more (the refresh), OASIS one HVP (2 * hvp_batch); the warm start n_warm HVPs."""
+    from twophase.local import make_precond
+    from twophase.local.digits import cost_numbers, method_costs, method_precond, oracle_cost
+
+    c = method_costs(["identity", "oasis"], H=3, rounds=4, alpha=1e-3, beta=0.9, batch=16,
+                     hvp_batch=64)
+    np.testing.assert_array_equal(c["oasis"], oracle_cost(method_precond("oasis", 1e-3, 0.9), H=3,
+                                                          rounds=4, grad_cost=16, hvp_cost=128))
+    np.testing.assert_array_equal(c["identity"], 3 * 16 * np.arange(5.0))
+    n_warm = make_precond("oasis").n_warm
+    assert cost_numbers(alpha=1e-3, beta=0.9, batch=32) == {
+        "ch7_cost_sgd": "32", "ch7_cost_adam": "64", "ch7_cost_oasis": "288",
+        "ch7_cost_warm": f"{n_warm * 256}"}
+
+
+def test_comparison_numbers_and_more_H_text():
+    """Counts quoted as "w wins, t ties, l losses (of n)"; the verdicts and p passed through."""
+    from twophase.local.digits import Comparison, comparison_numbers, more_H_text
+
+    cmp = Comparison({}, {"rounds": (1, 2, 3, 6), "fam_work": (0, 4, 0, 4)},
+                     {"fam_rounds": "a", "fam_work": "b"}, 0.3125, {}, {}, [])
+    assert comparison_numbers(cmp) == {
+        "ch7_counts_rounds": "1 wins, 2 ties, 3 losses (of 6)",
+        "ch7_counts_fam_work": "0 wins, 4 ties, 0 losses (of 4)",
+        "ch7_verdict_rounds": "a", "ch7_verdict_work": "b", "ch7_p_acc": "0.31"}
+    assert more_H_text({}).startswith("This profile runs a single H")
+    mh = {"ch7-more-local-steps-lower-loss": (True, "final train loss at H=20 below H=1 in 75%")}
+    assert more_H_text(mh) == "At a fixed number of rounds, the final train loss at H=20 below H=1 in 75%."
+
+
+def test_eps_numbers():
+    """The configuration, the dead-pixel counts and eps_sentences' two texts."""
+    from twophase.local.digits import EpsStudy, eps_numbers, eps_sentences
+
+    L = {("default", "adam", "eps"): np.array([0.3, 0.4]),
+         ("default", "adam", "clip"): np.array([0.2, 0.5])}
+    es = EpsStudy(3, True, {"adam": 0.01}, L, {}, {}, {}, {"adam": 0.03},
+                  {"adam": np.array([0.1, 0.6])})
+    out = eps_numbers(es, M=4, H=5, split="dirichlet", hidden=32)
+    assert out == {"ch7_eps_cfg": "M=4, H=5, dirichlet", "ch7_n_dead": 3, "ch7_n_dead_w": 96,
+                   "ch7_eps_base": eps_sentences(es)[0], "ch7_eps_own": eps_sentences(es)[1]}
+    assert out["ch7_eps_base"] == "Adam-type worse in 1 of 2 seeds"

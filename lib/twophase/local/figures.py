@@ -11,6 +11,7 @@ __all__ = ["estimates_figure", "noise_floor_figure", "drift_figure", "beta_figur
            "CAPTIONS", "caption"]
 
 LABEL = {"identity": "Local SGD", "rmsprop": "RMSProp-type", "adam": "Adam-type", "oasis": "OASIS-type"}
+SHORT = {"identity": "SGD", "rmsprop": "RMSProp", "adam": "Adam", "oasis": "OASIS"}
 
 
 def _need(name, value, kind):
@@ -179,7 +180,9 @@ def curves_figure(res, metric, *, M, Hs, splits, methods, rounds):
     if metric not in ("loss", "acc"):
         raise ValueError(f"metric must be one of 'loss', 'acc', got {metric!r}")
     colors = {m: f"C{i}" for i, m in enumerate(methods)}
-    fig, axes = _plt().subplots(len(splits), len(Hs), figsize=(3.2 * len(Hs), 2.8 * len(splits)),
+    wide = len(Hs) <= 2
+    fig, axes = _plt().subplots(len(splits), len(Hs),
+                                figsize=(min(COLUMN_IN, 3.2 * len(Hs)), 2.6 * len(splits)),
                                 squeeze=False, sharey="row")
     for i, sp in enumerate(splits):
         for j, H in enumerate(Hs):
@@ -187,8 +190,9 @@ def curves_figure(res, metric, *, M, Hs, splits, methods, rounds):
             for m in methods:
                 v = res[(M, H, sp, m)]
                 y = v[metric]
+                name = LABEL[m] if wide else SHORT[m]
                 ax.plot(y.mean(axis=0), color=colors[m], lw=1.2,
-                        label=f"{LABEL[m]} ($\\gamma$={v['gamma']:.3g})")
+                        label=f"{name} ($\\gamma$={v['gamma']:.3g})")
                 ax.fill_between(np.arange(rounds + 1), y.min(axis=0), y.max(axis=0), color=colors[m],
                                 alpha=0.2)
             if metric == "loss":
@@ -199,17 +203,17 @@ def curves_figure(res, metric, *, M, Hs, splits, methods, rounds):
             ax.set_xlabel("communication round")
             if j == 0:
                 ax.set_ylabel("train loss" if metric == "loss" else "test accuracy")
-            ax.legend(fontsize=6)
-    fig.tight_layout()
-    return fig
+            ax.legend(fontsize=6 if wide else 5)
+    return _fit(fig)
 
 
 def accuracy_vs_H_figure(res, *, Ms, Hs, splits, methods, rounds):
     """Chapter 7: final test accuracy (mean +- s.d. over seeds) against H."""
     _need("res", res, dict)
     colors = {m: f"C{i}" for i, m in enumerate(methods)}
-    fig, axes = _plt().subplots(1, len(Ms) * len(splits), figsize=(3.4 * len(Ms) * len(splits), 3.0),
-                                squeeze=False, sharey=True)
+    n = len(Ms) * len(splits)
+    fig, axes = _plt().subplots(1, n, figsize=(min(COLUMN_IN, 3.4 * n), 2.8), squeeze=False,
+                                sharey=True)
     for a, (M, sp) in enumerate([(M, sp) for M in Ms for sp in splits]):
         ax = axes[0, a]
         for m in methods:
@@ -219,28 +223,31 @@ def accuracy_vs_H_figure(res, *, Ms, Hs, splits, methods, rounds):
         ax.set_xscale("log"); ax.set_xticks(Hs); ax.set_xticklabels(Hs)
         ax.set_xlabel("local steps H"); ax.set_title(f"M={M}, {sp}", fontsize=9)
     axes[0, 0].set_ylabel(f"test accuracy after {rounds} rounds")
-    axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    axes[0, 0].legend(fontsize=6)
+    return _fit(fig)
 
 
 def equal_cost_figure(res, long_runs, costs, *, M, H, splits, methods, batch):
     """Chapter 7: train loss against per-worker gradient work (per-sample gradients), one
     configuration per split; Local SGD continued to the scaled methods' work."""
     _need("res", res, dict); _need("long_runs", long_runs, dict); _need("costs", costs, dict)
+    from matplotlib.ticker import MaxNLocator
+
     colors = {m: f"C{i}" for i, m in enumerate(methods)}
-    fig, axes = _plt().subplots(1, len(splits), figsize=(4.2 * len(splits), 3.2), squeeze=False, sharey=True)
+    fig, axes = _plt().subplots(1, len(splits), figsize=(min(COLUMN_IN, 3.6 * len(splits)), 3.0),
+                                squeeze=False, sharey=True)
     for ax, sp in zip(axes[0], splits):
         lr = long_runs[(M, H, sp)]
         ax.plot(lr["cost"], lr["loss"].mean(axis=0), color=colors["identity"], lw=1.2, label=LABEL["identity"])
         for m in methods:
             if m != "identity":
                 ax.plot(costs[m], res[(M, H, sp, m)]["loss"].mean(axis=0), color=colors[m], lw=1.2, label=LABEL[m])
-        ax.set_yscale("log"); ax.set_xlabel(f"per-worker gradient work (samples; batch {batch})")
+        ax.set_yscale("log")
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4))
         ax.set_title(f"M={M}, H={H}, {sp}", fontsize=9)
-    axes[0, 0].set_ylabel("train loss (mean over seeds)"); axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    return fig
+    fig.supxlabel(f"per-worker gradient work (per-sample gradients; batch {batch})", fontsize=9)
+    axes[0, 0].set_ylabel("train loss (mean over seeds)"); axes[0, 0].legend(fontsize=6)
+    return _fit(fig)
 
 
 #: Captions of the Part II figures, keyed by figure name; ``{field}`` is filled by :func:`caption`.
