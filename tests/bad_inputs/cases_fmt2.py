@@ -57,3 +57,5 @@ CASES = {
                      (("ch7_equal_work",), dict(M=4), (V,), "H"),
                      (("ch6_client_drift",), dict(M=4), (V,), "takes exactly")],
 }
+
+EXEMPT = {FG + "CAPTIONS": "a constant (dict of caption templates), not callable"}
