@@ -80,6 +80,10 @@ def test_only_executes_selected_chapters(fake_book):
     assert actions(res) == {"01_alpha": "not run", "02_beta": "executed"}
     assert [c.status for c in res.chapters] == ["skipped", "ok"]
     assert not (fake_book / "_build/chapters/01_alpha").exists()
+    # papermill's injected-parameters cell is collapsed on the page, like the parameters cell
+    nb = nbformat.read(str(fake_book / "_build/chapters/02_beta/02_beta.ipynb"), as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "hide-input" in injected[0].metadata["tags"]
 
 
 # -- failures ----------------------------------------------------------------------------------
