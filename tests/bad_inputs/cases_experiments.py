@@ -67,3 +67,42 @@ CASES = {
     "twophase.experiments.momentum.figure3": [((1.0, 0.2, 0.9, 0.8, 2.0, 0), {}, (V,), "S_max")],
     "twophase.experiments.momentum.spectrum_checks": [(([1.5], [2]), {}, (V,), "beta_in")],
 }
+
+
+# --------------------------------------------------------------------------- issue 9: the full sets
+# Built by _gen.vary from one good call each: every listed parameter replaced, one at a time, by
+# each bad value; the error must name the parameter ("<name> must ..." unless a Bad says otherwise).
+from _gen import (FORM, INF, INT_LIST, NAN, NONNEG_GRID, NONNEG_INT, NONNEG_REAL, POS_GRID,  # noqa: E402
+                  POS_INT, POS_REAL, REAL, UNIT, Bad, lam_bad, m0_bad, vary)
+
+SG = "twophase.experiments.sgd."
+PROB = (LAM, M0, 4)
+PROB_BAD = dict(lam=lam_bad(), m0=m0_bad(3), B=POS_INT)
+RUN = dict(steps=3, sigma=0.1)
+RUN_BAD = dict(steps=POS_INT + [Bad(10 ** 12, "would take about")], sigma=NONNEG_REAL)
+NEW = {
+    SG + "form_gap": vary(SG + "form_gap", PROB + ([0.5],), RUN, **PROB_BAD, eta_fracs=POS_GRID, **RUN_BAD),
+    SG + "stability_edges": vary(SG + "stability_edges", (LAM, (4, 8)), lam=lam_bad(), Bs=INT_LIST),
+    SG + "edge_run": vary(SG + "edge_run", PROB + (0.5, [0.9, 1.1]), RUN, **PROB_BAD, eta_c=POS_REAL,
+                          fracs=POS_GRID, **RUN_BAD),
+    SG + "stationary_check": vary(SG + "stationary_check", (0.1, LAM, 4, 0.1, "exact"), dict(steps=3),
+                                  eta=POS_REAL, lam=lam_bad(), B=POS_INT, sigma=POS_REAL, form=FORM,
+                                  steps=POS_INT + [Bad(10 ** 12, "would take about")]),
+    SG + "kernel_curves": vary(SG + "kernel_curves", (LAM, (4, 8), 0.5, 0.1), dict(n=5), lam=lam_bad(),
+                               Bs=INT_LIST, eta_c=POS_REAL, sigma=NONNEG_REAL,
+                               n=POS_INT + [Bad(10 ** 9, "n too large")]),
+    SG + "theory_vs_simulation": vary(SG + "theory_vs_simulation", PROB + ([0.1],), dict(RUN, seeds=2),
+                                      **PROB_BAD, etas=POS_GRID, **RUN_BAD,
+                                      seeds=[1, 2.0, True, "2", None, Bad(10 ** 12, "seeds")],
+                                      seed=NONNEG_INT),
+    SG + "tail_scan": vary(SG + "tail_scan", PROB + (0.5, [0.5]), dict(RUN, seeds=2), **PROB_BAD,
+                           eta_c=POS_REAL, fracs=POS_GRID, **RUN_BAD,
+                           seeds=[1, 2.0, True, "2", Bad(10 ** 12, "seeds")], seed=NONNEG_INT),
+    SG + "divergence_run": vary(SG + "divergence_run", PROB + (3.0,), dict(RUN, runs=2), **PROB_BAD,
+                                eta=POS_REAL, **RUN_BAD, runs=POS_INT + [Bad(10 ** 12, "runs too large")],
+                                seed=NONNEG_INT),
+    SG + "loss_shares": vary(SG + "loss_shares", (LAM,), dict(exponents=(0.0, 0.5)), lam=lam_bad(),
+                             exponents=NONNEG_GRID),
+}
+for _k, _v in NEW.items():
+    CASES.setdefault(_k, []).extend(_v)
