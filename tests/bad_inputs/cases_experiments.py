@@ -106,3 +106,72 @@ NEW = {
 }
 for _k, _v in NEW.items():
     CASES.setdefault(_k, []).extend(_v)
+
+# chapter 2 --------------------------------------------------------------------------------------
+from twophase.experiments import lookahead as _la  # noqa: E402
+
+LA = "twophase.experiments.lookahead."
+P1 = _la.Figure1Panel(np.ones((2, 2)), np.array([0.5, 0.4]), np.array([0.3, 0.2]), 1.1, 0.5, 0.2)
+F1V = _la.Figure1Verdicts(True, 0.5, 0.4, True, 1.1, 0.9, 0.9)
+BNM = _la.BestNuMap(np.array([0.1, 1.0]), np.array([[[0.9, 1.1]], [[1.0, 1.2]]]))
+MS = _la.MapSummary(np.array([0.9, 1.1]), 1.0, 0.1, True, np.array([0.9, 0.8]), np.array([1.0]), 1.1, 0.5,
+                    0.1, 0.9)
+SC = _la.SourceCrossing(np.array([0.0, 1.0]), np.array([1.1, 0.9]), 1.0, True)
+TC = _la.TunedComparison([("x", 1, 0.0, 0.0)], np.array([1.0]), np.array([0.5]), np.array([0.5]),
+                         [{"nu": 1.0, "S": 2}], 4)
+NUG = [1.0, 1.2]
+PANEL_BAD = [None, "panel", (1, 2)]
+NEW = {
+    LA + "source_stack": vary(LA + "source_stack", (LAM, [0.0, 0.5]), lam=lam_bad(), exponents=NONNEG_GRID),
+    LA + "figure1_panel": vary(LA + "figure1_panel", (LAM, M0, [0.1, 0.5], NUG, [0.1, 0.5]), dict(S=2, B=1),
+                               lam=lam_bad(), m0=m0_bad(3), eta_rel=POS_GRID, nu=POS_GRID, eta_fine_rel=POS_GRID,
+                               S=POS_INT, B=POS_INT, form=FORM),
+    LA + "best_nu_map": vary(LA + "best_nu_map", (LAM, [0.0, 0.5], [0.5], [0.0], [0.1, 0.5]), dict(S=2),
+                             lam=lam_bad(), exponents=NONNEG_GRID, B_over_D=POS_GRID, sigma_rel=NONNEG_GRID,
+                             eta_rel=POS_GRID, S=POS_INT, form=FORM),
+    LA + "cycle_operator_vs_dense": vary(LA + "cycle_operator_vs_dense", (TwoPhase(0.1, 1.0, S=2), LAM, M0),
+                                         dict(sigma=0.1, cycles=2), method=[None, "LA", 0.1], lam=lam_bad(),
+                                         m0=m0_bad(3), sigma=NONNEG_REAL, cycles=POS_INT,
+                                         forms=["exact", [], ["bogus"], None, [1]]),
+    LA + "signal_noise_factors": vary(LA + "signal_noise_factors", (2, 0.1, 1.0, [1e-4, 0.5, 1.0]),
+                                      S=POS_INT, eta=POS_REAL, nu=POS_REAL,
+                                      lam=lam_bad() + [Bad([0.5, 1.0], "low mode")], etas_h=POS_GRID),
+    LA + "figure1_verdicts": vary(LA + "figure1_verdicts", (P1, P1, NUG), spiked=PANEL_BAD, power=PANEL_BAD,
+                                  nu=POS_GRID + [Bad([1.0, 1.1, 1.2], "nu must be the panels'")]) + [
+        ((P1._replace(eta_star=np.array([np.inf, np.nan])), P1, NUG), {}, (V,), "spiked must have a finite")],
+    LA + "source_crossing": vary(LA + "source_crossing", (LAM,), dict(S=2, B=1, eta_rel=[0.1, 0.5], n=3),
+                                 lam=lam_bad(), S=POS_INT, B=POS_INT, eta_rel=POS_GRID, form=FORM,
+                                 n=POS_INT + [Bad(10 ** 9, "n too large")]),
+    LA + "map_summary": vary(LA + "map_summary", (BNM, BNM, 0.1, 1.0), power=PANEL_BAD + [P1], spiked=PANEL_BAD,
+                             paper_bd_power=POS_REAL, paper_bd_spiked=POS_REAL),
+    LA + "best_nu_by_D": vary(LA + "best_nu_by_D", ([3, 4],), dict(alpha=-1.0, B_over_D=0.5, eta_rel=[0.1, 0.5],
+                                                                  S=2),
+                              Ds=INT_LIST + [Bad([10 ** 8], "Ds must")], alpha=REAL + [0.5, 0.0],
+                              B_over_D=POS_REAL, eta_rel=POS_GRID, S=POS_INT, form=FORM),
+    LA + "theory_vs_simulation": vary(LA + "theory_vs_simulation", (LAM, M0, 0.1, [1.0]),
+                                      dict(S=2, B=1, cycles=2, seeds=2), lam=lam_bad(), m0=m0_bad(3), eta=POS_REAL,
+                                      nus=POS_GRID, S=POS_INT, B=POS_INT,
+                                      cycles=POS_INT + [Bad(10 ** 12, "would take about")],
+                                      seeds=[1, 2.5, True, "2", Bad(10 ** 12, "seeds")], seed=NONNEG_INT),
+    LA + "la_vs_sgd_tuned": vary(LA + "la_vs_sgd_tuned", ({"x": LAM}, [1], [0.0]),
+                                 dict(budget=4, eta_rel=[0.1, 0.5], nu_grid=NUG, S_values=[2]),
+                                 spectra=[{}, None, [LAM], Bad({"x": BAD_LAM}, "spectra['x']")],
+                                 Bs=INT_LIST, sigma_rel=NONNEG_GRID, budget=POS_INT + [Bad(3, "multiple of every S")],
+                                 eta_rel=POS_GRID, nu_grid=POS_GRID, S_values=INT_LIST),
+    LA + "paper_verdicts": vary(LA + "paper_verdicts", (F1V, F1V, MS, SC, {10: 0.9}, TC),
+                                dict(nu=NUG, bd_spiked=0.5, bd_power=0.1, power_D=10, sigma_rel_max=1.0),
+                                v1=PANEL_BAD, v2=[P1], ms=PANEL_BAD, cross=PANEL_BAD, nu_by_D=[{}, None, [0.9]],
+                                tc=PANEL_BAD, nu=POS_GRID, bd_spiked=POS_REAL, bd_power=POS_REAL,
+                                power_D=POS_INT + [Bad(10 ** 9, "power_D")], sigma_rel_max=NONNEG_REAL,
+                                helps_below=POS_REAL),
+    LA + "la_vs_sgd_markdown": vary(LA + "la_vs_sgd_markdown", (TC,), tc=PANEL_BAD + [{"ratio": 1.0}, SC]),
+    LA + "problems": vary(LA + "problems", (), dict(spiked_D=10, spiked_ratio=2.0, spiked_fraction=0.1,
+                                                    spiked_B_over_D=0.1, power_D=10, power_alpha=-1.0,
+                                                    power_B_over_D=0.1),
+                          spiked_D=POS_INT + [Bad(10 ** 9, "spiked_D")], spiked_ratio=POS_REAL,
+                          spiked_fraction=UNIT + [0.0], spiked_B_over_D=POS_REAL,
+                          power_D=POS_INT + [Bad(10 ** 9, "power_D")], power_alpha=REAL + [1.0],
+                          power_B_over_D=POS_REAL),
+}
+for _k, _v in NEW.items():
+    CASES.setdefault(_k, []).extend(_v)
