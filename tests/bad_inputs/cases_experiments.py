@@ -175,3 +175,81 @@ NEW = {
 }
 for _k, _v in NEW.items():
     CASES.setdefault(_k, []).extend(_v)
+
+# chapter 3 --------------------------------------------------------------------------------------
+from twophase.experiments import diloco as _dl  # noqa: E402
+
+DL = "twophase.experiments.diloco."
+ISO = dict(S=2, B_tot=4, lam0=1.0, D=4)
+ISO_BAD = dict(S=POS_INT, B_tot=POS_INT, lam0=POS_REAL, D=POS_INT + [Bad(10 ** 9, "D = ")], form=FORM)
+LAM4, M04 = np.ones(4), np.full(4, 0.25)
+ETA_SCAN = np.geomspace(0.05, 1.5, 7)
+F2 = _dl.figure2(LAM4, M04, [0.1, 1.2], 1.0, S=2, B_tot=4, Rs=[1, 2, 4], cycles=3, seeds=2)
+RHO = _dl.rate_scan(ETA_SCAN, 1.0, [1, 2, 4], **ISO)
+ST = _dl.figure2_statements(RHO, ETA_SCAN, [0.1, 1.2], 1.0, [1, 2, 4], rate_tol=0.1, **ISO)
+DT = _dl.divergence_timing(F2, 1, nu=1.0, eta=1.2, **ISO)
+OTH = _dl.other_spectrum_statements(LAM, M0, [0.1, 1.0], 1.0, S=2, B_tot=4, Rs=[1, 2, 4], cycles=2, rate_tol=0.1)
+THM = _dl.theorem31_check([0.1, 0.5], [1.0], S_values=(1, 2), B_tots=(4,), lam0s=(1.0,), Ds=(1,))
+DOM = _dl.domination_draws(2)
+RS_BAD = INT_LIST + [Bad([3], "must divide")]
+OBJ_BAD = [None, "x", (1, 2)]
+NEW = {
+    DL + "isotropic_tau": vary(DL + "isotropic_tau", (0.1, 1.0, 2, "fixed"), ISO, eta=[NAN, -0.1, "0.1", None, [],
+                                                                                      [0.1, INF]],
+                               nu=POS_REAL, R=POS_INT + [Bad(3, "R must divide")], rule=["bogus", None, 1], **ISO_BAD),
+    DL + "rate_spread": vary(DL + "rate_spread", ({1: 0.5, 2: 0.6},), tau_by_R=[{}, None, [0.5], {1: "0.5"},
+                                                                                 {1: 0.5, 2: [0.6, 0.7]}, {1: NAN}],
+                             Rs=["12", [3], [], 5], reference=[3, None, "1"]),
+    DL + "isotropic_rate_spread": vary(DL + "isotropic_rate_spread", (0.1, 1.0, [1, 2], "fixed"), ISO, eta=POS_REAL,
+                                       nu=POS_REAL, Rs=RS_BAD, rule=["bogus", None], **ISO_BAD),
+    DL + "last_true_from_start": vary(DL + "last_true_from_start", ([True, False], [1.0, 2.0]),
+                                      mask=[[1, 0], ["a", "b"], None, "TF", Bad([True], "mask and grid")],
+                                      grid=[[1.0, NAN], "12", None, [], Bad([1.0, 2.0, 3.0], "mask and grid")]),
+    DL + "theorem31_check": vary(DL + "theorem31_check", ([0.1, 0.5], [1.0]),
+                                 dict(S_values=(1, 2), B_tots=(4,), lam0s=(1.0,), Ds=(1,)),
+                                 eta_rel=POS_GRID + [0.5], nu=POS_GRID, forms=["exact", [], ["bogus"]],
+                                 S_values=INT_LIST, B_tots=INT_LIST + [Bad((10 ** 12,), "would take about")],
+                                 lam0s=POS_GRID, Ds=INT_LIST + [Bad((10 ** 9,), "Ds must")],
+                                 rtol_S1=NONNEG_REAL) + [
+        ((np.geomspace(0.01, 1, 2000), np.linspace(0.5, 2, 2000)), {}, (V,), "would take about")],
+    DL + "domination_draws": vary(DL + "domination_draws", (2,), n_trials=POS_INT + [Bad(10 ** 9, "would take")],
+                                  seed=NONNEG_INT, B_tots=INT_LIST + [Bad((10 ** 11,), "would take about")]),
+    DL + "radius_over_R": vary(DL + "radius_over_R", (LAM, [0.1, 0.5]), dict(nu=1.0, S=2, B_tot=4, Rs=[1, 2]),
+                               lam=lam_bad(), eta_rel=POS_GRID, nu=POS_REAL, S=POS_INT, B_tot=POS_INT, Rs=RS_BAD,
+                               form=FORM),
+    DL + "closed_form_vs_operator": vary(DL + "closed_form_vs_operator", (0.1, 1.0, 2), dict(ISO, D_dense=3),
+                                         eta=POS_GRID, nu=POS_REAL, R=POS_INT + [Bad(3, "R must divide")], **ISO_BAD,
+                                         D_dense=POS_INT),
+    DL + "rate_scan": vary(DL + "rate_scan", ([0.1, 0.5], 1.0, [1, 2]), ISO, eta=[[], [0.1, -0.1], "0.1", None],
+                           nu=POS_REAL, Rs=RS_BAD, **ISO_BAD),
+    DL + "figure2": vary(DL + "figure2", (LAM4, M04, [0.1], 1.0), dict(S=2, B_tot=4, Rs=[1, 2], cycles=2, seeds=2),
+                         lam=lam_bad(), m0=m0_bad(4), etas=POS_GRID, nu=POS_REAL, S=POS_INT, B_tot=POS_INT,
+                         Rs=RS_BAD + [Bad([2, 4], "Rs must contain 1")],
+                         cycles=POS_INT + [Bad(10 ** 12, "would take about")],
+                         seeds=[1, 2.0, True, Bad(10 ** 12, "seeds")], seed=NONNEG_INT),
+    DL + "divergence_timing": vary(DL + "divergence_timing", (F2, 1, "fixed"), dict(ISO, nu=1.0, eta=1.2),
+                                   fig2=OBJ_BAD + [THM], j=[2, -1, 1.0, True, "1"], rule=["bogus", None],
+                                   nu=POS_REAL, eta=POS_REAL, S=POS_INT, B_tot=POS_INT, lam0=POS_REAL, D=POS_INT,
+                                   level=POS_REAL + [1.0, 0.5]),
+    DL + "figure2_statements": vary(DL + "figure2_statements", (RHO, ETA_SCAN, [0.1, 1.2], 1.0, [1, 2, 4]),
+                                    dict(ISO, rate_tol=0.1), rho=[{}, None, [1.0], Bad({("fixed", 1): 1.0}, "rho must")],
+                                    eta_scan=POS_GRID + [Bad(ETA_SCAN[:3], "rho must hold rates on eta_scan")],
+                                    etas=POS_GRID, nu=POS_REAL, Rs=RS_BAD + [Bad([2, 4], "Rs must contain 1")],
+                                    rate_tol=POS_REAL, S=POS_INT, B_tot=POS_INT, lam0=POS_REAL, D=POS_INT),
+    DL + "other_spectrum_statements": vary(DL + "other_spectrum_statements", (LAM, M0, [0.1, 1.0], 1.0),
+                                           dict(S=2, B_tot=4, Rs=[1, 2], cycles=2, rate_tol=0.1), lam=lam_bad(),
+                                           m0=m0_bad(3), eta_rel=POS_GRID, nu=POS_REAL, S=POS_INT, B_tot=POS_INT,
+                                           Rs=RS_BAD + [Bad([2], "Rs must contain 1")],
+                                           cycles=POS_INT + [Bad(10 ** 12, "would take about")], rate_tol=POS_REAL),
+    DL + "setup": vary(DL + "setup", (4, 1.0), dict(B_tot=4, S=2, nu=1.0, Rs=[1, 2], etas=[0.1]),
+                       D=POS_INT + [Bad(10 ** 9, "D = ")], lam0=POS_REAL, B_tot=POS_INT, S=POS_INT, nu=POS_REAL,
+                       Rs=RS_BAD, etas=POS_GRID),
+    DL + "paper_verdicts": vary(DL + "paper_verdicts", (THM, DOM, ST, F2, DT, OTH),
+                                dict(Rs=[1, 2, 4], rate_tol=0.1, k_se=4.0, seeds=2, D=4, B_tot=4, other_alpha=-1.0),
+                                thm=OBJ_BAD + [DOM], dom=OBJ_BAD, st=OBJ_BAD, f2=OBJ_BAD + [Bad(F2._replace(z=[]), "f2")],
+                                dt=OBJ_BAD, oth=OBJ_BAD + [ST], Rs=INT_LIST + [Bad([1, 8], "Rs must be the worker")],
+                                rate_tol=POS_REAL, k_se=POS_REAL, seeds=POS_INT, D=POS_INT, B_tot=POS_INT,
+                                other_alpha=REAL),
+}
+for _k, _v in NEW.items():
+    CASES.setdefault(_k, []).extend(_v)
