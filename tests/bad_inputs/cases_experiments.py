@@ -63,16 +63,15 @@ CASES = {
     "twophase.experiments.momentum.h_slope_at_zero": [((1.0, 0.5, 0), {}, (V,), "S")],
     "twophase.experiments.momentum.removed_modes": [((-1.0, 0.5, 3), {}, (V,), "eta")],
     "twophase.experiments.momentum.rates_vs_S": [(("not a method", 0.2, [1]), {}, (V,), "method")],
-    "twophase.experiments.momentum.tuned_losses": [(([], BAD_LAM, M0[:2], [4]), {}, (V,), "lam")],
     "twophase.experiments.momentum.figure3": [((1.0, 0.2, 0.9, 0.8, 2.0, 0), {}, (V,), "S_max")],
-    "twophase.experiments.momentum.spectrum_checks": [(([1.5], [2]), {}, (V,), "beta_in")],
+    "twophase.experiments.momentum.spectrum_checks": [(([1.5], [2]), {}, (V,), "betas")],
 }
 
 
 # --------------------------------------------------------------------------- issue 9: the full sets
 # Built by _gen.vary from one good call each: every listed parameter replaced, one at a time, by
 # each bad value; the error must name the parameter ("<name> must ..." unless a Bad says otherwise).
-from _gen import (FORM, INF, INT_LIST, NAN, NONNEG_GRID, NONNEG_INT, NONNEG_REAL, POS_GRID,  # noqa: E402
+from _gen import (FLAG, FORM, INF, INT_LIST, NAN, NONNEG_GRID, NONNEG_INT, NONNEG_REAL, POS_GRID,  # noqa: E402
                   POS_INT, POS_REAL, REAL, UNIT, Bad, lam_bad, m0_bad, vary)
 
 SG = "twophase.experiments.sgd."
@@ -250,6 +249,99 @@ NEW = {
                                 dt=OBJ_BAD, oth=OBJ_BAD + [ST], Rs=INT_LIST + [Bad([1, 8], "Rs must be the worker")],
                                 rate_tol=POS_REAL, k_se=POS_REAL, seeds=POS_INT, D=POS_INT, B_tot=POS_INT,
                                 other_alpha=REAL),
+}
+for _k, _v in NEW.items():
+    CASES.setdefault(_k, []).extend(_v)
+
+# chapter 4 --------------------------------------------------------------------------------------
+from twophase.experiments import momentum as _mo  # noqa: E402
+
+MO = "twophase.experiments.momentum."
+F3 = _mo.figure3(1.0, 0.2, 0.9, 0.8, 2.0, 32)
+TP = _mo.top_panel(F3, 0.8)
+BP = _mo.bottom_panel(F3, 4)
+SM = {("bottom", "nesterov"): _mo.small_S_comparison(F3, 4)}
+CC = _mo.critical_checks(1.0, 0.9, 0.8, 2.0, [0.2], S_values=(1, 3))
+SPD = _mo.sqrt_speedup([0.1, 0.5])
+TU = _mo.tuned_comparison(LAM, M0, [4], eta_grid=[0.1, 0.5], nu_pt_grid=[1.0], betas=[0.5], S_values=[2],
+                          inner=["reset"], B=1, sigmas=[0.0], progress=False)
+RET = {0.0: _mo.retuned_verdict(TU, 0.0, LAM, M0, B=1)}
+PARAMS = TU.params[0.0]["SLA Nesterov"][-1]
+METHODS = _mo.family_methods("LA", [0.1, 0.5], [1.0], S_values=(2,))
+BETA_BAD = [[], [1.0], [-0.1], [0.5, NAN], "0.5", None]
+TUNE = dict(eta_grid=[0.1, 0.5], nu_pt_grid=[1.0], betas=[0.5], S_values=[2], inner=["reset"], B=1, sigmas=[0.0],
+            progress=False)
+NEW = {
+    MO + "family_methods": vary(MO + "family_methods", ("SLA Nesterov", [0.1, 0.5]), dict(betas=(0.5,), S_values=(2,)),
+                                family=["Adam", None, 1], eta=POS_GRID, nu_pt=POS_GRID, betas=BETA_BAD,
+                                S_values=INT_LIST, inner=["reset", ["bogus"], [], None], B=POS_INT),
+    MO + "tuned_losses": vary(MO + "tuned_losses", (METHODS, LAM, M0, [4]),
+                              methods=[[], None, METHODS[0], ["LA"]], lam=lam_bad(), m0=m0_bad(3),
+                              budgets=INT_LIST + [["4"], Bad([3], "multiple of S")], sigma=NONNEG_REAL, form=FORM),
+    MO + "refine_tuned": vary(MO + "refine_tuned", (PARAMS, LAM, M0, 4), dict(n=3),
+                              params=[{}, None, Bad({"eta": 0.1}, "params must hold the keys"),
+                                      Bad(dict(PARAMS, eta="0.1"), "params['eta']")],
+                              lam=lam_bad(), m0=m0_bad(3), budget=POS_INT + [Bad(3, "budget must be a multiple")],
+                              sigma=NONNEG_REAL, B=POS_INT, factor=POS_REAL + [1.0, 0.5], n=POS_INT, form=FORM),
+    MO + "retune": vary(MO + "retune", (PARAMS, LAM, M0, 4), dict(factors=(1.5,), n=3),
+                        params=[{}, None, "params"], lam=lam_bad(), m0=m0_bad(3), budget=POS_INT, sigma=NONNEG_REAL,
+                        B=POS_INT, factors=[[], [1.0], [0.5], "1.5", None, [1.5, NAN]], n=POS_INT,
+                        tol=NONNEG_REAL, form=FORM),
+    MO + "stacking_ratio": vary(MO + "stacking_ratio", (0.5, 1.0), dict(floor=0.1), stacked=REAL, single=REAL,
+                                floor=NONNEG_REAL),
+    MO + "stacking_verdict": vary(MO + "stacking_verdict", (0.5,), ratio=[NAN, "0.5", None, True, [0.5]],
+                                  lo=POS_REAL, hi=POS_REAL + [Bad(0.5, "hi must be >= lo")]),
+    MO + "rates_vs_S": vary(MO + "rates_vs_S", (TwoPhase(1.0, nu=2.0, beta_in=0.9), 0.2, [1, 2]),
+                            method=[None, "SLA", Bad(TwoPhase([0.5, 1.0]), "scalar eta")],
+                            lam=[-0.2, NAN, "0.2", None, []], S_values=INT_LIST),
+    MO + "band_edges": vary(MO + "band_edges", (1.0, 0.5), eta=POS_REAL, beta_in=UNIT),
+    MO + "band_bound": vary(MO + "band_bound", (4, 0.5), S=POS_INT, beta_in=UNIT),
+    MO + "h_slope_at_zero": vary(MO + "h_slope_at_zero", (1.0, 0.5, 4), eta=POS_REAL, beta_in=UNIT, S=POS_INT),
+    MO + "removed_modes": vary(MO + "removed_modes", (1.0, 0.5, 4), dict(n=101), eta=POS_REAL, beta_in=UNIT,
+                               S=POS_INT, lam_max=POS_REAL[:-1], n=[2, 2.5, True, "101", Bad(10 ** 9, "n too large")]),
+    MO + "octave_max": vary(MO + "octave_max", (np.arange(1, 33), np.linspace(0, 1, 32)),
+                            S=[[], "32", None, [1.5, 2.0], [0, 1]],
+                            x=[None, "x", [np.nan] * 32, [], Bad(np.ones(3), "x must have the shape")],
+                            lo=POS_INT),
+    MO + "critical_checks": vary(MO + "critical_checks", (1.0, 0.9, 0.8, 2.0, [0.2]), dict(S_values=(1, 3)),
+                                 eta=POS_REAL, beta_in=UNIT, beta_out=UNIT, nu=POS_REAL, lam=POS_GRID,
+                                 S_values=INT_LIST) + [
+        ((1.0, 0.9, 0.8, 2.0, np.linspace(0.01, 1, 10 ** 6)), {}, (V,), "would take about")],
+    MO + "figure3": vary(MO + "figure3", (1.0, 0.2, 0.9, 0.8, 2.0, 4), eta=POS_REAL, lam=POS_REAL, beta_in=UNIT,
+                         beta_out=UNIT, nu=POS_REAL, S_max=POS_INT + [Bad(10 ** 6, "would take about")]),
+    MO + "top_panel": vary(MO + "top_panel", (F3, 0.8), f3=[None, "f3", TP, Bad(_mo.figure3(1.0, 0.2, 0.9, 0.8, 2.0, 2),
+                                                                               "f3 must hold rates up to")],
+                           beta_out=UNIT + [0.0]),
+    MO + "bottom_panel": vary(MO + "bottom_panel", (F3, 4), f3=[None, "f3", BP], S_small=POS_INT),
+    MO + "small_S_comparison": vary(MO + "small_S_comparison", (F3, 4), f3=[None, "f3", BP], S_small=POS_INT,
+                                    panel=["middle", None, 1], outer=["adam", None, 1]),
+    MO + "spectrum_checks": vary(MO + "spectrum_checks", ([0.0, 0.5], [1, 4]), dict(n_x=50), betas=BETA_BAD,
+                                 S_values=INT_LIST + [Bad([10 ** 4], "S_values too large")], eta=POS_REAL,
+                                 n_x=POS_INT + [Bad(10 ** 9, "n_x too large")]),
+    MO + "sqrt_speedup": vary(MO + "sqrt_speedup", ([0.1, 0.5],), hs=POS_GRID + [[1.5], [0.0]]),
+    MO + "tuned_comparison": vary(MO + "tuned_comparison", (LAM, M0, [4]), TUNE, lam=lam_bad(), m0=m0_bad(3),
+                                  budgets=INT_LIST, eta_grid=POS_GRID, nu_pt_grid=POS_GRID, betas=BETA_BAD,
+                                  S_values=INT_LIST, inner=["reset", ["bogus"], []], B=POS_INT,
+                                  sigmas=NONNEG_GRID, families=["LA", ["Adam"], []], progress=FLAG),
+    MO + "stacking_table": vary(MO + "stacking_table", (TU,), t=[None, "t", TP, Bad(TU._replace(
+        results={0.0: {"LA": np.ones(1)}}), "t must hold the momentum families")]),
+    MO + "grid_edges": vary(MO + "grid_edges", (TU,), dict(betas=[0.5], S_values=[2]), t=[None, "t", F3],
+                            betas=BETA_BAD, S_values=INT_LIST),
+    MO + "retuned_verdict": vary(MO + "retuned_verdict", (TU, 0.0, LAM, M0), dict(B=1), t=[None, "t", F3],
+                                 sigma=[0.5, "0.0", None, [0.0], True], lam=lam_bad(), m0=m0_bad(3), B=POS_INT,
+                                 tol=NONNEG_REAL),
+    MO + "sla_theory_vs_simulation": vary(MO + "sla_theory_vs_simulation", (LAM, M0),
+                                          dict(eta=0.3, nu=1.5, S=2, B=2, beta=0.5, sigma=0.1, cycles=2, seeds=2),
+                                          lam=lam_bad(), m0=m0_bad(3), eta=POS_REAL, nu=POS_REAL, S=POS_INT,
+                                          B=POS_INT, beta=UNIT, sigma=NONNEG_REAL,
+                                          cycles=POS_INT + [Bad(10 ** 12, "would take about")],
+                                          seeds=[1, 2.0, True, Bad(10 ** 12, "seeds")], seed=NONNEG_INT),
+    MO + "paper_verdicts": vary(MO + "paper_verdicts", (F3, TP, BP, SM, CC, SPD, TU, RET), dict(setting="x", S_small=4),
+                                f3=[None, TP], tp=[None, BP], bp=[None, TP, Bad(_mo.bottom_panel(_mo.figure3(1.0, 0.2, 0.9, 0.8, 2.0, 8), 4),
+                                                           "bp must")], small=[{}, None, Bad({"k": TP}, "small[")],
+                                cc=[None, TP], speedup=[None, [1.0, 2.0], (1.0,)], t=[None, F3],
+                                ret=[{}, None, Bad({0.0: TP}, "ret[")], setting=["", None, 1], S_small=POS_INT,
+                                rate_tol=POS_REAL),
 }
 for _k, _v in NEW.items():
     CASES.setdefault(_k, []).extend(_v)

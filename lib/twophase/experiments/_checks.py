@@ -75,6 +75,17 @@ def grid(name: str, x, *, lower: float | None = 0.0, closed: bool = False, upper
     return arr
 
 
+def real_values(name: str, x) -> np.ndarray:
+    """A non-empty float64 array of reals, ``inf`` allowed (a diverged rate), ``nan`` refused."""
+    arr = _real_array(name, x, "an array of real numbers (inf allowed, nan not)")
+    if arr.size == 0:
+        raise ValueError(f"{name} must not be empty")
+    v.array_size(name, arr.size)
+    if np.any(np.isnan(arr)):
+        raise ValueError(f"{name} must not hold nan (allowed range [-inf, inf])")
+    return arr
+
+
 def scalar_or_grid(name: str, x, **kw):
     """A float for a scalar, else a grid of :func:`grid` (its shape kept)."""
     arr = _real_array(name, x, "a finite number or an array of them")

@@ -452,7 +452,7 @@ def figure2(lam, m0, etas, nu: float, *, S: int, B_tot: int, Rs, cycles: int, se
     """
     lam = c.spectrum(lam)
     m0 = v.moments(m0, lam.size)
-    etas = c.grid("etas", etas)
+    c.grid("etas", etas)
     nu = v.positive_real("nu", nu)
     S = v.positive_int("S", S)
     B_tot = v.positive_int("B_tot", B_tot)
@@ -552,7 +552,7 @@ def figure2_statements(rho: dict, eta_scan, etas, nu: float, Rs, *, rate_tol: fl
     rule stops being ``R``-independent or diverges (``rho`` from :func:`rate_scan`)."""
     c.mapping("rho", rho, what="a dict {(rule, R): tau} (the result of rate_scan)")
     eta_scan = c.grid("eta_scan", eta_scan)
-    etas = c.grid("etas", etas)
+    c.grid("etas", etas)
     nu = v.positive_real("nu", nu)
     rate_tol = v.positive_real("rate_tol", rate_tol)
     S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, "exact")

@@ -450,7 +450,7 @@ def theory_vs_simulation(lam, m0, eta: float, nus, *, S: int, B: int, cycles: in
     lam = c.spectrum(lam)
     m0 = v.moments(m0, lam.size)
     eta = v.positive_real("eta", eta)
-    nus = c.grid("nus", nus)
+    c.grid("nus", nus)
     S = v.positive_int("S", S)
     B = v.positive_int("B", B)
     cycles = v.positive_int("cycles", cycles)
