@@ -32,7 +32,7 @@ def resolve(key: str):
     return getattr(importlib.import_module(modname), name)
 
 
-def vary(key: str, args=(), kwargs=None, **bad) -> list:
+def vary(key: str, args=(), kwargs=None, /, **bad) -> list:
     """Cases for ``key``: the good call ``key(*args, **kwargs)`` with one parameter replaced.
 
     ``bad`` maps a parameter name to a list of bad values (or :class:`Bad` pairs).

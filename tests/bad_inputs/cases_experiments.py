@@ -176,6 +176,9 @@ for _k, _v in NEW.items():
     CASES.setdefault(_k, []).extend(_v)
 
 # chapter 3 --------------------------------------------------------------------------------------
+import contextlib  # noqa: E402
+import io  # noqa: E402
+
 from twophase.experiments import diloco as _dl  # noqa: E402
 
 DL = "twophase.experiments.diloco."
@@ -183,7 +186,8 @@ ISO = dict(S=2, B_tot=4, lam0=1.0, D=4)
 ISO_BAD = dict(S=POS_INT, B_tot=POS_INT, lam0=POS_REAL, D=POS_INT + [Bad(10 ** 9, "D = ")], form=FORM)
 LAM4, M04 = np.ones(4), np.full(4, 0.25)
 ETA_SCAN = np.geomspace(0.05, 1.5, 7)
-F2 = _dl.figure2(LAM4, M04, [0.1, 1.2], 1.0, S=2, B_tot=4, Rs=[1, 2, 4], cycles=3, seeds=2)
+with contextlib.redirect_stderr(io.StringIO()):  # the sampler's progress bars
+    F2 = _dl.figure2(LAM4, M04, [0.1, 1.2], 1.0, S=2, B_tot=4, Rs=[1, 2, 4], cycles=3, seeds=2)
 RHO = _dl.rate_scan(ETA_SCAN, 1.0, [1, 2, 4], **ISO)
 ST = _dl.figure2_statements(RHO, ETA_SCAN, [0.1, 1.2], 1.0, [1, 2, 4], rate_tol=0.1, **ISO)
 DT = _dl.divergence_timing(F2, 1, nu=1.0, eta=1.2, **ISO)

@@ -219,7 +219,7 @@ def divergence_run(lam, m0, B: int, eta: float, *, steps: int, runs: int = 16, s
     lam, m0, B, _, steps, sigma = _problem(lam, m0, B, steps, sigma)
     eta = v.positive_real("eta", eta)
     runs = v.positive_int("runs", runs)
-    v.array_size("runs", float(runs) * (steps + 1) * lam.size, "the simulated runs")
+    v.array_size("runs", float(runs) * lam.size, "the simulated runs")
     seed = v.nonnegative_int("seed", seed)
     sim = loss_curves(SGD(eta, B=B), lam, m0, steps, runs, sigma=sigma, seed=seed + 7)
     th = expected_loss(SGD(eta, B=B), lam, m0, steps, sigma=sigma)
