@@ -104,6 +104,8 @@ def ints(name: str, values, *, minimum: int = 1, maximum: int | None = None, min
     if isinstance(values, (str, bytes, dict)) or values is None or np.ndim(values) != 1:
         raise TypeErr(f"{name} must be {what}, got {_show(values)}")
     out = list(values)
+    if not out:
+        raise ValueError(f"{name} must be {what}, got an empty sequence")
     if len(out) < min_size:
         raise ValueError(f"{name} must be {what} with at least {min_size} entries, got {out!r:.80}")
     for x in out:
