@@ -7,6 +7,8 @@ which the figures drop) but must be real arrays of the axis' length.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import _validate as v
@@ -106,3 +108,14 @@ def has_finite(name: str, arr) -> None:
     """Something must be drawable: at least one finite value."""
     if not np.any(np.isfinite(arr)):
         raise ValueError(f"{name} must hold at least one finite value (nothing to draw)")
+
+
+def entry(check):
+    """Decorator: run ``check(*args, **kwargs)`` (same signature) before the figure builder."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def checked(*args, **kwargs):
+            check(*args, **kwargs)
+            return fn(*args, **kwargs)
+        return checked
+    return decorate

@@ -29,8 +29,8 @@ def _plt():
     return plt
 
 
-def fig_signal_noise(lam, h_by_eta, etas, S, signal_la, signal_sgd, noise_la, noise_sgd, eta, nu):
-    """Three panels: effective spectrum h(λ); per-mode signal factor; per-mode noise factor."""
+def _check_signal_noise(lam, h_by_eta, etas, S, signal_la, signal_sgd, noise_la, noise_sgd, eta, nu):
+    """Entry checks of :func:`fig_signal_noise` (applied by a decorator, so its body stays as it is)."""
     lam = c.axis("lam", lam, positive=True)
     etas = c.sequence("etas", etas, "a non-empty sequence of positive rates")
     for e in etas:
@@ -46,6 +46,11 @@ def fig_signal_noise(lam, h_by_eta, etas, S, signal_la, signal_sgd, noise_la, no
         c.curve(name, y, lam.size)
     v.positive_real("eta", eta)
     v.positive_real("nu", nu)
+
+
+@c.entry(_check_signal_noise)
+def fig_signal_noise(lam, h_by_eta, etas, S, signal_la, signal_sgd, noise_la, noise_sgd, eta, nu):
+    """Three panels: effective spectrum h(λ); per-mode signal factor; per-mode noise factor."""
     plt = _plt()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
     ax = axes[0]
