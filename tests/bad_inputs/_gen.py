@@ -96,6 +96,8 @@ def run_good():
 
     bad = 0
     for key, calls in GOOD.items():
+        if key.startswith("twophase.notebook."):  # would record claims and write figures
+            continue
         for args, kwargs in calls:
             t = time.perf_counter()
             try:

@@ -327,7 +327,7 @@ NEW = {
                                   budgets=INT_LIST, eta_grid=POS_GRID, nu_pt_grid=POS_GRID, betas=BETA_BAD,
                                   S_values=INT_LIST, inner=["reset", ["bogus"], []], B=POS_INT,
                                   sigmas=NONNEG_GRID, families=["LA", ["Adam"], []], progress=FLAG),
-    MO + "stacking_table": vary(MO + "stacking_table", (TU,), t=[None, "t", TP, Bad(TU._replace(
+    MO + "stacking_table": vary(MO + "stacking_table", (TU,), t=[None, "t", TP, {"results": {}}, 1.0, Bad(TU._replace(
         results={0.0: {"LA": np.ones(1)}}), "t must hold the momentum families")]),
     MO + "grid_edges": vary(MO + "grid_edges", (TU,), dict(betas=[0.5], S_values=[2]), t=[None, "t", F3],
                             betas=BETA_BAD, S_values=INT_LIST),
