@@ -78,7 +78,7 @@ SG = "twophase.experiments.sgd."
 PROB = (LAM, M0, 4)
 PROB_BAD = dict(lam=lam_bad(), m0=m0_bad(3), B=POS_INT)
 RUN = dict(steps=3, sigma=0.1)
-RUN_BAD = dict(steps=POS_INT + [Bad(10 ** 12, "would take about")], sigma=NONNEG_REAL)
+RUN_BAD = dict(steps=POS_INT + [Bad(10 ** 12, "reduce steps")], sigma=NONNEG_REAL)
 NEW = {
     SG + "form_gap": vary(SG + "form_gap", PROB + ([0.5],), RUN, **PROB_BAD, eta_fracs=POS_GRID, **RUN_BAD),
     SG + "stability_edges": vary(SG + "stability_edges", (LAM, (4, 8)), lam=lam_bad(), Bs=INT_LIST),
@@ -86,7 +86,7 @@ NEW = {
                           fracs=POS_GRID, **RUN_BAD),
     SG + "stationary_check": vary(SG + "stationary_check", (0.1, LAM, 4, 0.1, "exact"), dict(steps=3),
                                   eta=POS_REAL, lam=lam_bad(), B=POS_INT, sigma=POS_REAL, form=FORM,
-                                  steps=POS_INT + [Bad(10 ** 12, "would take about")]),
+                                  steps=POS_INT + [Bad(10 ** 12, "reduce steps")]),
     SG + "kernel_curves": vary(SG + "kernel_curves", (LAM, (4, 8), 0.5, 0.1), dict(n=5), lam=lam_bad(),
                                Bs=INT_LIST, eta_c=POS_REAL, sigma=NONNEG_REAL,
                                n=POS_INT + [Bad(10 ** 9, "n too large")]),

@@ -52,6 +52,13 @@ def _problem(lam, m0, B, steps, sigma, **grid):
     return lam, m0, B, (g[0] if g else None), steps, sigma
 
 
+def _work(what, steps, D, n_rates, calls=1, seeds=0):
+    """Refuse runs of minutes by naming ``steps`` (the engine's and the sampler's measured speeds)."""
+    seconds = n_rates * steps * (calls * (D * 1e-8 + 8e-6) + seeds * D * 1.5e-8)
+    v.work_estimate(seconds, f"{what} ({steps:,} steps x {n_rates} rates at D = {D}"
+                    + (f", {seeds:,} runs each)" if seeds else ")"), "reduce steps, the number of rates, seeds or D")
+
+
 class FormGap(NamedTuple):
     """Exact against hd expected loss at one batch size."""
 
@@ -65,6 +72,7 @@ class FormGap(NamedTuple):
 def form_gap(lam, m0, B: int, eta_fracs, *, steps: int, sigma: float) -> FormGap:
     """Run both forms at ``eta = eta_fracs * eta_c(B)`` (exact edge) and compare the losses."""
     lam, m0, B, eta_fracs, steps, sigma = _problem(lam, m0, B, steps, sigma, eta_fracs=eta_fracs)
+    _work("form_gap", steps, lam.size, eta_fracs.size, calls=2)
     etas = np.asarray(eta_fracs, dtype=np.float64) * sgd_critical_eta(lam, B, form="exact")
     ex = expected_loss(SGD(etas, B=B), lam, m0, steps, sigma=sigma, form="exact")
     hd = expected_loss(SGD(etas, B=B), lam, m0, steps, sigma=sigma, form="hd")
@@ -102,6 +110,7 @@ def edge_run(lam, m0, B: int, eta_c: float, fracs, *, steps: int, sigma: float) 
     """Run the exact recursion at ``fracs[0] * eta_c`` and ``fracs[-1] * eta_c`` for ``steps`` steps."""
     lam, m0, B, fracs, steps, sigma = _problem(lam, m0, B, steps, sigma, fracs=fracs)
     eta_c = v.positive_real("eta_c", eta_c)
+    _work("edge_run", steps, lam.size, fracs.size)
     L = expected_loss(SGD(np.asarray(fracs, dtype=np.float64) * eta_c, B=B), lam, m0, steps, sigma=sigma,
                       form="exact")
     below, above = L[0], L[-1]
@@ -117,6 +126,7 @@ def stationary_check(eta: float, lam, B: int, sigma: float, form: str, steps: in
     sigma = v.positive_real("sigma", sigma)  # L_inf = 0 at sigma = 0: no relative deviation
     c.form(form)
     steps = v.positive_int("steps", steps)
+    _work("stationary_check", steps, lam.size, 1)
     m_star = sgd_stationary_moments(eta, lam, B, sigma, form=form)
     stay = expected_loss(SGD(eta, B=B), lam, m_star, steps, sigma=sigma, form=form)
     L_inf = float(sgd_stationary_loss(eta, lam, B, sigma, form=form))
@@ -164,6 +174,7 @@ def theory_vs_simulation(lam, m0, B: int, etas, *, steps: int, seeds: int, sigma
     """Simulate SGD at each rate (seed ``seed + 100 j + B``) and compare with both forms."""
     lam, m0, B, etas, steps, sigma = _problem(lam, m0, B, steps, sigma, etas=etas)
     seeds = v.integer("seeds", seeds, minimum=2)  # a standard error needs two runs
+    _work("theory_vs_simulation", steps, lam.size, etas.size, calls=2, seeds=seeds)
     seed = v.nonnegative_int("seed", seed)
     rows = []
     for j, e in enumerate(etas):
@@ -193,6 +204,7 @@ def tail_scan(lam, m0, B: int, eta_c: float, fracs, *, steps: int, seeds: int, s
     lam, m0, B, fracs, steps, sigma = _problem(lam, m0, B, steps, sigma, fracs=fracs)
     eta_c = v.positive_real("eta_c", eta_c)
     seeds = v.integer("seeds", seeds, minimum=2)  # a standard error needs two runs
+    _work("tail_scan", steps, lam.size, fracs.size, seeds=seeds)
     seed = v.nonnegative_int("seed", seed)
     out = []
     for j, f in enumerate(fracs):
@@ -220,6 +232,7 @@ def divergence_run(lam, m0, B: int, eta: float, *, steps: int, runs: int = 16, s
     eta = v.positive_real("eta", eta)
     runs = v.positive_int("runs", runs)
     v.array_size("runs", float(runs) * lam.size, "the simulated runs")
+    _work("divergence_run", steps, lam.size, 1, seeds=runs)
     seed = v.nonnegative_int("seed", seed)
     sim = loss_curves(SGD(eta, B=B), lam, m0, steps, runs, sigma=sigma, seed=seed + 7)
     th = expected_loss(SGD(eta, B=B), lam, m0, steps, sigma=sigma)
