@@ -60,6 +60,14 @@ def _iso(S, B_tot, lam0, D, form):
     return v.positive_int("S", S), v.positive_int("B_tot", B_tot), v.positive_real("lam0", lam0), v.dimension("D", D)
 
 
+def _is_key(R, d) -> bool:
+    """``R`` is a worker count (an int, not a bool) among the keys of ``d``."""
+    try:
+        return not isinstance(R, (bool, np.bool_)) and R in d
+    except TypeError:  # unhashable
+        return False
+
+
 def _n_divisors(n: int) -> int:
     k, count = 1, 0
     while k * k <= n:
@@ -146,10 +154,10 @@ def rate_spread(tau_by_R: dict, Rs=None, reference: int = 1):
     if Rs is not None:
         if isinstance(Rs, (str, bytes, dict)) or np.ndim(Rs) != 1 or not len(Rs):
             raise v.ArgumentTypeError(f"Rs must be None or a non-empty sequence of keys of tau_by_R, got {Rs!r:.60}")
-        missing = [R for R in Rs if R not in tau_by_R]
+        missing = [R for R in Rs if not _is_key(R, tau_by_R)]
         if missing:
             raise ValueError(f"Rs must hold keys of tau_by_R {sorted(tau_by_R)}, got {missing}")
-    if reference not in tau_by_R:
+    if not _is_key(reference, tau_by_R):
         raise ValueError(f"reference must be a key of tau_by_R {sorted(tau_by_R)}, got {reference!r}")
     Rs = list(tau_by_R) if Rs is None else list(Rs)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -9,6 +9,7 @@ nothing below ``twophase.experiments`` imports it.
 """
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import numpy as np
@@ -397,6 +398,9 @@ def stacking_ratio(stacked, single, floor=0.0):
     stacked = np.float64(v.real("stacked", stacked))
     single = np.float64(v.real("single", single))
     floor = np.float64(v.nonnegative_real("floor", floor))
+    for name, x in (("stacked", stacked), ("single", single)):
+        if x < floor:
+            raise ValueError(f"{name} must be >= floor = {floor!r} (a loss above the noise floor), got {x!r}")
     return (stacked - floor) / (single - floor)
 
 
@@ -428,9 +432,12 @@ def stacking_verdict(ratio, lo=STACKING_LO, hi=STACKING_HI):
     >>> stacking_verdict(0.5), stacking_verdict(1.0), stacking_verdict(2.0)
     ('stacking helps', 'about equal', 'single-loop momentum is better')
     """
-    if isinstance(ratio, (bool, np.bool_)) or ratio is None:
-        raise v.ArgumentTypeError(f"ratio must be a real scalar, not nan (allowed range [-inf, inf]), "
-                                  f"got {type(ratio).__name__} {ratio!r}")
+    if (isinstance(ratio, (bool, np.bool_)) or not isinstance(ratio, (numbers.Real, np.ndarray, np.generic))
+            or np.asarray(ratio).dtype.kind not in "iuf"):
+        raise v.ArgumentTypeError(f"ratio must be a real scalar, not nan (allowed range [0, inf]), "
+                                  f"got {type(ratio).__name__} {ratio!r:.60}")
+    if np.asarray(ratio).ndim == 0 and ratio < 0:
+        raise ValueError(f"ratio must be >= 0 (a ratio of excess losses; allowed range [0, inf]), got {ratio!r}")
     lo = v.positive_real("lo", lo)
     hi = v.positive_real("hi", hi)
     if hi < lo:

@@ -90,13 +90,13 @@ def fig_figure1(eta_rel, nu, loss_rel, eta_star_rel, nu_best_spiked, nu_grid_min
     if not np.any(np.isfinite(loss) & (loss > 0)):
         raise ValueError("loss_rel must hold at least one finite value > 0 (a log colour scale)")
     c.curve("eta_star_rel", eta_star_rel, nu.size)
-    c.scalar("nu_best_spiked", nu_best_spiked)
+    c.scalar("nu_best_spiked", nu_best_spiked, positive=True)
     c.curve("nu_grid_min", nu_grid_min, nu.size)
     for item in c.sequence("power_curves", power_curves, "a non-empty list of (label, curve, best nu)"):
         label, curve, best = c.tuple_of("power_curves", item, 3, "a non-empty list of (label, curve, best nu)")
         c.text("power_curves label", label)
         c.has_finite("power_curves curve", c.curve("power_curves curve", curve, nu.size))
-        c.scalar("power_curves best nu", best)
+        c.scalar("power_curves best nu", best, positive=True)
     for t in c.tuple_of("titles", titles, 2, "a pair of str"):
         c.text("titles", t)
     plt = _plt()

@@ -37,7 +37,7 @@ def fig3(S, top, bottom, nu_top, nu_bottom, beta_out, limit=None):
     v.positive_real("nu_bottom", nu_bottom)
     v.unit_interval("beta_out", beta_out)
     if limit is not None:
-        v.real("limit", limit)
+        v.positive_real("limit", limit)
     fig, axes = plt.subplots(2, 1, figsize=(7.0, 7.0), sharex=True)
     for ax, rates, nu, title in ((axes[0], top, nu_top, "top"), (axes[1], bottom, nu_bottom, "bottom")):
         for (outer, inner), r in rates.items():
