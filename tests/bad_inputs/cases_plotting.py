@@ -121,7 +121,7 @@ CASES = {
                                        Bad({0.0: {"Adam": BUD}}, "results must be keyed by the families"),
                                        Bad({0.0: {"LA": np.ones(3)}}, "results"), Bad({0.0: []}, "results")],
                               floors=[None, {}, Bad({0.0: -1.0}, "floors"), Bad({0.0: "0"}, "floors")],
-                              sigmas=[None, [], "0", Bad([0.3], "sigmas must be keys")]),
+                              sigmas=[None, [], "0", Bad([0.3], "sigmas must be keys"), Bad([[0.0]], "sigmas must be keys")]),
     MO + "mc_figure": vary(MO + "mc_figure", (MC,), dict(k_band=2.0),
                            cases=[None, [], Bad([{"title": "a"}], "cases"), Bad([MC[0]["theory"]], "cases"),
                                   Bad([dict(MC[0], mean=np.ones(3))], "cases mean"),

@@ -6,9 +6,6 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .. import _validate as v
-from . import _checks as chk
-
 __all__ = ["fig3", "effective_spectrum_figure", "tuned_figure", "mc_figure"]
 
 COLORS = {"heavy_ball": "tab:blue", "nesterov": "tab:red"}
@@ -21,6 +18,9 @@ FAMILY_STYLE = {
     "SLA heavy ball": ("tab:blue", "-"),
     "SLA Nesterov": ("tab:red", "-"),
 }
+
+from .. import _validate as v  # noqa: E402
+from . import _checks as chk  # noqa: E402
 
 
 def fig3(S, top, bottom, nu_top, nu_bottom, beta_out, limit=None):
@@ -125,23 +125,32 @@ def effective_spectrum_figure(x, curves, roots, band, bound_curves):
     return fig
 
 
-def tuned_figure(budgets, results, floors, sigmas):
-    """Best-tuned excess loss against gradient steps; one panel per sigma.
-
-    ``results[sigma][family] = best loss per budget``; ``floors[sigma] = sigma^2/2``.
-    """
+def _check_tuned(budgets, results, floors, sigmas):
+    """Entry checks of :func:`tuned_figure` (applied by a decorator, so its body stays as it is)."""
     budgets = chk.axis("budgets", budgets, positive=True)
     sigmas = chk.sequence("sigmas", sigmas, "a non-empty sequence of noise levels")
     chk.mapping("results", results, "a dict {sigma: {family: best loss per budget}}")
     chk.mapping("floors", floors, "a dict {sigma: sigma^2 / 2}")
     for s in sigmas:
-        if s not in results or s not in floors:
+        try:
+            known = s in results and s in floors
+        except TypeError:  # unhashable
+            known = False
+        if not known:
             raise ValueError(f"sigmas must be keys of results and floors, got {s!r}")
         v.nonnegative_real(f"floors[{s!r}]", floors[s])
         for fam, best in chk.mapping(f"results[{s!r}]", results[s], "a dict {family: best loss per budget}").items():
             if fam not in FAMILY_STYLE:
                 raise ValueError(f"results must be keyed by the families {tuple(FAMILY_STYLE)}, got {fam!r}")
             chk.curve(f"results[{s!r}][{fam!r}]", best, budgets.size)
+
+
+@chk.entry(_check_tuned)
+def tuned_figure(budgets, results, floors, sigmas):
+    """Best-tuned excess loss against gradient steps; one panel per sigma.
+
+    ``results[sigma][family] = best loss per budget``; ``floors[sigma] = sigma^2/2``.
+    """
     fig, axes = plt.subplots(1, len(sigmas), figsize=(5.0 * len(sigmas), 4.0), squeeze=False)
     for ax, s in zip(axes[0], sigmas):
         for fam, best in results[s].items():
