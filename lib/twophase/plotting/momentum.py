@@ -23,6 +23,26 @@ from .. import _validate as v  # noqa: E402
 from . import _checks as chk  # noqa: E402
 
 
+def _check_tuned(budgets, results, floors, sigmas):
+    """Entry checks of :func:`tuned_figure` (wrapped around it below, so its body stays as it is)."""
+    budgets = chk.axis("budgets", budgets, positive=True)
+    sigmas = chk.sequence("sigmas", sigmas, "a non-empty sequence of noise levels")
+    chk.mapping("results", results, "a dict {sigma: {family: best loss per budget}}")
+    chk.mapping("floors", floors, "a dict {sigma: sigma^2 / 2}")
+    for s in sigmas:
+        try:
+            known = s in results and s in floors
+        except TypeError:  # unhashable
+            known = False
+        if not known:
+            raise ValueError(f"sigmas must be keys of results and floors, got {s!r}")
+        v.nonnegative_real(f"floors[{s!r}]", floors[s])
+        for fam, best in chk.mapping(f"results[{s!r}]", results[s], "a dict {family: best loss per budget}").items():
+            if fam not in FAMILY_STYLE:
+                raise ValueError(f"results must be keyed by the families {tuple(FAMILY_STYLE)}, got {fam!r}")
+            chk.curve(f"results[{s!r}][{fam!r}]", best, budgets.size)
+
+
 def fig3(S, top, bottom, nu_top, nu_bottom, beta_out, limit=None):
     """Figure 3: per-step rate against S. ``top``/``bottom`` map (outer, inner) to rates."""
     S = chk.axis("S", S, positive=True)
@@ -125,27 +145,6 @@ def effective_spectrum_figure(x, curves, roots, band, bound_curves):
     return fig
 
 
-def _check_tuned(budgets, results, floors, sigmas):
-    """Entry checks of :func:`tuned_figure` (applied by a decorator, so its body stays as it is)."""
-    budgets = chk.axis("budgets", budgets, positive=True)
-    sigmas = chk.sequence("sigmas", sigmas, "a non-empty sequence of noise levels")
-    chk.mapping("results", results, "a dict {sigma: {family: best loss per budget}}")
-    chk.mapping("floors", floors, "a dict {sigma: sigma^2 / 2}")
-    for s in sigmas:
-        try:
-            known = s in results and s in floors
-        except TypeError:  # unhashable
-            known = False
-        if not known:
-            raise ValueError(f"sigmas must be keys of results and floors, got {s!r}")
-        v.nonnegative_real(f"floors[{s!r}]", floors[s])
-        for fam, best in chk.mapping(f"results[{s!r}]", results[s], "a dict {family: best loss per budget}").items():
-            if fam not in FAMILY_STYLE:
-                raise ValueError(f"results must be keyed by the families {tuple(FAMILY_STYLE)}, got {fam!r}")
-            chk.curve(f"results[{s!r}][{fam!r}]", best, budgets.size)
-
-
-@chk.entry(_check_tuned)
 def tuned_figure(budgets, results, floors, sigmas):
     """Best-tuned excess loss against gradient steps; one panel per sigma.
 
@@ -163,6 +162,9 @@ def tuned_figure(budgets, results, floors, sigmas):
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+tuned_figure = chk.entry(_check_tuned)(tuned_figure)  # entry checks; the body is left as it is
 
 
 def mc_figure(cases, k_band=2.0):
