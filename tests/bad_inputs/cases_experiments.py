@@ -196,6 +196,7 @@ THM = _dl.theorem31_check([0.1, 0.5], [1.0], S_values=(1, 2), B_tots=(4,), lam0s
 DOM = _dl.domination_draws(2)
 RS_BAD = INT_LIST + [Bad([3], "must divide")]
 OBJ_BAD = [None, "x", (1, 2)]
+CCC_OBJ = OBJ_BAD
 NEW = {
     DL + "isotropic_tau": vary(DL + "isotropic_tau", (0.1, 1.0, 2, "fixed"), ISO, eta=[NAN, -0.1, "0.1", None, [],
                                                                                       [0.1, INF]],
@@ -349,6 +350,110 @@ NEW = {
                                 cc=[None, TP], speedup=[None, [1.0, 2.0], (1.0,)], t=[None, F3],
                                 ret=[{}, None, Bad({0.0: TP}, "ret[")], setting=["", None, 1], S_small=POS_INT,
                                 rate_tol=POS_REAL),
+}
+for _k, _v in NEW.items():
+    CASES.setdefault(_k, []).extend(_v)
+
+# --------------------------------------------------------------------------- the chapters' text helpers
+# (added to experiments.lookahead/diloco/momentum by fmt1; its cases_fmt1.py has one case each, these
+# vary every parameter from a good call on small real results).
+PRB = _la.problems(spiked_D=10, spiked_ratio=5.0, spiked_fraction=0.2, spiked_B_over_D=0.5, power_D=10,
+                   power_alpha=-1.5, power_B_over_D=0.1)
+ER, NUS, EF = np.geomspace(0.01, 1.9, 6), np.linspace(0.5, 2.0, 5), np.geomspace(0.01, 1.9, 12)
+PANELS = _la.figure1_panels(PRB, ER, NUS, EF, S=2)
+VERD = {f: _la.figure1_verdicts(PANELS["spiked", f], PANELS["power", f], NUS) for f in ("hd", "exact")}
+CROSS = _la.source_crossing(PRB.lam_power, S=2, B=1, eta_rel=EF, n=5)
+MAPP = _la.best_nu_map(PRB.lam_power, [0.0, 0.5], [0.1, 1.0], [0.0, 1.0], EF, S=2)
+MAPS = _la.best_nu_map(PRB.lam_spiked, [0.0, 0.5], [0.1, 1.0], [0.0, 1.0], EF, S=2)
+MSUM = _la.map_summary(MAPP, MAPS, 0.1, 0.5)
+NU_D = _la.best_nu_by_D([10, 20], alpha=-1.5, B_over_D=0.1, eta_rel=EF, S=2)
+SIMC = _la.theory_vs_simulation(LAM, M0, 0.3, [1.0, 1.5], S=2, B=1, cycles=2, seeds=2)
+TCMP = _la.la_vs_sgd_tuned({"x": LAM}, [1], [0.0], budget=4, eta_rel=[0.1, 0.5], nu_grid=[1.0, 1.2], S_values=[2])
+RADR = _dl.radius_over_R(LAM, [0.1, 0.5], nu=1.0, S=2, B_tot=4, Rs=[1, 2])
+CFC = _dl.closed_form_vs_operator([0.1], 1.0, 2, **ISO, D_dense=3)
+SPC = _mo.spectrum_checks([0.0, 0.5], [1, 4], n_x=50)
+ROWS = _mo.stacking_table(TU)
+EDG = _mo.grid_edges(TU, betas=[0.5], S_values=[2])
+MCC = _mo.sla_theory_vs_simulation(LAM, M0, eta=0.3, nu=1.5, S=2, B=2, beta=0.5, sigma=0.1, cycles=2, seeds=2)
+EQ = np.array([True, False])
+STR_BAD = [None, 1, ""]
+NEW = {
+    LA + "figure1_panels": vary(LA + "figure1_panels", (PRB, ER, NUS, EF), dict(S=2), problems=OBJ_BAD + [MSUM],
+                                eta_rel=POS_GRID, nu=POS_GRID, eta_fine_rel=POS_GRID, S=POS_INT,
+                                forms=["hd", [], Bad(["bogus"], "form"), None], source_exponent=POS_REAL),
+    LA + "figure1_summary": vary(LA + "figure1_summary", (PANELS,), panels=[None, {}, [PANELS], "x"]),
+    LA + "figure1_verdicts_text": vary(LA + "figure1_verdicts_text", (VERD,), verdicts=[None, {}, [VERD],
+                                                                                     Bad({"hd": MSUM}, "verdicts")]),
+    LA + "power_verdict_detail": vary(LA + "power_verdict_detail", (VERD["hd"],), verdicts=OBJ_BAD + [MSUM, VERD]),
+    LA + "figure1_glue": vary(LA + "figure1_glue", (VERD["hd"], PANELS["power-s0.5", "hd"]),
+                              verdicts=OBJ_BAD + [MSUM], source=OBJ_BAD + [VERD["hd"]]),
+    LA + "crossing_text": vary(LA + "crossing_text", (CROSS, 0.1), cross=OBJ_BAD + [MSUM], B_over_D=POS_REAL),
+    LA + "map_summary_text": vary(LA + "map_summary_text", (MAPP, MSUM, [0.0, 1.0]), power=OBJ_BAD + [MSUM],
+                                  summary=OBJ_BAD + [MAPP], sigma_rel=NONNEG_GRID),
+    LA + "map_details": vary(LA + "map_details", (CROSS, MSUM), dict(B_over_D=0.1, spiked_B_over_D=0.5,
+                                                                    sigma_rel_max=1.0),
+                             cross=OBJ_BAD, summary=OBJ_BAD, B_over_D=POS_REAL, spiked_B_over_D=POS_REAL,
+                             sigma_rel_max=NONNEG_REAL),
+    LA + "dimension_details": vary(LA + "dimension_details", (NU_D, CROSS), dict(B_over_D=0.1, dnu=0.03),
+                                   nu_by_D=[None, {}, [1.0], {"10": 1.0}, {True: 1.0}], cross=OBJ_BAD, B_over_D=POS_REAL,
+                                   dnu=POS_REAL),
+    LA + "maps_glue": vary(LA + "maps_glue", (MSUM, CROSS, NU_D), dict(B_over_D=0.1, dnu=0.03, sigma_rel_max=1.0),
+                           summary=OBJ_BAD, cross=OBJ_BAD, nu_by_D=[None, {}, [1.0]], B_over_D=POS_REAL,
+                           dnu=POS_REAL, sigma_rel_max=NONNEG_REAL),
+    LA + "simulation_text": vary(LA + "simulation_text", (SIMC,), check=OBJ_BAD + [TCMP]),
+    LA + "tuning_edges": vary(LA + "tuning_edges", (TCMP,), comparison=OBJ_BAD + [SIMC]),
+    LA + "tuned_glue": vary(LA + "tuned_glue", (TCMP,), comparison=OBJ_BAD + [SIMC], helps_below=POS_REAL),
+    DL + "radius_text": vary(DL + "radius_text", (RADR, 3), radius=OBJ_BAD + [CFC], D=POS_INT),
+    DL + "radius_detail": vary(DL + "radius_detail", (RADR, EQ), dict(D=3, alpha=-1.5), radius=OBJ_BAD,
+                               equal=[None, [1, 0], "TF", [True]], D=POS_INT, alpha=REAL),
+    DL + "radius_glue": vary(DL + "radius_glue", (RADR, EQ), radius=OBJ_BAD + [CFC],
+                             equal=[None, [1, 0], [True, False, True]]),
+    DL + "closed_form_detail": vary(DL + "closed_form_detail", (CFC, 4), check=OBJ_BAD + [RADR], D=POS_INT),
+    DL + "figure2_detail": vary(DL + "figure2_detail", (F2, 4.0), fig2=OBJ_BAD + [ST], k_se=POS_REAL),
+    DL + "statements_text": vary(DL + "statements_text", (ST, 0.1), statements=OBJ_BAD + [F2], rate_tol=POS_REAL),
+    DL + "statements_markdown": vary(DL + "statements_markdown", (ST,), statements=OBJ_BAD + [F2, {}]),
+    DL + "final_simulated_loss": vary(DL + "final_simulated_loss", (F2, "fixed", 1), fig2=OBJ_BAD + [ST],
+                                      rule=["bogus", None, 1], j=[2, -1, 1.0, True, "0"]),
+    DL + "fixed_large_detail": vary(DL + "fixed_large_detail", (ST, {1: 0.1, 4: 2.0}, 0.5), statements=OBJ_BAD,
+                                    final=[None, {}, {4: 2.0}, {1: 0.1}, [0.1, 2.0]], L0=POS_REAL),
+    DL + "sqrt_universal_detail": vary(DL + "sqrt_universal_detail", (ST, 0.1), statements=OBJ_BAD + [F2],
+                                       rate_tol=POS_REAL),
+    DL + "thresholds_detail": vary(DL + "thresholds_detail", (ST,), statements=OBJ_BAD + [F2, DT]),
+    DL + "statements_glue": vary(DL + "statements_glue", (ST, 0.1), statements=OBJ_BAD + [F2], rate_tol=POS_REAL),
+    DL + "timing_detail": vary(DL + "timing_detail", (DT, 1.2, 3), timing=OBJ_BAD + [ST], eta=POS_REAL,
+                               cycles=POS_INT),
+    DL + "timing_glue": vary(DL + "timing_glue", (DT,), timing=OBJ_BAD + [ST, F2]),
+    DL + "other_spectrum_text": vary(DL + "other_spectrum_text", (OTH,), other=OBJ_BAD + [ST, DT]),
+    DL + "other_spectrum_detail": vary(DL + "other_spectrum_detail", (OTH, {"x": True}), dict(alpha=-1.5),
+                                       other=OBJ_BAD + [ST], reported=[None, [True], "x"], alpha=REAL),
+    MO + "top_panel_details": vary(MO + "top_panel_details", (F3, TP), fig3=OBJ_BAD + [TP], top=OBJ_BAD + [BP]),
+    MO + "top_panel_glue": vary(MO + "top_panel_glue", (TP,), top=OBJ_BAD + [BP, F3]),
+    MO + "bottom_panel_details": vary(MO + "bottom_panel_details", (F3, BP, 4), fig3=OBJ_BAD + [BP],
+                                      bottom=OBJ_BAD + [TP], S_small=POS_INT),
+    MO + "octave_text": vary(MO + "octave_text", (BP,), bottom=OBJ_BAD + [TP, F3]),
+    MO + "bottom_panel_glue": vary(MO + "bottom_panel_glue", (BP, 0.97, 4), bottom=OBJ_BAD + [TP],
+                                   limit=POS_REAL, S_small=POS_INT),
+    MO + "spectrum_text": vary(MO + "spectrum_text", (SPC,), checks=OBJ_BAD + [F3, TP]),
+    MO + "spectrum_details": vary(MO + "spectrum_details", (SPC, [0.0, 0.5], [1, 4]), checks=OBJ_BAD + [F3],
+                                  betas=BETA_BAD, S_values=INT_LIST),
+    MO + "spectrum_glue": vary(MO + "spectrum_glue", (SPC, [0.0, 0.5], [1, 4]), checks=OBJ_BAD + [F3],
+                               betas=BETA_BAD, S_values=INT_LIST),
+    MO + "stacking_markdown": vary(MO + "stacking_markdown", (ROWS,), rows=[None, "rows", Bad([None], "rows[0]"),
+                                                                             Bad([TP], "rows[0]"), 1]),
+    MO + "tuned_params_markdown": vary(MO + "tuned_params_markdown", (TU,), tuned=OBJ_BAD + [F3, TP]),
+    MO + "grid_edges_glue": vary(MO + "grid_edges_glue", (EDG,), edges=[None, [], "x", {"S": []}]),
+    MO + "retune_detail": vary(MO + "retune_detail", (TU, RET[0.0], "SLA Nesterov"), tuned=OBJ_BAD + [F3],
+                               retuned=OBJ_BAD + [TU], family=["Adam", None, 1]),
+    MO + "mc_z_text": vary(MO + "mc_z_text", (MCC,), cases=[None, [], Bad([None], "cases[0]"), "x",
+                                                          Bad([TP], "cases[0]")]),
+    MO + "grid_edges_detail": vary(MO + "grid_edges_detail", (EDG, 4), edges=[None, [], {"S": []}],
+                                   budget=POS_INT),
+    MO + "retuned_markdown": vary(MO + "retuned_markdown", (RET, ROWS), retuned=[None, {}, Bad({0.0: None}, "retuned[0.0]"), [RET]],
+                                  rows=[None, "rows", Bad([None], "rows[0]")]),
+    MO + "mc_text": vary(MO + "mc_text", (MCC,), cases=[None, [], Bad([None], "cases[0]"), "x",
+                                                      Bad([TP], "cases[0]")]),
+    MO + "budget_grid": vary(MO + "budget_grid", (256, [8]), budget_max=POS_INT + [8], S_values=INT_LIST + [Bad([3], "budget_max must allow")],
+                             smallest=POS_INT),
 }
 for _k, _v in NEW.items():
     CASES.setdefault(_k, []).extend(_v)

@@ -142,3 +142,39 @@ CASES = {
                                            Bad([(4, [])], "panels"), Bad([(4, [KC])], "panels must hold rows"),
                                            Bad([(4, [ROW._replace(se=np.ones(2))])], "panels")]),
 }
+
+# --- the captioned figures (added by fmt1; one case each in cases_fmt1.py): every parameter varied
+from cases_experiments import (CCC_OBJ, ER, EF, F2, F3, MAPP, NUS, PANELS, RHO, SIMC, SPC, TU,  # noqa: E402
+                               ETA_SCAN)
+from _gen import NONNEG_GRID, POS_GRID, Bad as _Bad  # noqa: E402,F811
+
+from twophase.experiments import lookahead as _la  # noqa: E402
+
+SNF = _la.signal_noise_factors(2, 0.1, 1.0, [1e-4, 0.5, 1.0])
+FIG1 = dict(form="hd", S=2, alpha=-1.5, spiked_B_over_D=0.5, power_B_over_D=0.1)
+CASES.update({
+    LA + "signal_noise_figure": vary(LA + "signal_noise_figure", (SNF, 2, 0.1, 1.0), factors=CCC_OBJ + [F2],
+                                     S=POS_INT, eta=POS_REAL, nu=POS_REAL),
+    LA + "figure1_figure": vary(LA + "figure1_figure", (PANELS, ER, NUS), FIG1, panels=[None, {}, [PANELS]],
+                                eta_rel=POS_AXIS_BAD, nu=POS_AXIS_BAD, form=["bogus", None, 1], S=POS_INT,
+                                alpha=REAL, spiked_B_over_D=POS_REAL, power_B_over_D=POS_REAL,
+                                source=[_Bad("power-s9", "panels"), _Bad(None, "panels")]),
+    LA + "best_nu_map_figure": vary(LA + "best_nu_map_figure", (MAPP, [0.0, 0.5], 0.1, [0.0, 1.0], "power"),
+                                    dict(alpha=-1.5), best_map=CCC_OBJ + [F3], exponents=AXIS_BAD + [[-1.0, 0.0]],
+                                    paper_B_over_D=POS_REAL, sigma_rel=NONNEG_GRID[:1] + [None, "0.1"],
+                                    name=["bogus", None, 1], alpha=REAL),
+    LA + "la_simulation_figure": vary(LA + "la_simulation_figure", (SIMC, 0.3, 2, 1), check=CCC_OBJ + [F2],
+                                      eta_rel=POS_REAL, S=POS_INT, B=POS_INT),
+    LA + "rates_vs_R_figure": vary(LA + "rates_vs_R_figure", (ETA_SCAN, RHO, [1, 2, 4]),
+                                   dict(S=2, D=4, B_tot=4, nu=1.0), eta=POS_AXIS_BAD,
+                                   rho=[None, {}, _Bad({("fixed", 1): RHO["fixed", 1]}, "rho")],
+                                   Rs=[None, [], [0], _Bad([8], "rho")], S=POS_INT, D=POS_INT, B_tot=POS_INT,
+                                   nu=REAL),
+    LA + "figure2_figure": vary(LA + "figure2_figure", (F2, [1, 2, 4]), dict(D=4, B_tot=4, S=2),
+                                fig2=CCC_OBJ + [F3], Rs=[None, [], [0], _Bad([8], "Rs must be worker counts")], D=POS_INT,
+                                B_tot=POS_INT, S=POS_INT),
+    MO + "fig3_with_caption": vary(MO + "fig3_with_caption", (F3, 0.8), figure3=CCC_OBJ + [F2], beta_out=UNIT),
+    MO + "effective_spectrum_with_caption": vary(MO + "effective_spectrum_with_caption", (SPC,),
+                                                 checks=CCC_OBJ + [F3, TU]),
+    MO + "tuned_with_caption": vary(MO + "tuned_with_caption", (TU,), tuned=CCC_OBJ + [F3, SPC]),
+})

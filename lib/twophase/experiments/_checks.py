@@ -116,6 +116,12 @@ def ints(name: str, values, *, minimum: int = 1, maximum: int | None = None, min
     return [int(x) for x in out]
 
 
+def iterable(name: str, values) -> None:
+    """A sequence to iterate over (not a string, a dict, ``None`` or a number)."""
+    if isinstance(values, (str, bytes, dict)) or values is None or not hasattr(values, "__iter__"):
+        raise TypeErr(f"{name} must be a sequence, got {_show(values)}")
+
+
 def choices(name: str, values, allowed) -> tuple:
     """A non-empty sequence (not a single string) of strings from ``allowed``."""
     opts = ", ".join(repr(a) for a in allowed)

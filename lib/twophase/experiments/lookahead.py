@@ -686,6 +686,7 @@ def figure1_panels(problems: Problems, eta_rel, nu, eta_fine_rel, *, S: int, for
         ``"power-s<s>"`` (e.g. ``"power-s0.5"``), in that order.
     """
     pr = _results("problems", problems, Problems, "problems()")
+    c.choices("forms", forms, ("hd", "exact"))
     if isinstance(forms, str) or len(forms) == 0:
         raise ValueError(f"forms must be a non-empty sequence of 'hd'/'exact', got {forms!r}")
     forms = [v.choice("form", f, ("hd", "exact")) for f in forms]
@@ -753,6 +754,7 @@ def map_summary_text(power: BestNuMap, summary: MapSummary, sigma_rel) -> str:
     """Three lines: the isotropic best ``nu`` over ``B/D``, by label noise, and the spiked minimum."""
     mp = _results("power", power, BestNuMap, "best_nu_map()")
     ms = _results("summary", summary, MapSummary, "map_summary()")
+    c.grid("sigma_rel", sigma_rel, closed=True)
     sig = np.atleast_1d(v.real_array("sigma_rel", sigma_rel))
     iso = {float(b): float(x) for b, x in zip(np.round(mp.B_over_D, 5), np.round(ms.iso_bd, 4))}
     by_sigma = {float(r): float(x) for r, x in zip(sig, np.round(ms.sig_at_paper, 4))}
@@ -797,6 +799,9 @@ def _nu_by_D(nu_by_D) -> dict:
     if not isinstance(nu_by_D, dict) or not nu_by_D:
         raise ValueError(f"nu_by_D must be a non-empty dict {{D: best nu}} from best_nu_by_D(), got "
                          f"{type(nu_by_D).__name__} {nu_by_D!r:.60}")
+    bad = [D for D in nu_by_D if isinstance(D, (bool, np.bool_)) or not isinstance(D, (int, np.integer))]
+    if bad:
+        raise v.ArgumentTypeError(f"nu_by_D must map dimensions D (integers) to the best nu, got the key {bad[0]!r}")
     return nu_by_D
 
 

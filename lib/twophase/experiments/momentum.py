@@ -1067,6 +1067,8 @@ def spectrum_text(checks: SpectrumChecks) -> str:
 
 
 def _spectrum_ends(betas, S_values):
+    c.grid("betas", betas, closed=True, upper=1.0)
+    c.ints("S_values", S_values)
     betas = np.atleast_1d(v.real_array("betas", betas))
     S_values = [v.positive_int("S_values", S) for S in S_values]
     pos = betas[betas > 0]
@@ -1109,6 +1111,7 @@ def budget_grid(budget_max: int, S_values, smallest: int = 16) -> np.ndarray:
     """
     budget_max = v.positive_int("budget_max", budget_max)
     smallest = v.positive_int("smallest", smallest)
+    c.ints("S_values", S_values)
     S_values = [v.positive_int("S_values", S) for S in S_values]
     out = [b for b in (2 ** k for k in range(int(np.log2(smallest)), 63)) if smallest <= b <= budget_max
            and all(b % s == 0 for s in S_values)]
@@ -1120,6 +1123,7 @@ def budget_grid(budget_max: int, S_values, smallest: int = 16) -> np.ndarray:
 
 def stacking_markdown(rows) -> str:
     """:func:`stacking_table` as a Markdown table."""
+    c.iterable("rows", rows)
     rows = list(rows)
     for i, r in enumerate(rows):
         _results(f"rows[{i}]", r, StackingRow, "stacking_table()")
@@ -1178,6 +1182,7 @@ def retuned_markdown(retuned: dict, rows) -> str:
         raise ValueError(f"retuned must be a non-empty dict {{sigma: Retuned}}, got {type(retuned).__name__}")
     for s, r in retuned.items():
         _results(f"retuned[{s!r}]", r, Retuned, "retuned_verdict()")
+    c.iterable("rows", rows)
     rows = list(rows)
     for i, r in enumerate(rows):
         _results(f"rows[{i}]", r, StackingRow, "stacking_table()")
@@ -1193,6 +1198,8 @@ def retuned_markdown(retuned: dict, rows) -> str:
 
 
 def _cases(cases):
+    if isinstance(cases, (str, bytes, dict)) or cases is None or not hasattr(cases, "__iter__"):
+        raise v.ArgumentTypeError(f"cases must be a sequence of McCase, got {type(cases).__name__} {cases!r:.60}")
     cases = list(cases)
     if not cases:
         raise ValueError("cases must be a non-empty list of McCase (from sla_theory_vs_simulation())")

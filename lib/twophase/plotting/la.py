@@ -419,6 +419,7 @@ def best_nu_map_figure(best_map, exponents, paper_B_over_D: float, sigma_rel, na
     -------
     (matplotlib.figure.Figure, str)
     """
+    c.axis("sigma_rel", sigma_rel, nonnegative=True)
     from .. import _validate as v
     from ..experiments.lookahead import BestNuMap
 
@@ -487,6 +488,7 @@ def rates_vs_R_figure(eta, rho: dict, Rs, *, S: int, D: int, B_tot: int, nu: flo
     -------
     (matplotlib.figure.Figure, str)
     """
+    c.ints("Rs", Rs)
     from .. import _validate as v
     from ..experiments._verdict import expect_keys
     from ..sweeps import RULES
@@ -499,6 +501,17 @@ def rates_vs_R_figure(eta, rho: dict, Rs, *, S: int, D: int, B_tot: int, nu: flo
     caption = ("Per-inner-step convergence rate ρ(T_R)^(1/S) of LA-DiLoCo with identical eigenvalues. "
                "Left: η and ν fixed across R. Right: η ∝ R^(-1/2), ν ∝ R^(1/2). Above 1 = divergence.")
     return fig, caption
+
+
+def _panel_Rs(fig2, Rs):
+    """``Rs`` must be worker counts drawn in every panel of ``fig2`` (when it has panels)."""
+    Rs = c.ints("Rs", Rs)
+    panels = getattr(fig2, "panels", None)
+    if isinstance(panels, dict) and panels:
+        curves = next(iter(panels.values()))[1]
+        missing = [R for R in Rs if R not in curves]
+        if missing:
+            raise ValueError(f"Rs must be worker counts of fig2's panels {sorted(curves)}, got {missing}")
 
 
 def figure2_figure(fig2, Rs, *, D: int, B_tot: int, S: int):
@@ -518,6 +531,7 @@ def figure2_figure(fig2, Rs, *, D: int, B_tot: int, S: int):
     (matplotlib.figure.Figure, str)
         The y-range runs from half the lowest theory loss to ``30 L0``.
     """
+    _panel_Rs(fig2, Rs)
     from .. import _validate as v
     from ..experiments.diloco import Figure2
 
