@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _validate as v
+from . import _checks as c
 from ..methods import TwoPhase
 from ..operators import cycle_operator, isotropic_eigenvalues, isotropic_noise, second_moment_radius
 from ..summaries import max_z, mean_se
@@ -69,6 +70,29 @@ __all__ = [
 # --- rates over R with identical eigenvalues (moved from twophase.sweeps) ----------------------
 
 
+def _iso(S, B_tot, lam0, D, form):
+    """The checks of the identical-eigenvalue problem shared by the closed-form rates."""
+    v.choice("form", form, FORMS)
+    return v.positive_int("S", S), v.positive_int("B_tot", B_tot), v.positive_real("lam0", lam0), v.dimension("D", D)
+
+
+def _is_key(R, d) -> bool:
+    """``R`` is a worker count (an int, not a bool) among the keys of ``d``."""
+    try:
+        return not isinstance(R, (bool, np.bool_)) and R in d
+    except TypeError:  # unhashable
+        return False
+
+
+def _n_divisors(n: int) -> int:
+    k, count = 1, 0
+    while k * k <= n:
+        if n % k == 0:
+            count += 1 if k * k == n else 2
+        k += 1
+    return count
+
+
 def isotropic_tau(eta, nu, R: int, rule: str, *, S: int, B_tot: int, lam0: float, D: int,
                   form: str = "exact"):
     """Per-cycle loss factor ``tau_sym`` of LA-DiLoCo with ``D`` identical eigenvalues ``lam0``.
@@ -96,6 +120,11 @@ def isotropic_tau(eta, nu, R: int, rule: str, *, S: int, B_tot: int, lam0: float
     float or ndarray
         A float for scalar ``eta``, else an array of ``eta``'s shape.
     """
+    eta = c.scalar_or_grid("eta", eta)
+    nu = v.positive_real("nu", nu)
+    R = v.positive_int("R", R)
+    v.choice("rule", rule, RULES)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, form)
     B = batch_per_worker(B_tot, R)
     e, n = scaled_hyperparameters(eta, nu, R, rule)
     if e.ndim == 0 and n.ndim == 0:
@@ -127,6 +156,25 @@ def rate_spread(tau_by_R: dict, Rs=None, reference: int = 1):
     -------
     ndarray, the common shape of the ``tau``.
     """
+    c.mapping("tau_by_R", tau_by_R, what="a non-empty dict {R: tau}")
+    shapes = set()
+    for R, tau in tau_by_R.items():
+        if isinstance(tau, (str, bytes, bool, np.bool_)) or tau is None or np.asarray(tau).dtype.kind not in "iuf":
+            raise v.ArgumentTypeError(f"tau_by_R must map R to real rates (arrays of one shape), got "
+                                      f"{type(tau).__name__} {tau!r:.60} at R={R!r}")
+        if np.any(np.isnan(np.asarray(tau, dtype=np.float64))):
+            raise ValueError(f"tau_by_R must hold rates, not nan (allowed range [0, inf]), at R={R!r}")
+        shapes.add(np.shape(tau))
+    if len(shapes) > 1:
+        raise ValueError(f"tau_by_R must hold rates of one shape, got shapes {sorted(shapes)}")
+    if Rs is not None:
+        if isinstance(Rs, (str, bytes, dict)) or np.ndim(Rs) != 1 or not len(Rs):
+            raise v.ArgumentTypeError(f"Rs must be None or a non-empty sequence of keys of tau_by_R, got {Rs!r:.60}")
+        missing = [R for R in Rs if not _is_key(R, tau_by_R)]
+        if missing:
+            raise ValueError(f"Rs must hold keys of tau_by_R {sorted(tau_by_R)}, got {missing}")
+    if not _is_key(reference, tau_by_R):
+        raise ValueError(f"reference must be a key of tau_by_R {sorted(tau_by_R)}, got {reference!r}")
     Rs = list(tau_by_R) if Rs is None else list(Rs)
     with np.errstate(invalid="ignore", divide="ignore"):
         base = np.log(tau_by_R[reference])
@@ -140,6 +188,11 @@ def isotropic_rate_spread(eta: float, nu: float, Rs, rule: str, *, S: int, B_tot
 
     Returns ``max_{R in Rs} |log tau_R - log tau_1| / |log tau_1|`` as a float.
     """
+    eta = v.positive_real("eta", eta)
+    nu = v.positive_real("nu", nu)
+    Rs = c.ints("Rs", Rs)
+    v.choice("rule", rule, RULES)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, form)
     kw = dict(S=S, B_tot=B_tot, lam0=lam0, D=D, form=form)
     b = np.log(isotropic_tau(eta, nu, 1, rule, **kw))
     return float(max(abs(np.log(isotropic_tau(eta, nu, R, rule, **kw)) - b) for R in Rs) / abs(b))
@@ -160,6 +213,10 @@ def last_true_from_start(mask, grid) -> float:
         ``grid[k - 1]`` where ``k`` is the first index with ``mask`` false
         (``grid[-1]`` if it never fails); ``nan`` if ``mask[0]`` is false.
     """
+    if isinstance(mask, (str, bytes)) or mask is None or np.asarray(mask).dtype.kind != "b":
+        raise v.ArgumentTypeError(f"mask must be an array of bools (no coercion from numbers or strings), "
+                                  f"got {type(mask).__name__} {mask!r:.60}")
+    grid = c.grid("grid", grid, lower=None)
     mask = np.asarray(mask, dtype=bool)
     grid = np.asarray(grid, dtype=np.float64)
     if mask.ndim != 1 or mask.shape != grid.shape or mask.size == 0:
@@ -213,6 +270,20 @@ def theorem31_check(eta_rel, nu, *, forms=FORMS, S_values=(1, 2, 5, 10, 20), B_t
         ``(n_checks, n_strict, failures)``; the theorem holds on the grid iff
         ``failures`` is empty (and ``n_checks > 0``).
     """
+    eta_rel = c.grid("eta_rel", eta_rel, scalar_ok=False)
+    nu = c.grid("nu", nu, scalar_ok=False)
+    forms = c.choices("forms", forms, FORMS)
+    S_values = c.ints("S_values", S_values)
+    B_tots = c.ints("B_tots", B_tots)
+    lam0s = c.grid("lam0s", lam0s, scalar_ok=False)
+    Ds = c.ints("Ds", Ds, maximum=v.MAX_D)
+    rtol_S1 = v.nonnegative_real("rtol_S1", rtol_S1)
+    scan = len(forms) * len(S_values) * 5e-8 * sum(B_tots)  # the divisor scans
+    n_R = sum(_n_divisors(b) for b in B_tots) if max(B_tots) <= 10 ** 10 else np.inf
+    calls = len(forms) * len(S_values) * n_R * lam0s.size * len(Ds)
+    v.work_estimate(scan + calls * (3e-4 + 1e-7 * eta_rel.size * nu.size),
+                    f"theorem31_check ({calls:.3g} closed-form evaluations of {eta_rel.size * nu.size:,} points)",
+                    "use coarser eta_rel and nu grids, or fewer settings")
     eta_rel = np.asarray(eta_rel, dtype=np.float64)
     nu = np.asarray(nu, dtype=np.float64)
     if eta_rel.ndim != 1 or nu.ndim != 1:
@@ -269,6 +340,12 @@ def domination_draws(n_trials: int = 60, seed: int = 0, B_tots=(4, 8, 12, 16)) -
     entry-wise larger than that of ``T_1`` when ``S >= 2`` (equal to rounding when ``S = 1``), and
     that ``rho(T_R) >= rho(T_1)``.
     """
+    n_trials = v.positive_int("n_trials", n_trials)
+    B_tots = c.ints("B_tots", B_tots)
+    n_R = max(_n_divisors(b) for b in B_tots) if max(B_tots) <= 10 ** 10 else np.inf
+    v.work_estimate(n_trials * (5e-8 * max(B_tots) + 2e-3 * n_R),
+                    f"domination_draws ({n_trials:,} draws, up to {n_R:.3g} worker counts each)",
+                    "use fewer n_trials or smaller B_tots")
     rng = np.random.default_rng(v.nonnegative_int("seed", seed))
     n, bad = 0, []
     for trial in range(v.positive_int("n_trials", n_trials)):
@@ -309,6 +386,13 @@ class RadiusOverR(NamedTuple):
 
 def radius_over_R(lam, eta_rel, *, nu: float, S: int, B_tot: int, Rs, form: str = "exact") -> RadiusOverR:
     """``rho(T_R)`` at fixed ``B_tot`` for each ``R`` in ``Rs`` (secular solver for large ``D``)."""
+    lam = c.spectrum(lam)
+    eta_rel = c.grid("eta_rel", eta_rel)
+    nu = v.positive_real("nu", nu)
+    S = v.positive_int("S", S)
+    B_tot = v.positive_int("B_tot", B_tot)
+    Rs = c.divisors_of("Rs", Rs, B_tot)
+    c.form(form)
     lam = v.eigenvalues(lam)
     eta_rel = np.asarray(eta_rel, dtype=np.float64)
     eta = eta_rel / lam.max()
@@ -338,6 +422,11 @@ def closed_form_vs_operator(eta, nu: float, R: int, *, S: int, B_tot: int, lam0:
     * at the full ``D`` the structured operator is applied to the all-ones vector, which must come
       back multiplied by ``tau_sym`` in every entry (it is the eigenvector).
     """
+    eta = c.grid("eta", eta)
+    nu = v.positive_real("nu", nu)
+    R = v.positive_int("R", R)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, form)
+    D_dense = v.positive_int("D_dense", D_dense)
     eta = np.atleast_1d(np.asarray(eta, dtype=np.float64))
     B = batch_per_worker(B_tot, R)
     errs_d, errs_a = [], []
@@ -355,6 +444,10 @@ def closed_form_vs_operator(eta, nu: float, R: int, *, S: int, B_tot: int, lam0:
 
 def rate_scan(eta, nu: float, Rs, *, S: int, B_tot: int, lam0: float, D: int, form: str = "exact") -> dict:
     """``{(rule, R): tau_sym(eta)}`` for both scaling rules (:data:`twophase.sweeps.RULES`)."""
+    eta = c.scalar_or_grid("eta", eta)
+    nu = v.positive_real("nu", nu)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, form)
+    Rs = c.divisors_of("Rs", Rs, B_tot)
     return {(rule, int(R)): isotropic_tau(eta, nu, int(R), rule, S=S, B_tot=B_tot, lam0=lam0, D=D, form=form)
             for rule in RULES for R in Rs}
 
@@ -381,6 +474,16 @@ def figure2(lam, m0, etas, nu: float, *, S: int, B_tot: int, Rs, cycles: int, se
     ``R = 1`` is one run shared by the two rules. Theory and simulation are compared at every cycle
     where the expected loss is below ``10 L0`` (beyond, the loss is heavy-tailed).
     """
+    lam = c.spectrum(lam)
+    m0 = v.moments(m0, lam.size)
+    c.grid("etas", etas)
+    nu = v.positive_real("nu", nu)
+    S = v.positive_int("S", S)
+    B_tot = v.positive_int("B_tot", B_tot)
+    Rs = c.divisors_of("Rs", Rs, B_tot, need_one=True)
+    cycles = v.positive_int("cycles", cycles)
+    seeds = v.integer("seeds", seeds, minimum=2)  # a standard error needs two runs
+    seed = v.nonnegative_int("seed", seed)
     L0 = 0.5 * float(np.asarray(lam) @ np.asarray(m0))
     theory = {rule: r_sweep(lam, m0, etas, nu, S=S, B_tot=B_tot, Rs=Rs, rule=rule, cycles=cycles, form="exact")
               for rule in RULES}
@@ -433,6 +536,15 @@ def divergence_timing(fig2: Figure2, j: int, rule: str = "fixed", *, nu: float, 
     The loss is ``L0 tau_R^t`` here, so a run with ``tau_R > 1`` passes ``level · L0`` at cycle
     ``ceil(log(level) / log(tau_R))``: the larger ``tau_R`` (the larger ``R``, Theorem 3.1), the earlier.
     """
+    c.instance("fig2", fig2, Figure2, "figure2")
+    v.choice("rule", rule, RULES)
+    j = c.index("j", j, min(np.shape(x)[0] for x in fig2.theory[rule].values()))
+    nu = v.positive_real("nu", nu)
+    eta = v.positive_real("eta", eta)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, "exact")
+    level = v.positive_real("level", level)
+    if not level > 1:
+        raise ValueError(f"level must be a multiple of L0 > 1 (allowed range (1, inf)), got {level!r}")
     Rs = sorted(fig2.theory[rule])
     cyc = fig2.theory[rule][Rs[0]].shape[-1] - 1
     th = {R: _first_above(fig2.theory[rule][R][j], level * fig2.L0) for R in Rs}
@@ -462,6 +574,19 @@ def figure2_statements(rho: dict, eta_scan, etas, nu: float, Rs, *, rate_tol: fl
                        lam0: float, D: int) -> Figure2Statements:
     """Spreads of the per-cycle log-rate over ``R`` (fine grid and Figure-2 rates), and where each
     rule stops being ``R``-independent or diverges (``rho`` from :func:`rate_scan`)."""
+    c.mapping("rho", rho, what="a dict {(rule, R): tau} (the result of rate_scan)")
+    eta_scan = c.grid("eta_scan", eta_scan)
+    c.grid("etas", etas)
+    nu = v.positive_real("nu", nu)
+    rate_tol = v.positive_real("rate_tol", rate_tol)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, "exact")
+    Rs = c.divisors_of("Rs", Rs, B_tot, need_one=True)
+    missing = [(rule, R) for rule in RULES for R in Rs if (rule, R) not in rho]
+    if missing:
+        raise ValueError(f"rho must hold every (rule, R) of rate_scan for Rs={Rs}, missing {missing}")
+    bad = [(rule, R) for rule in RULES for R in Rs if np.shape(rho[rule, R]) != eta_scan.shape]
+    if bad:
+        raise ValueError(f"rho must hold rates on eta_scan (shape {eta_scan.shape}), not at {bad}")
     eta_scan = np.asarray(eta_scan, dtype=np.float64)
     iso = dict(S=S, B_tot=B_tot, lam0=lam0, D=D, form="exact")
     sf = rate_spread({R: rho["fixed", R] for R in Rs}, Rs)
@@ -496,6 +621,15 @@ def other_spectrum_statements(lam, m0, eta_rel, nu: float, *, S: int, B_tot: int
     to ``R = 1``: ``max_R |log L_R(T) - log L_1(T)| / |log(L_1(T)/L0)|``; a run diverges at ``eta`` if
     ``L_R(T) > L0``.
     """
+    lam = c.spectrum(lam)
+    m0 = v.moments(m0, lam.size)
+    eta_rel = c.grid("eta_rel", eta_rel)
+    nu = v.positive_real("nu", nu)
+    S = v.positive_int("S", S)
+    B_tot = v.positive_int("B_tot", B_tot)
+    Rs = c.divisors_of("Rs", Rs, B_tot, need_one=True)
+    cycles = v.positive_int("cycles", cycles)
+    rate_tol = v.positive_real("rate_tol", rate_tol)
     lam = v.eigenvalues(lam)
     eta_rel = np.asarray(eta_rel, dtype=np.float64)
     L0 = 0.5 * float(lam @ np.asarray(m0))
@@ -527,6 +661,13 @@ class Setup(NamedTuple):
 
 def setup(D: int, lam0: float, *, B_tot: int, S: int, nu: float, Rs, etas) -> Setup:
     """Identical eigenvalues and isotropic ``m0``; refuses an ``R`` that does not divide ``B_tot``."""
+    D = v.dimension("D", D)
+    lam0 = v.positive_real("lam0", lam0)
+    B_tot = v.positive_int("B_tot", B_tot)
+    S = v.positive_int("S", S)
+    nu = v.positive_real("nu", nu)
+    Rs = c.divisors_of("Rs", Rs, B_tot)
+    c.grid("etas", etas)
     from ..spectra import identical, initial_moments
 
     for R in Rs:
@@ -544,6 +685,25 @@ def paper_verdicts(thm: Theorem31Check, dom: DominationCheck, st: Figure2Stateme
 
     Returns a list of :class:`~twophase.experiments.PaperVerdict` computed from the chapter's results.
     """
+    c.instance("thm", thm, Theorem31Check, "theorem31_check")
+    c.instance("dom", dom, DominationCheck, "domination_draws")
+    c.instance("st", st, Figure2Statements, "figure2_statements")
+    c.instance("f2", f2, Figure2, "figure2")
+    c.instance("dt", dt, DivergenceTiming, "divergence_timing")
+    c.instance("oth", oth, OtherSpectrum, "other_spectrum_statements")
+    if not f2.z:
+        raise ValueError("f2 must compare theory and simulation at some point (f2.z is empty)")
+    if not st.table:
+        raise ValueError("st must hold a table of Figure-2 rates (st.table is empty)")
+    Rs = c.ints("Rs", Rs)
+    if any(R not in st.eta_div["fixed"] or R not in oth.diverges["fixed"] for R in (1, max(Rs))):
+        raise ValueError(f"Rs must be the worker counts of st and oth (with 1), got {Rs}")
+    rate_tol = v.positive_real("rate_tol", rate_tol)
+    k_se = v.positive_real("k_se", k_se)
+    seeds = v.positive_int("seeds", seeds)
+    D = v.dimension("D", D)
+    B_tot = v.positive_int("B_tot", B_tot)
+    other_alpha = v.real("other_alpha", other_alpha)
     from ._verdict import PaperVerdict, grade
 
     small, large = st.table[0], st.table[-1]

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _validate as v
+from . import _checks as c
 from ..methods import TwoPhase
 from ..engine import effective_spectrum
 from ..operators import cycle_operator, noise_factor
@@ -67,6 +68,14 @@ __all__ = [
 ]
 
 
+def _decay(name, alpha):
+    alpha = v.real(name, alpha)
+    if not alpha < 0:
+        raise ValueError(f"{name} must be a finite number < 0 (a decaying power law; allowed range (-inf, 0)), "
+                         f"got {alpha!r}")
+    return alpha
+
+
 def _grid1d(name, x):
     x = np.atleast_1d(v.positive_real(name, x, allow_array=True))
     if x.ndim != 1:
@@ -95,6 +104,8 @@ def source_stack(lam, exponents):
     -------
     ndarray, shape ``(K, D)``
     """
+    c.spectrum(lam)
+    exponents = c.grid("exponents", exponents, closed=True)
     exponents = np.atleast_1d(np.asarray(exponents, dtype=np.float64))
     if exponents.ndim != 1 or exponents.size == 0:
         raise ValueError(f"exponents must be a non-empty scalar or 1-D array, got shape {exponents.shape}")
@@ -142,6 +153,12 @@ def figure1_panel(lam, m0, eta_rel, nu, eta_fine_rel, *, S: int, B: int, form: s
     -------
     Figure1Panel
     """
+    lam = c.spectrum(lam)
+    m0 = v.moments(m0, lam.size)
+    nu = c.grid("nu", nu)
+    S = v.positive_int("S", S)
+    B = v.positive_int("B", B)
+    c.form(form)
     lam = v.eigenvalues(lam)
     m0 = np.asarray(m0, dtype=np.float64)
     eta_rel = _grid1d("eta_rel", eta_rel)
@@ -193,6 +210,12 @@ def best_nu_map(lam, exponents, B_over_D, sigma_rel, eta_rel, *, S: int, form: s
         ``(B_over_D, nu)``; ``nu[i, k, j]`` is the best ``nu`` for ``sigma_rel[i]``,
         ``exponents[k]`` and ``B_over_D[j]``.
     """
+    lam = c.spectrum(lam)
+    exponents = c.grid("exponents", exponents, closed=True)
+    B_over_D = c.grid("B_over_D", B_over_D)
+    sigma_rel = c.grid("sigma_rel", sigma_rel, closed=True)
+    S = v.positive_int("S", S)
+    c.form(form)
     lam = v.eigenvalues(lam)
     D = lam.size
     eta_rel = _grid1d("eta_rel", eta_rel)
@@ -242,6 +265,9 @@ def cycle_operator_vs_dense(method: TwoPhase, lam, m0, *, sigma: float, cycles: 
     -------
     OperatorCheck
     """
+    c.method(method)
+    sigma = v.nonnegative_real("sigma", sigma)
+    forms = c.choices("forms", forms, ("exact", "hd"))
     lam = v.eigenvalues(lam)
     m0 = v.moments(m0, lam.size)
     cycles = v.positive_int("cycles", cycles)
@@ -277,6 +303,14 @@ def signal_noise_factors(S: int, eta: float, nu: float, lam, etas_h=(0.01, 0.1, 
 
     Low modes are those with ``S nu eta lam <= 0.01``, high modes ``S eta lam >= 3``.
     """
+    S = v.positive_int("S", S)
+    eta = v.positive_real("eta", eta)
+    nu = v.positive_real("nu", nu)
+    lam = c.spectrum(lam)
+    etas_h = c.grid("etas_h", etas_h)
+    if not np.any(S * nu * eta * lam <= 1e-2):
+        raise ValueError(f"lam must hold a low mode (S nu eta lam <= 0.01), got min(lam) = {lam.min():g} at "
+                         f"S nu eta = {S * nu * eta:g}")
     lam = v.eigenvalues(lam)
     la = TwoPhase(eta, nu, S=S, B=1)
     sgd = TwoPhase(nu * eta, 1.0, S=S, B=1)
@@ -315,6 +349,14 @@ def _decreasing(eta_star):
 
 def figure1_verdicts(spiked: Figure1Panel, power: Figure1Panel, nu) -> Figure1Verdicts:
     """Evaluate "eta* decreases", "spiked best nu > 1" and "power-law best nu < 1" on two panels."""
+    c.instance("spiked", spiked, Figure1Panel, "figure1_panel")
+    c.instance("power", power, Figure1Panel, "figure1_panel")
+    nu = c.grid("nu", nu)
+    if nu.shape != np.shape(power.lmin):
+        raise ValueError(f"nu must be the panels' nu grid, shape {np.shape(power.lmin)}, got {nu.shape}")
+    for name, p in (("spiked", spiked), ("power", power)):
+        if not np.any(np.isfinite(p.eta_star)):
+            raise ValueError(f"{name} must have a finite eta_star somewhere (every eta* is inf or nan)")
     nu = np.asarray(nu, dtype=np.float64)
     dec, es = _decreasing(spiked.eta_star)
     dec_pw, _ = _decreasing(power.eta_star)
@@ -333,6 +375,11 @@ class SourceCrossing(NamedTuple):
 
 def source_crossing(lam, *, S: int, B: int, eta_rel, form: str = "hd", n: int = 201) -> SourceCrossing:
     """Best one-cycle ``nu`` for ``m0 ∝ lam^{-s}``, ``s`` on ``linspace(0, 1, n)``, and its crossing of 1."""
+    lam = c.spectrum(lam)
+    S = v.positive_int("S", S)
+    B = v.positive_int("B", B)
+    c.form(form)
+    v.array_size("n", float(v.positive_int("n", n)) * lam.size, "the stack of initial moments")
     lam = v.eigenvalues(lam)
     s = np.linspace(0.0, 1.0, v.positive_int("n", n))
     nu = one_cycle_optimum(lam, source_stack(lam, s), _grid1d("eta_rel", eta_rel) / lam.max(), S=S, B=B,
@@ -359,6 +406,10 @@ class MapSummary(NamedTuple):
 
 def map_summary(power: BestNuMap, spiked: BestNuMap, paper_bd_power: float, paper_bd_spiked: float) -> MapSummary:
     """Crossings of best ``nu = 1`` on the maps of :func:`best_nu_map` (power law and spiked)."""
+    c.instance("power", power, BestNuMap, "best_nu_map")
+    c.instance("spiked", spiked, BestNuMap, "best_nu_map")
+    paper_bd_power = v.positive_real("paper_bd_power", paper_bd_power)
+    paper_bd_spiked = v.positive_real("paper_bd_spiked", paper_bd_spiked)
     bd, nu = power.B_over_D, power.nu
     iso = nu[0, 0]
     bd_cross = float(bd[np.argmax(iso >= 1)]) if np.any(iso >= 1) else np.nan
@@ -379,6 +430,11 @@ def map_summary(power: BestNuMap, spiked: BestNuMap, paper_bd_power: float, pape
 def best_nu_by_D(Ds, *, alpha: float, B_over_D: float, eta_rel, S: int, form: str = "hd") -> dict:
     """Best one-cycle ``nu`` for the power law ``i^alpha``, isotropic ``m0``, at fixed ``B/D``,
     for each dimension in ``Ds``; returns ``{D: nu}`` (``B = max(1, round(B/D · D))``)."""
+    Ds = c.ints("Ds", Ds, maximum=v.MAX_D)
+    alpha = _decay("alpha", alpha)
+    B_over_D = v.positive_real("B_over_D", B_over_D)
+    S = v.positive_int("S", S)
+    c.form(form)
     eta_rel = _grid1d("eta_rel", eta_rel)
     out = {}
     for D in Ds:
@@ -404,6 +460,15 @@ class SimulationCheck(NamedTuple):
 def theory_vs_simulation(lam, m0, eta: float, nus, *, S: int, B: int, cycles: int, seeds: int,
                          seed: int = 0) -> SimulationCheck:
     """Exact-form theory against the fast exact sampler for LA (``R = 1``), one run per ``nu``."""
+    lam = c.spectrum(lam)
+    m0 = v.moments(m0, lam.size)
+    eta = v.positive_real("eta", eta)
+    c.grid("nus", nus)
+    S = v.positive_int("S", S)
+    B = v.positive_int("B", B)
+    cycles = v.positive_int("cycles", cycles)
+    seeds = v.integer("seeds", seeds, minimum=2)  # a standard error needs two runs
+    seed = v.nonnegative_int("seed", seed)
     rows, zs, ns = [], [], []
     for i, n in enumerate(nus):
         meth = TwoPhase(eta, n, S=S, R=1, B=B)
@@ -456,6 +521,17 @@ def la_vs_sgd_tuned(spectra: dict, Bs, sigma_rel, *, budget: int, eta_rel, nu_gr
     -------
     TunedComparison
     """
+    c.mapping("spectra", spectra, what="a non-empty dict {name: lam}")
+    for name, lam in spectra.items():
+        c.spectrum(lam, f"spectra[{name!r}]")
+    Bs = c.ints("Bs", Bs)
+    sigma_rel = c.grid("sigma_rel", sigma_rel, closed=True)
+    budget = v.positive_int("budget", budget)
+    nu_grid = c.grid("nu_grid", nu_grid)
+    S_values = c.ints("S_values", S_values)
+    if any(budget % S for S in S_values):
+        raise ValueError(f"budget must be a multiple of every S in S_values, got budget={budget}, "
+                         f"S_values={S_values}")
     from .momentum import family_methods, tuned_losses
 
     eta_rel = _grid1d("eta_rel", eta_rel)
@@ -491,6 +567,18 @@ def paper_verdicts(v1: Figure1Verdicts, v2: Figure1Verdicts, ms: MapSummary, cro
     (``v1``/``v2``: the chapter's form and the other one; ``tc``: tuned LA against SGD; LA *helps* where its
     excess loss is below ``helps_below`` times SGD's).
     """
+    for name, x in (("v1", v1), ("v2", v2)):
+        c.instance(name, x, Figure1Verdicts, "figure1_verdicts")
+    c.instance("ms", ms, MapSummary, "map_summary")
+    c.instance("cross", cross, SourceCrossing, "source_crossing")
+    c.mapping("nu_by_D", nu_by_D, what="a non-empty dict {D: best nu} (the result of best_nu_by_D)")
+    c.instance("tc", tc, TunedComparison, "la_vs_sgd_tuned")
+    nu = c.grid("nu", nu)
+    bd_spiked = v.positive_real("bd_spiked", bd_spiked)
+    bd_power = v.positive_real("bd_power", bd_power)
+    power_D = v.dimension("power_D", power_D)
+    sigma_rel_max = v.nonnegative_real("sigma_rel_max", sigma_rel_max)
+    helps_below = v.positive_real("helps_below", helps_below)
     from ._verdict import PaperVerdict, grade
 
     nu = np.asarray(nu, dtype=np.float64)
@@ -522,6 +610,7 @@ def paper_verdicts(v1: Figure1Verdicts, v2: Figure1Verdicts, ms: MapSummary, cro
 
 def la_vs_sgd_markdown(tc: TunedComparison) -> str:
     """The tuned comparison as a Markdown table (one row per setting)."""
+    c.instance("tc", tc, TunedComparison, "la_vs_sgd_tuned")
     head = "| spectrum | B | r | SGD excess | LA excess | ratio | LA ν, S |\n|---|---|---|---|---|---|---|\n"
     return head + "\n".join(f"| {n} | {b} | {r:g} | {x:.3g} | {y:.3g} | {q:.3g} | {p['nu']:.3g}, {p['S']} |"
                             for (n, b, r, _), x, y, q, p in zip(tc.settings, tc.sgd, tc.la, tc.ratio, tc.la_params))
@@ -542,6 +631,13 @@ class Problems(NamedTuple):
 def problems(*, spiked_D: int, spiked_ratio: float, spiked_fraction: float, spiked_B_over_D: float, power_D: int,
              power_alpha: float, power_B_over_D: float) -> Problems:
     """Spiked and power-law spectra with their batch sizes ``B = max(1, round(B/D · D))``."""
+    spiked_D = v.dimension("spiked_D", spiked_D)
+    spiked_ratio = v.positive_real("spiked_ratio", spiked_ratio)
+    spiked_fraction = v.open_unit("spiked_fraction", spiked_fraction)
+    spiked_B_over_D = v.positive_real("spiked_B_over_D", spiked_B_over_D)
+    power_D = v.dimension("power_D", power_D)
+    power_alpha = _decay("power_alpha", power_alpha)
+    power_B_over_D = v.positive_real("power_B_over_D", power_B_over_D)
     from ..spectra import spiked
 
     sB = max(1, int(round(spiked_B_over_D * spiked_D)))
@@ -590,6 +686,7 @@ def figure1_panels(problems: Problems, eta_rel, nu, eta_fine_rel, *, S: int, for
         ``"power-s<s>"`` (e.g. ``"power-s0.5"``), in that order.
     """
     pr = _results("problems", problems, Problems, "problems()")
+    c.choices("forms", forms, ("hd", "exact"))
     if isinstance(forms, str) or len(forms) == 0:
         raise ValueError(f"forms must be a non-empty sequence of 'hd'/'exact', got {forms!r}")
     forms = [v.choice("form", f, ("hd", "exact")) for f in forms]
@@ -657,6 +754,7 @@ def map_summary_text(power: BestNuMap, summary: MapSummary, sigma_rel) -> str:
     """Three lines: the isotropic best ``nu`` over ``B/D``, by label noise, and the spiked minimum."""
     mp = _results("power", power, BestNuMap, "best_nu_map()")
     ms = _results("summary", summary, MapSummary, "map_summary()")
+    c.grid("sigma_rel", sigma_rel, closed=True)
     sig = np.atleast_1d(v.real_array("sigma_rel", sigma_rel))
     iso = {float(b): float(x) for b, x in zip(np.round(mp.B_over_D, 5), np.round(ms.iso_bd, 4))}
     by_sigma = {float(r): float(x) for r, x in zip(sig, np.round(ms.sig_at_paper, 4))}
@@ -701,6 +799,9 @@ def _nu_by_D(nu_by_D) -> dict:
     if not isinstance(nu_by_D, dict) or not nu_by_D:
         raise ValueError(f"nu_by_D must be a non-empty dict {{D: best nu}} from best_nu_by_D(), got "
                          f"{type(nu_by_D).__name__} {nu_by_D!r:.60}")
+    bad = [D for D in nu_by_D if isinstance(D, (bool, np.bool_)) or not isinstance(D, (int, np.integer))]
+    if bad:
+        raise v.ArgumentTypeError(f"nu_by_D must map dimensions D (integers) to the best nu, got the key {bad[0]!r}")
     return nu_by_D
 
 

@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 from . import curve_with_band  # noqa: E402,F401  (shared helper)
+from .. import _validate as v  # noqa: E402
+from . import _checks as c  # noqa: E402
 
 
 def _plt():
@@ -33,6 +35,26 @@ def _plt():
     return plt
 
 
+def _check_signal_noise(lam, h_by_eta, etas, S, signal_la, signal_sgd, noise_la, noise_sgd, eta, nu):
+    """Entry checks of :func:`fig_signal_noise` (applied by a decorator, so its body stays as it is)."""
+    lam = c.axis("lam", lam, positive=True)
+    etas = c.sequence("etas", etas, "a non-empty sequence of positive rates")
+    for e in etas:
+        v.positive_real("etas", e)
+    h_by_eta = c.sequence("h_by_eta", h_by_eta, "a non-empty sequence of effective spectra, one per eta")
+    if len(h_by_eta) != len(etas):
+        raise ValueError(f"h_by_eta must hold one curve per entry of etas ({len(etas)}), got {len(h_by_eta)}")
+    for h in h_by_eta:
+        c.curve("h_by_eta", h, lam.size)
+    v.positive_int("S", S)
+    for name, y in (("signal_la", signal_la), ("signal_sgd", signal_sgd), ("noise_la", noise_la),
+                    ("noise_sgd", noise_sgd)):
+        c.curve(name, y, lam.size)
+    v.positive_real("eta", eta)
+    v.positive_real("nu", nu)
+
+
+@c.entry(_check_signal_noise)
 def fig_signal_noise(lam, h_by_eta, etas, S, signal_la, signal_sgd, noise_la, noise_sgd, eta, nu):
     """Three panels: effective spectrum h(λ); per-mode signal factor; per-mode noise factor.
 
@@ -79,6 +101,21 @@ def fig_figure1(eta_rel, nu, loss_rel, eta_star_rel, nu_best_spiked, nu_grid_min
     The map spans the top row and the two curves share the bottom row, so that the figure
     reads at the book's column width (7.2 in) without overlapping titles.
     """
+    eta_rel = c.axis("eta_rel", eta_rel, positive=True)
+    nu = c.axis("nu", nu, positive=True)
+    loss = c.curve("loss_rel", loss_rel, (eta_rel.size, nu.size))
+    if not np.any(np.isfinite(loss) & (loss > 0)):
+        raise ValueError("loss_rel must hold at least one finite value > 0 (a log colour scale)")
+    c.curve("eta_star_rel", eta_star_rel, nu.size)
+    c.scalar("nu_best_spiked", nu_best_spiked, positive=True)
+    c.curve("nu_grid_min", nu_grid_min, nu.size)
+    for item in c.sequence("power_curves", power_curves, "a non-empty list of (label, curve, best nu)"):
+        label, curve, best = c.tuple_of("power_curves", item, 3, "a non-empty list of (label, curve, best nu)")
+        c.text("power_curves label", label)
+        c.has_finite("power_curves curve", c.curve("power_curves curve", curve, nu.size))
+        c.scalar("power_curves best nu", best, positive=True)
+    for t in c.tuple_of("titles", titles, 2, "a pair of str"):
+        c.text("titles", t)
     plt = _plt()
     from matplotlib.colors import LogNorm
     from matplotlib.ticker import FuncFormatter, LogLocator
@@ -125,6 +162,15 @@ def fig_figure1(eta_rel, nu, loss_rel, eta_star_rel, nu_best_spiked, nu_grid_min
 def fig_best_nu_map(b_over_d, exponents, nu_map, paper_b_over_d, sigma_rows, title):
     """Left: best ν over (B/D, initial-condition exponent s) with the ν = 1 contour.
     Right: best ν vs B/D for several label-noise levels ``sigma_rows`` = [(label, nu_of_BD)]."""
+    b_over_d = c.axis("b_over_d", b_over_d, positive=True)
+    exponents = c.axis("exponents", exponents, nonnegative=True)
+    c.has_finite("nu_map", c.curve("nu_map", nu_map, (exponents.size, b_over_d.size)))
+    v.positive_real("paper_b_over_d", paper_b_over_d)
+    for item in c.sequence("sigma_rows", sigma_rows, "a list of (label, best nu over B/D)"):
+        label, row = c.tuple_of("sigma_rows", item, 2, "a list of (label, best nu over B/D)")
+        c.text("sigma_rows label", label)
+        c.curve("sigma_rows row", row, b_over_d.size)
+    c.text("title", title)
     plt = _plt()
     from matplotlib.colors import TwoSlopeNorm
 
@@ -156,6 +202,15 @@ def fig_theory_vs_sim(t, rows, *, k=2.0, ylabel="loss", title=""):
 
     ``rows`` is a list of ``(label, theory, mean, se)``.
     """
+    t = c.axis("t", t)
+    for item in c.sequence("rows", rows, "a non-empty list of (label, theory, mean, se)"):
+        label, theory, mean, se = c.tuple_of("rows", item, 4, "a non-empty list of (label, theory, mean, se)")
+        c.text("rows label", label)
+        for name, y in (("theory", theory), ("mean", mean), ("se", se)):
+            c.curve(f"rows {name}", y, t.size)
+    v.positive_real("k", k)
+    c.text("ylabel", ylabel)
+    c.text("title", title)
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.5, 4.0), constrained_layout=True)
     for i, (label, theory, mean, se) in enumerate(rows):
@@ -173,6 +228,27 @@ def fig_figure2(t, panels, Rs, *, k=2.0, ylim=None):
 
     ``panels[(rule, j)] = (title, {R: (theory, mean, se)})``.
     """
+    t = c.axis("t", t)
+    Rs = c.ints("Rs", Rs)
+    c.mapping("panels", panels, "a non-empty dict {(rule, j): (title, {R: (theory, mean, se)})}")
+    for key, item in panels.items():
+        if not (isinstance(key, tuple) and len(key) == 2 and key[0] in ("fixed", "sqrt")):
+            raise ValueError(f"panels must be keyed by (rule, j) with rule 'fixed' or 'sqrt', got the key {key!r}")
+        v.nonnegative_int("panels column j", key[1])
+        title, curves = c.tuple_of("panels", item, 2, "a dict of (title, {R: (theory, mean, se)})")
+        c.text("panels title", title)
+        c.mapping("panels curves", curves)
+        for R in Rs:
+            if R not in curves:
+                raise ValueError(f"Rs must be the worker counts of every panel; panel {key!r} has no R={R}")
+            for name, y in zip(("theory", "mean", "se"), c.tuple_of("panels curves", curves[R], 3,
+                                                                    "(theory, mean, se) per R")):
+                c.curve(f"panels {name}", y, t.size)
+    v.positive_real("k", k)
+    if ylim is not None:
+        lo, hi = c.tuple_of("ylim", ylim, 2, "None or a pair (low, high) with 0 < low < high")
+        if not v.positive_real("ylim", lo) < v.positive_real("ylim", hi):
+            raise ValueError(f"ylim must be None or a pair (low, high) with 0 < low < high, got {ylim!r}")
     plt = _plt()
     rules = sorted({r for r, _ in panels}, key=lambda r: ["fixed", "sqrt"].index(r))
     ncol = 1 + max(j for _, j in panels)
@@ -205,6 +281,17 @@ def fig_eigenvalues_vs_R(eta, rates_by_rule, Rs, *, title=""):
     settings shared by both panels) goes above them, so the titles do not overlap at the book's
     column width.
     """
+    eta = c.axis("eta", eta, positive=True)
+    Rs = c.ints("Rs", Rs)
+    c.mapping("rates_by_rule", rates_by_rule, "a non-empty dict {rule: {R: rate(eta)}}")
+    for rule, rates in rates_by_rule.items():
+        c.text("rates_by_rule rule", rule)
+        c.mapping(f"rates_by_rule[{rule!r}]", rates, "a non-empty dict {R: rate(eta)}")
+        for R in Rs:
+            if R not in rates:
+                raise ValueError(f"Rs must be the worker counts of rates_by_rule; {rule!r} has no R={R}")
+            c.curve(f"rates_by_rule[{rule!r}][{R}]", rates[R], eta.size)
+    c.text("title", title)
     plt = _plt()
     cmap = plt.get_cmap("viridis")
     fig, axes = plt.subplots(1, len(rates_by_rule), figsize=(7.2, 3.4),
@@ -332,6 +419,7 @@ def best_nu_map_figure(best_map, exponents, paper_B_over_D: float, sigma_rel, na
     -------
     (matplotlib.figure.Figure, str)
     """
+    c.axis("sigma_rel", sigma_rel, nonnegative=True)
     from .. import _validate as v
     from ..experiments.lookahead import BestNuMap
 
@@ -400,6 +488,7 @@ def rates_vs_R_figure(eta, rho: dict, Rs, *, S: int, D: int, B_tot: int, nu: flo
     -------
     (matplotlib.figure.Figure, str)
     """
+    c.ints("Rs", Rs)
     from .. import _validate as v
     from ..experiments._verdict import expect_keys
     from ..sweeps import RULES
@@ -412,6 +501,17 @@ def rates_vs_R_figure(eta, rho: dict, Rs, *, S: int, D: int, B_tot: int, nu: flo
     caption = ("Per-inner-step convergence rate ρ(T_R)^(1/S) of LA-DiLoCo with identical eigenvalues. "
                "Left: η and ν fixed across R. Right: η ∝ R^(-1/2), ν ∝ R^(1/2). Above 1 = divergence.")
     return fig, caption
+
+
+def _panel_Rs(fig2, Rs):
+    """``Rs`` must be worker counts drawn in every panel of ``fig2`` (when it has panels)."""
+    Rs = c.ints("Rs", Rs)
+    panels = getattr(fig2, "panels", None)
+    if isinstance(panels, dict) and panels:
+        curves = next(iter(panels.values()))[1]
+        missing = [R for R in Rs if R not in curves]
+        if missing:
+            raise ValueError(f"Rs must be worker counts of fig2's panels {sorted(curves)}, got {missing}")
 
 
 def figure2_figure(fig2, Rs, *, D: int, B_tot: int, S: int):
@@ -431,6 +531,7 @@ def figure2_figure(fig2, Rs, *, D: int, B_tot: int, S: int):
     (matplotlib.figure.Figure, str)
         The y-range runs from half the lowest theory loss to ``30 L0``.
     """
+    _panel_Rs(fig2, Rs)
     from .. import _validate as v
     from ..experiments.diloco import Figure2
 

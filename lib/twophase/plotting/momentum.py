@@ -20,9 +20,45 @@ FAMILY_STYLE = {
     "SLA Nesterov": ("tab:red", "-"),
 }
 
+from .. import _validate as v  # noqa: E402
+from . import _checks as chk  # noqa: E402
+
+
+def _check_tuned(budgets, results, floors, sigmas):
+    """Entry checks of :func:`tuned_figure` (wrapped around it below, so its body stays as it is)."""
+    budgets = chk.axis("budgets", budgets, positive=True)
+    sigmas = chk.sequence("sigmas", sigmas, "a non-empty sequence of noise levels")
+    chk.mapping("results", results, "a dict {sigma: {family: best loss per budget}}")
+    chk.mapping("floors", floors, "a dict {sigma: sigma^2 / 2}")
+    for s in sigmas:
+        try:
+            known = s in results and s in floors
+        except TypeError:  # unhashable
+            known = False
+        if not known:
+            raise ValueError(f"sigmas must be keys of results and floors, got {s!r}")
+        v.nonnegative_real(f"floors[{s!r}]", floors[s])
+        for fam, best in chk.mapping(f"results[{s!r}]", results[s], "a dict {family: best loss per budget}").items():
+            if fam not in FAMILY_STYLE:
+                raise ValueError(f"results must be keyed by the families {tuple(FAMILY_STYLE)}, got {fam!r}")
+            chk.curve(f"results[{s!r}][{fam!r}]", best, budgets.size)
+
 
 def fig3(S, top, bottom, nu_top, nu_bottom, beta_out, limit=None):
     """Figure 3: per-step rate against S. ``top``/``bottom`` map (outer, inner) to rates."""
+    S = chk.axis("S", S, positive=True)
+    for name, rates in (("top", top), ("bottom", bottom)):
+        chk.mapping(name, rates, "a non-empty dict {(outer, inner): rates over S}")
+        for key, r in rates.items():
+            if not (isinstance(key, tuple) and len(key) == 2 and key[0] in COLORS and key[1] in ("reset", "carry")):
+                raise ValueError(f"{name} must be keyed by (outer, inner), outer in {tuple(COLORS)} and inner in "
+                                 f"('reset', 'carry'), got the key {key!r}")
+            chk.curve(f"{name}[{key!r}]", r, S.size)
+    v.positive_real("nu_top", nu_top)
+    v.positive_real("nu_bottom", nu_bottom)
+    v.unit_interval("beta_out", beta_out)
+    if limit is not None:
+        v.positive_real("limit", limit)
     fig, axes = plt.subplots(2, 1, figsize=(7.0, 7.0), sharex=True)
     for ax, rates, nu, title in ((axes[0], top, nu_top, "top"), (axes[1], bottom, nu_bottom, "bottom")):
         for (outer, inner), r in rates.items():
@@ -50,6 +86,36 @@ def effective_spectrum_figure(x, curves, roots, band, bound_curves):
     ``curves[(beta, S)] = h`` on grid ``x = eta lam``; ``roots[(beta, S)]`` the zeros of
     ``p_S``; ``band[beta] = (lo, hi)``; ``bound_curves[(beta, S)] = |p_S|``.
     """
+    x = chk.axis("x", x, positive=True)
+    chk.mapping("curves", curves, "a non-empty dict {(beta, S): h}")
+    for key in curves:
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ValueError(f"curves must be keyed by (beta, S), got the key {key!r}")
+        v.unit_interval("curves beta", key[0])
+        v.positive_int("curves S", key[1])
+    grid = [(b, S) for b in {b for b, _ in curves} for S in {S for _, S in curves}]
+    if any(key not in curves for key in grid):
+        raise ValueError(f"curves must hold every (beta, S) of its betas and S (a full grid), missing "
+                         f"{[key for key in grid if key not in curves]}")
+    for name, d in (("roots", roots), ("bound_curves", bound_curves)):
+        chk.mapping(name, d, "a dict with the keys of curves")
+        missing = [key for key in curves if key not in d]
+        if missing:
+            raise ValueError(f"{name} must have every key of curves, missing {missing}")
+    chk.mapping("band", band, "a dict {beta: (lo, hi)}")
+    for key, h in curves.items():
+        b = float(key[0])
+        chk.curve(f"curves[{key!r}]", h, x.size)
+        chk.curve(f"bound_curves[{key!r}]", bound_curves[key], x.size)
+        roots_k = chk._real(f"roots[{key!r}]", roots[key], "a 1-D array of eigenvalues")
+        if roots_k.ndim != 1:
+            raise ValueError(f"roots[{key!r}] must be a 1-D array of eigenvalues, got shape {roots_k.shape}")
+        if b > 0:
+            if b not in band:
+                raise ValueError(f"band must hold (lo, hi) for every beta > 0 of curves, missing {b!r}")
+            lo, hi = chk.tuple_of(f"band[{b!r}]", band[b], 2, "a pair (lo, hi)")
+            if not v.positive_real("band", lo) <= v.positive_real("band", hi):
+                raise ValueError(f"band[{b!r}] must be a pair (lo, hi) with 0 < lo <= hi, got {band[b]!r}")
     betas = sorted({b for b, _ in curves})
     Ss = sorted({s for _, s in curves})
     fig, axes = plt.subplots(2, len(betas), figsize=(7.2, 5.6), sharex=True, sharey="row",
@@ -120,11 +186,25 @@ def tuned_figure(budgets, results, floors, sigmas):
     return fig
 
 
+tuned_figure = chk.entry(_check_tuned)(tuned_figure)  # entry checks; the body is left as it is
+
+
 def mc_figure(cases, k_band=2.0):
     """Theory (dashed) against simulation (solid mean, band of ``k_band`` standard errors).
 
     ``cases`` is a list of dicts with keys ``title``, ``theory``, ``mean``, ``se``.
     """
+    for case in chk.sequence("cases", cases, "a non-empty list of dicts with title, theory, mean, se"):
+        if not isinstance(case, dict) or any(k not in case for k in ("title", "theory", "mean", "se")):
+            raise chk.TypeErr(f"cases must be a list of dicts with the keys title, theory, mean, se; got "
+                            f"{type(case).__name__} {case!r:.60}")
+        chk.text("cases title", case["title"])
+        theory = chk._real("cases theory", case["theory"], "a 1-D real array")
+        if theory.ndim != 1 or theory.size == 0:
+            raise ValueError(f"cases theory must be a non-empty 1-D real array, got shape {theory.shape}")
+        chk.curve("cases mean", case["mean"], theory.size)
+        chk.curve("cases se", case["se"], theory.size)
+    v.positive_real("k_band", k_band)
     n = len(cases)
     cols = 4 if n >= 4 else n
     rows = int(np.ceil(n / cols))
