@@ -46,7 +46,7 @@ import numpy as np
 
 from . import _base
 from . import _validate as v
-from ._base import check_form, check_method, check_problem
+from ._base import check_form, check_method, check_precond, check_problem, step_sizes
 from .methods import TwoPhase
 
 __all__ = [
@@ -120,8 +120,12 @@ class InnerPhase(NamedTuple):
     cS: np.ndarray  #: ``(1 - eta lam)^S``, the noiseless contraction of each mode
 
 
-def sgd_step_moments(m, lam, eta, B, sigma=0.0, form="exact"):
+def sgd_step_moments(m, lam, eta, B, sigma=0.0, form="exact", precond=None):
     """One SGD step of the second moments, ``m -> P_B m + sigma^2 eta^2 lam / B``.
+
+    With a diagonal preconditioner ``p`` (``theta <- theta - eta p g``) the step of mode ``i``
+    is ``eta p_i``: ``P_B = diag((1 - eta p lam)^2 [+ (eta p)^2 lam^2 / B])
+    + ((eta p)^2 lam / B) lam^T`` and the drive is ``sigma^2 (eta p)^2 lam / B``.
 
     Parameters
     ----------
@@ -137,6 +141,8 @@ def sgd_step_moments(m, lam, eta, B, sigma=0.0, form="exact"):
         Label-noise standard deviation >= 0.
     form : {"exact", "hd"}
         Keep or drop the self term.
+    precond : None or array_like, shape ``(D,)``
+        Diagonal preconditioner ``p`` (finite, > 0) of the step.
 
     Returns
     -------
@@ -158,19 +164,21 @@ def sgd_step_moments(m, lam, eta, B, sigma=0.0, form="exact"):
     B = v.positive_int("B", B)
     sigma = v.nonnegative_real("sigma", sigma)
     check_form(form)
-    eta = _eta_column(eta)
+    precond = check_precond(precond, lam.size)
+    eta = step_sizes(_eta_column(eta), precond)
     d, k = _sgd_coefficients(lam, eta, B, form)
     with np.errstate(over="ignore", invalid="ignore"):
         return _sgd_step(m, lam, d, k * lam, k * lam * sigma ** 2 if sigma else None)
 
 
-def inner_phase(m, lam, eta, S, B, sigma=0.0, form="exact"):
+def inner_phase(m, lam, eta, S, B, sigma=0.0, form="exact", precond=None):
     """Run the ``S`` inner steps of one worker (no momentum) from moments ``m``.
 
     Returns :class:`InnerPhase` ``(mS, cS)`` where ``mS = P_B^S m + sigma^2 sum_k P_B^k eta^2 lam / B`` is one
     worker's second moment after the inner phase and ``cS = (1 - eta lam)^S`` (so that
     ``E[e_r e_0] = cS * m`` and, for two different workers, ``E[e_r e_r'] = cS^2 * m``).
-    Arguments as in :func:`sgd_step_moments`; ``S >= 1``.
+    Arguments as in :func:`sgd_step_moments`; ``S >= 1``. With ``precond = p`` the step of
+    mode ``i`` is ``eta p_i`` throughout (``cS = (1 - eta p lam)^S``).
     """
     lam = v.eigenvalues(lam)
     m = v.real_array("m", m)
@@ -182,10 +190,11 @@ def inner_phase(m, lam, eta, S, B, sigma=0.0, form="exact"):
     B = v.positive_int("B", B)
     sigma = v.nonnegative_real("sigma", sigma)
     check_form(form)
+    precond = check_precond(precond, lam.size)
     n = np.broadcast_shapes(m.shape, np.shape(eta) + (lam.size,))
     _check_work(int(np.prod(n)) * S, S, False, "inner_phase", "reduce S, D or the eta grid")
     with np.errstate(over="ignore", invalid="ignore"):
-        return InnerPhase(*_inner_phase(m, lam, _eta_column(eta), S, B, sigma, form))
+        return InnerPhase(*_inner_phase(m, lam, step_sizes(_eta_column(eta), precond), S, B, sigma, form))
 
 
 def residual_polynomials(lam, eta, beta_in, S):
@@ -258,8 +267,8 @@ def _inner_matrix_power(lam, eta, beta_in, S):
     return np.linalg.matrix_power(M, S)
 
 
-def _effective_spectrum(method: TwoPhase, lam):
-    eta = _eta_column(method.eta)
+def _effective_spectrum(method: TwoPhase, lam, precond=None):
+    eta = step_sizes(_eta_column(method.eta), precond)
     with np.errstate(over="ignore", invalid="ignore"):
         if method.beta_in == 0.0:
             h = 1.0 - _inner_contraction(eta, lam, method.S)
@@ -268,7 +277,7 @@ def _effective_spectrum(method: TwoPhase, lam):
     return np.broadcast_to(h, method.grid_shape + lam.shape).copy()
 
 
-def effective_spectrum(method: TwoPhase, lam) -> np.ndarray:
+def effective_spectrum(method: TwoPhase, lam, precond=None) -> np.ndarray:
     """Effective eigenvalue ``h(lam) = 1 - p_S(lam)`` seen by the outer step.
 
     The outer step is gradient descent with rate ``nu`` on ``h``: a mode's mean error is
@@ -277,6 +286,8 @@ def effective_spectrum(method: TwoPhase, lam) -> np.ndarray:
     ``S`` SGD steps) and ``h → 1`` for ``eta lam ≳ 1/S`` (the top of the spectrum is
     compressed). With the buffer carried, ``Delta = h e_0 - (M^S)_{eu} u``: the same ``h`` plus
     a coupling to the carried buffer (see :func:`twophase.momentum.noiseless_cycle_map`).
+    With a diagonal preconditioner ``precond = p`` (shape ``(D,)``, > 0) the inner step of
+    mode ``i`` is ``eta p_i``: ``h = 1 - (1 - eta p lam)^S`` (or ``1 - p_S`` at ``eta p``).
 
     Returns an array of shape ``method.grid_shape + (D,)``.
 
@@ -288,28 +299,32 @@ def effective_spectrum(method: TwoPhase, lam) -> np.ndarray:
     """
     method = check_method(method)
     lam = v.eigenvalues(lam)
+    precond = check_precond(precond, lam.size)
     n_eta = float(np.prod(np.shape(method.eta)))
     v.array_size("lam", float(np.prod(method.grid_shape)) * lam.size
                  + (method.S + 1 if method.beta_in else 1) * n_eta * lam.size, "the effective spectrum over the grid")
-    return _effective_spectrum(method, lam)
+    return _effective_spectrum(method, lam, precond)
 
 
-def sgd_operator_dense(lam, eta, B, form="exact"):
+def sgd_operator_dense(lam, eta, B, form="exact", precond=None):
     """Dense one-step SGD moment operator ``P_B`` of shape ``eta.shape + (D, D)`` (small ``D``).
 
     ``P_B = diag((1 - eta lam)^2 [+ eta^2 lam^2 / B]) + (eta^2 / B) lam lam^T``; the only place
-    the dense matrix is built (the dense references and operators use it).
+    the dense matrix is built (the dense references and operators use it). With a diagonal
+    preconditioner ``p`` every ``eta`` of row ``i`` becomes ``eta p_i`` (``P_B`` is then no
+    longer symmetric: ``P_B[i, j] = ... + (eta p_i)^2 lam_i lam_j / B``).
     """
     lam = v.eigenvalues(lam)
     eta = v.positive_real("eta", eta, allow_array=True)
     B = v.positive_int("B", B)
     check_form(form)
+    precond = check_precond(precond, lam.size)
     v.array_size("lam", float(np.prod(np.shape(eta))) * lam.size ** 2, "the dense D x D operator")
-    return _sgd_operator_dense(lam, eta, B, form)
+    return _sgd_operator_dense(lam, eta, B, form, precond)
 
 
-def _sgd_operator_dense(lam, eta, B, form):
-    eta = _eta_column(eta)
+def _sgd_operator_dense(lam, eta, B, form, precond=None):
+    eta = step_sizes(_eta_column(eta), precond)
     d, k = _sgd_coefficients(lam, eta, B, form)  # shape eta + (D,)
     P = (k[..., None] * lam[:, None]) * lam  # eta + (D, D)
     P = np.broadcast_to(P, d.shape[:-1] + (lam.size, lam.size)).copy()
@@ -329,25 +344,31 @@ class OneCycleTerms(NamedTuple):
 
     h_lam: np.ndarray        #: ``h * lam``, shape ``eta.shape + (D,)``
     h2_lam: np.ndarray       #: ``h^2 * lam``
-    noise_vec: np.ndarray    #: ``P_B^S lam - c^{2S} lam`` (``P_B`` is symmetric)
-    noise_sigma: np.ndarray  #: ``(eta^2/B) sum_{k<S} lam·P_B^k lam``, shape ``eta.shape``
+    noise_vec: np.ndarray    #: ``(P_B^T)^S lam - c^{2S} lam`` (``P_B^T = P_B`` without precond)
+    noise_sigma: np.ndarray  #: ``sum_{k<S} lam·P_B^k (eta^2 lam / B)``, shape ``eta.shape``
 
 
-def _one_cycle_terms(lam, eta, S, B, form):
-    eta_c = _eta_column(eta)
+def _one_cycle_terms(lam, eta, S, B, form, precond=None):
+    eta_c = step_sizes(_eta_column(eta), precond)
     cS = _inner_contraction(eta_c, lam, S)
     h = 1.0 - cS
     d, k = _sgd_coefficients(lam, eta_c, B, form)
     k_lam = k * lam
     w = np.broadcast_to(lam, eta_c.shape[:-1] + lam.shape)
     acc = np.zeros(eta_c.shape[:-1])
-    for _ in range(S):
-        acc = acc + w @ lam
-        w = _sgd_step(w, lam, d, k_lam, None)
-    return OneCycleTerms(h * lam, h * h * lam, w - cS ** 2 * lam, k[..., 0] * acc)
+    if precond is None:  # P_B is symmetric and k a scalar per grid point
+        for _ in range(S):
+            acc = acc + w @ lam
+            w = _sgd_step(w, lam, d, k_lam, None)
+        return OneCycleTerms(h * lam, h * h * lam, w - cS ** 2 * lam, k[..., 0] * acc)
+    for _ in range(S):  # w = (P_B^T)^k lam, P_B^T w = d w + lam (k lam . w)
+        kw = np.sum(k_lam * w, axis=-1)
+        acc = acc + kw
+        w = d * w + lam * kw[..., None]
+    return OneCycleTerms(h * lam, h * h * lam, w - cS ** 2 * lam, acc)
 
 
-def one_cycle_terms(lam, eta, *, S: int, B: int, form: str = "hd") -> OneCycleTerms:
+def one_cycle_terms(lam, eta, *, S: int, B: int, form: str = "hd", precond=None) -> OneCycleTerms:
     """The quadratic in ``nu`` of the loss after one cycle of LA-DiLoCo (no momentum).
 
     Parameters
@@ -358,6 +379,9 @@ def one_cycle_terms(lam, eta, *, S: int, B: int, form: str = "hd") -> OneCycleTe
     S, B : int
         Inner steps and batch per worker.
     form : {"hd", "exact"}
+    precond : None or array_like, shape ``(D,)``
+        Diagonal preconditioner ``p`` (> 0) of the inner steps: mode ``i`` steps ``eta p_i``.
+        ``P_B`` is then not symmetric and ``noise_vec`` uses ``P_B^T``.
 
     Returns
     -------
@@ -368,10 +392,11 @@ def one_cycle_terms(lam, eta, *, S: int, B: int, form: str = "hd") -> OneCycleTe
     S = v.positive_int("S", S)
     B = v.positive_int("B", B)
     check_form(form)
+    precond = check_precond(precond, lam.size)
     _check_work(int(np.prod(np.shape(eta))) * lam.size * S, S, False, "one_cycle_terms",
                 "reduce S, D or the eta grid")
     with np.errstate(over="ignore", invalid="ignore"):
-        return _one_cycle_terms(lam, eta, S, B, form)
+        return _one_cycle_terms(lam, eta, S, B, form, precond)
 
 
 # --------------------------------------------------------------------------- SLA state
@@ -424,8 +449,8 @@ class _Coeffs(NamedTuple):
     MS: np.ndarray  # M^S, shape eta + (D, 2, 2)
 
 
-def _coefficients(method, lam):
-    eta = _eta_column(method.eta)
+def _coefficients(method, lam, precond=None):
+    eta = step_sizes(_eta_column(method.eta), precond)
     b = method.beta_in
     with np.errstate(over="ignore", invalid="ignore"):
         MS = _inner_matrix_power(lam, eta, b, method.S)
@@ -513,10 +538,10 @@ def _check_work(mode_steps: float, steps: float, momentum: bool, what: str, how:
     v.work_estimate(seconds, f"{what} ({mode_steps:.3g} mode-steps)", how)
 
 
-def _la_diloco_losses(method, lam, m0, cycles, sigma, form, out):
+def _la_diloco_losses(method, lam, m0, cycles, sigma, form, out, precond=None):
     """One number per mode (no momentum): ``g' = a g + (nu^2/R) m_S`` with ``a = (1-nu h)^2 - (nu^2/R) c^{2S}``."""
     shape, eta, nu = _base.grid_arrays(method)
-    eta_c, nu_c = eta[..., None], nu[..., None]
+    eta_c, nu_c = step_sizes(eta[..., None], precond), nu[..., None]
     S, R, B = method.S, method.R, method.B
     d, k = _sgd_coefficients(lam, eta_c, B, form)
     k_lam = k * lam
@@ -541,11 +566,11 @@ def _la_diloco_losses(method, lam, m0, cycles, sigma, form, out):
     return _base.loss_loop(g0, step, loss_of, freeze, cycles, out[(0,) * len(shape) + (0,)], out)
 
 
-def _first_cycle_loss(method, lam, m0, sigma, form):
+def _first_cycle_loss(method, lam, m0, sigma, form, precond=None):
     """Loss after one cycle without momentum, from the quadratic in ``nu`` on the ``eta`` array alone."""
     eta = np.asarray(method.eta, dtype=np.float64)
     nu = np.asarray(method.nu, dtype=np.float64)
-    t = _one_cycle_terms(lam, eta, method.S, method.B, form)
+    t = _one_cycle_terms(lam, eta, method.S, method.B, form, precond)
     A0 = lam @ m0
     A1 = t.h_lam @ m0
     A2 = t.h2_lam @ m0
@@ -554,10 +579,10 @@ def _first_cycle_loss(method, lam, m0, sigma, form):
     return np.broadcast_to(loss, method.grid_shape)
 
 
-def _sla_losses(method, lam, m0, cycles, sigma, form, out):
+def _sla_losses(method, lam, m0, cycles, sigma, form, out, precond=None):
     shape = method.grid_shape
     nu = np.asarray(method.nu, dtype=np.float64)[..., None]
-    k = _coefficients(method, lam)
+    k = _coefficients(method, lam, precond)
 
     def step(st):
         return _sla_cycle(st, k, method, nu, sigma, form)
@@ -572,7 +597,8 @@ def _sla_losses(method, lam, m0, cycles, sigma, form, out):
     return _base.loss_loop(st, step, loss_of, freeze, cycles, out[(0,) * len(shape) + (0,)], out)
 
 
-def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, form: str = "exact"):
+def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, form: str = "exact",
+                  precond=None):
     """Exact expected loss ``E L = ½ (sum_i lam_i E[e_{0,i}^2] + sigma^2)`` over outer steps.
 
     The engine for every Part I method: SGD (``TwoPhase(eta)``), LA and LA-DiLoCo (no
@@ -594,6 +620,15 @@ def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, fo
         Label-noise standard deviation (>= 0).
     form : {"exact", "hd"}
         Keep (``"exact"``) or drop (``"hd"``) the self term ``lam_i^2 m_i / B``.
+    precond : None or array_like, shape (D,)
+        Diagonal preconditioner ``p`` (finite, > 0) of the local steps,
+        ``theta <- theta - eta p g`` (with inner momentum the buffer accumulates ``g`` and the
+        step is ``-eta p u``); the outer step is not preconditioned. Mode ``i`` then steps
+        ``eta p_i``: ``eta p_i`` replaces ``eta`` in the contraction ``1 - eta p_i lam_i``,
+        in the noise ``(eta p_i)^2 lam_i (lam·m + sigma^2) / B`` and the self term
+        ``(eta p_i)^2 lam_i^2 m_i / B``, and in ``M = [[1 - eta p_i lam_i, -eta p_i beta_in],
+        [lam_i, beta_in]]``. Equivalently (change of variables ``e -> p^{-1/2} e``), the
+        unpreconditioned method on the spectrum ``p lam`` from ``m0 / p``.
 
     Returns
     -------
@@ -619,6 +654,7 @@ def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, fo
     method = check_method(method)
     cycles = v.positive_int("cycles", cycles)
     lam, m0, sigma = check_problem(lam, m0, sigma, form)
+    precond = check_precond(precond, lam.size)
     shape = method.grid_shape
     n_grid = float(np.prod(shape))
     momentum = method.has_momentum
@@ -635,12 +671,12 @@ def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, fo
     out = np.empty(shape + (cycles + 1,))
     out[..., 0] = 0.5 * (lam @ m0 + sigma ** 2)
     if momentum:
-        return _sla_losses(method, lam, m0, cycles, sigma, form, out)
+        return _sla_losses(method, lam, m0, cycles, sigma, form, out, precond)
     if cycles == 1:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            out[..., 1] = _first_cycle_loss(method, lam, m0, sigma, form)
+            out[..., 1] = _first_cycle_loss(method, lam, m0, sigma, form, precond)
             return _base.mark_divergence(out, _base.divergence_limit(out[(0,) * len(shape) + (0,)]))
-    return _la_diloco_losses(method, lam, m0, cycles, sigma, form, out)
+    return _la_diloco_losses(method, lam, m0, cycles, sigma, form, out, precond)
 
 
 # --------------------------------------------------------------------------- dense SLA operator
@@ -699,7 +735,7 @@ class DenseCycle(NamedTuple):
     labels: tuple       #: the ``n`` state components (:func:`state_labels`), component-major
 
 
-def dense_cycle_operator(method: TwoPhase, lam, form: str = "exact") -> DenseCycle:
+def dense_cycle_operator(method: TwoPhase, lam, form: str = "exact", precond=None) -> DenseCycle:
     """Dense affine map of one cycle (any method, momentum or not) on the between-cycle state.
 
     The state is :func:`state_labels` per mode, flattened component-major
@@ -708,17 +744,19 @@ def dense_cycle_operator(method: TwoPhase, lam, form: str = "exact") -> DenseCyc
     :func:`initial_state`; the loss is :func:`loss_from_state`. Built by applying
     the exact cycle to the basis vectors (O(n D^2 S) work): meant for small ``D``
     (sizes that need more than :data:`twophase._validate.MAX_ENTRIES` entries are refused).
-    Needs scalar ``eta`` and ``nu``.
+    Needs scalar ``eta`` and ``nu``. ``precond``: diagonal preconditioner of the inner steps,
+    as in :func:`expected_loss`.
     """
     method = check_method(method, scalar=True, what="dense_cycle_operator")
     lam = v.eigenvalues(lam)
     check_form(form)
+    precond = check_precond(precond, lam.size)
     labels = state_labels(method)
     D = lam.size
     N = len(labels) * D
     v.array_size("lam", 13.0 * N * D + N * N, f"the dense cycle operator at D = {D} (state size {N})")
     _check_work(13.0 * N * D * method.S, method.S, True, "dense_cycle_operator", "reduce D or S")
-    k = _coefficients(method, lam)
+    k = _coefficients(method, lam, precond)
     nu = float(method.nu)
     labels_idx = [SLAMoments._fields.index(n) for n in labels]
     with np.errstate(over="ignore", invalid="ignore"):
