@@ -532,6 +532,378 @@ def _sla_cycle(st: SLAMoments, k: _Coeffs, method: TwoPhase, nu, sigma, form):
     return SLAMoments(n00, n0v, nvv, wee, weu, wuu, qee, qeu, quu, nx0e, nx0u, nxve, nxvu)
 
 
+# --------------------------------------------------------------------------- compiled kernels
+# The recursions above allocate a temporary per operation (issue 12: 300-800 bytes moved per
+# mode-step). The kernels below run the same recursions in two fused passes per cycle over
+# blocks of modes, with every per-mode coefficient computed on the fly from ``lam`` (and ``p``):
+#
+#   an inner phase is S steps of ``w <- T w + y (F + sigma^2)`` with ``F = lam . w_ee`` (the
+#   rank-one feedback); T is per-mode (1 x 1 without momentum, 3 x 3 on (ee, eu, uu) with),
+#   so ``F_k = A_k + sum_{j<k} (F_j + sigma^2) C_{k-1-j}`` with ``A_k = sum_i lam_i (T^k w_0)_ee``
+#   and ``C_j = sum_i lam_i (T^j y)_ee``. Pass 1 computes the A_k (C once per call), a scalar
+#   recursion gives the F_k, pass 2 runs the S steps of each mode in registers and the outer
+#   step, writing the state once. Every term is >= 0 (T and y map second moments to second
+#   moments), so the split adds no cancellation. SGD-like runs (S = 1, no momentum) are one
+#   step per cycle, ``g <- (a + w d) g + w k lam (F + sigma^2)``: they are chunked over cycles.
+# numba is optional (``pip install numba``); without it, or with TWOPHASE_ENGINE=numpy, the
+# numpy recursions above run. Both are tested equal to 1e-12.
+_BLOCK = 256  # modes per block: the block's working arrays stay in L1
+_CHUNK = 16   # cycles per chunk of an SGD-like run
+
+
+def _k_sum(x, n):
+    """``sum(x[:n])`` (compiled with reassociation, so it vectorizes)."""
+    acc = 0.0
+    for i in range(n):
+        acc += x[i]
+    return acc
+
+
+def _k_feedback(A, C, s2, K, F):
+    """``F_k = A_k + sum_{j<k} (F_j + s2) C_{k-1-j}`` for ``k < K`` (in place into ``F``)."""
+    for k in range(K):
+        f = A[k]
+        for j in range(k):
+            f += (F[j] + s2) * C[k - 1 - j]
+        F[k] = f
+
+
+def _k_nm_coef(l, s, B, exact):
+    """No momentum, step ``s`` on mode ``lam = l``: ``(c, d, k l, self term k l^2)``."""
+    c = 1.0 - s * l
+    k = s * s / B
+    q = k * l * l if exact else 0.0
+    return c, c * c + q, k * l, q
+
+
+def _k_nm_run(g, lam, p, eta, nu, R, B, S, s2, exact, cycles, limit, out):
+    """No momentum: ``cycles`` cycles of every grid row of ``g`` (in place); losses into ``out``."""
+    n, D = g.shape
+    chunked = S == 1
+    K = _CHUNK if chunked else S
+    A = np.zeros(K + 1)
+    C = np.zeros(K + 1)
+    F = np.zeros(K + 1)
+    xb = np.empty(_BLOCK)
+    tb = np.empty(_BLOCK)
+    yb = np.empty(_BLOCK)
+    cb = np.empty(_BLOCK)
+    ub = np.empty(_BLOCK)
+    for r in range(n):
+        e, v = eta[r], nu[r]
+        w = v * v / R
+        # C_j = sum lam T^j y for j < K (data-independent)
+        C[:] = 0.0
+        for i0 in range(0, D, _BLOCK):
+            m = min(_BLOCK, D - i0)
+            for i in range(m):
+                l = lam[i0 + i]
+                s = e * p[i0 + i] if p.size else e
+                c, d, kl, q = _k_nm_coef(l, s, B, exact)
+                if chunked:
+                    h = 1.0 - c
+                    tb[i] = (1.0 - v * h) ** 2 + w * q
+                    xb[i] = l * w * kl
+                else:
+                    tb[i] = d
+                    xb[i] = l * kl
+            for k in range(K):
+                C[k] += _k_sum(xb, m)
+                for i in range(m):
+                    xb[i] *= tb[i]
+        t = 1
+        while t <= cycles:
+            KK = min(K, cycles - t + 1) if chunked else S
+            # pass 1: A_k = sum lam T^k g, k < KK (and the feedback at k = KK when chunked)
+            A[:] = 0.0
+            for i0 in range(0, D, _BLOCK):
+                m = min(_BLOCK, D - i0)
+                for i in range(m):
+                    l = lam[i0 + i]
+                    s = e * p[i0 + i] if p.size else e
+                    c, d, kl, q = _k_nm_coef(l, s, B, exact)
+                    if chunked:
+                        tb[i] = (1.0 - v * (1.0 - c)) ** 2 + w * q
+                    else:
+                        tb[i] = d
+                    xb[i] = l * g[r, i0 + i]
+                for k in range(KK + 1 if chunked else KK):
+                    A[k] += _k_sum(xb, m)
+                    for i in range(m):
+                        xb[i] *= tb[i]
+            _k_feedback(A, C, s2, KK + 1 if chunked else KK, F)
+            # pass 2: the steps of each mode with the known feedback, then the outer step
+            Fg = 0.0
+            for i0 in range(0, D, _BLOCK):
+                m = min(_BLOCK, D - i0)
+                for i in range(m):
+                    l = lam[i0 + i]
+                    s = e * p[i0 + i] if p.size else e
+                    c, d, kl, q = _k_nm_coef(l, s, B, exact)
+                    if chunked:
+                        tb[i] = (1.0 - v * (1.0 - c)) ** 2 + w * q
+                        yb[i] = w * kl
+                    else:
+                        tb[i] = d
+                        yb[i] = kl
+                        cb[i] = c
+                    xb[i] = g[r, i0 + i]
+                if chunked:
+                    for k in range(KK):
+                        f = F[k] + s2
+                        for i in range(m):
+                            xb[i] = tb[i] * xb[i] + yb[i] * f
+                    for i in range(m):
+                        g[r, i0 + i] = xb[i]
+                else:
+                    for i in range(m):
+                        ub[i] = 1.0
+                    for k in range(S):
+                        f = F[k] + s2
+                        for i in range(m):
+                            xb[i] = tb[i] * xb[i] + yb[i] * f
+                            ub[i] *= cb[i]
+                    for i in range(m):
+                        gi = g[r, i0 + i]
+                        cS = ub[i]
+                        a = (1.0 - v * (1.0 - cS)) ** 2 - w * cS * cS
+                        gn = a * gi + w * xb[i]
+                        g[r, i0 + i] = gn
+                        Fg += lam[i0 + i] * gn
+            if chunked:
+                stop = False
+                for k in range(1, KK + 1):
+                    L = 0.5 * (F[k] + s2)
+                    out[r, t] = L
+                    t += 1
+                    if not (L <= limit):
+                        stop = True
+                        break
+            else:
+                L = 0.5 * (Fg + s2)
+                out[r, t] = L
+                t += 1
+                stop = not (L <= limit)
+            if stop:
+                for q in range(t, cycles + 1):
+                    out[r, q] = np.inf
+                break
+    return out
+
+
+_SLA_BLOCK = 256  # the 11 working arrays of a block of modes stay in L1
+
+
+def _k_sla_coef(l, s, B, exact, ab, lb, sb, yb, qb, i):
+    """Mode ``i`` of a block: ``a = 1 - s l``, ``l``, the step ``s``, ``l / B`` and the self term ``l^2 / B``."""
+    ab[i] = 1.0 - s * l
+    lb[i] = l
+    sb[i] = s
+    yb[i] = l / B
+    qb[i] = l * l / B if exact else 0.0
+
+
+def _k_sla_step(we, wu, ww, ab, lb, sb, yb, qb, bi, fk, m):
+    """One inner step of ``W = (ee, eu, uu)`` on ``m`` modes: ``W <- M W M^T + n sn``.
+
+    ``M = [[a, -s bi], [l, bi]]``, noise direction ``n = (s^2, -s, 1)`` with the minibatch
+    noise ``sn = (l (F + sigma^2) + [l^2 ee]) / B`` (``fk = F + sigma^2``).
+    """
+    for i in range(m):
+        a, l, s = ab[i], lb[i], sb[i]
+        c = -s * bi
+        ee, eu, uu = we[i], wu[i], ww[i]
+        t0e, t0u = a * ee + c * eu, a * eu + c * uu
+        t1e, t1u = l * ee + bi * eu, l * eu + bi * uu
+        sn = yb[i] * fk + qb[i] * ee
+        we[i] = t0e * a + t0u * c + s * s * sn
+        wu[i] = t0e * l + t0u * bi - s * sn
+        ww[i] = t1e * l + t1u * bi + sn
+
+
+def _k_pow_step(p00, p01, p10, p11, ab, lb, sb, bi, m):
+    """``P <- M P`` on ``m`` modes (``M^S`` after ``S`` calls from the identity)."""
+    for i in range(m):
+        a, l, c = ab[i], lb[i], -sb[i] * bi
+        x00, x01, x10, x11 = p00[i], p01[i], p10[i], p11[i]
+        p00[i] = a * x00 + c * x10
+        p01[i] = a * x01 + c * x11
+        p10[i] = l * x00 + bi * x10
+        p11[i] = l * x01 + bi * x11
+
+
+def _k_dot(x, y, m):
+    """``x[:m] . y[:m]`` (through :func:`_k_sum`'s reassociation)."""
+    acc = 0.0
+    for i in range(m):
+        acc += x[i] * y[i]
+    return acc
+
+
+def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, limit, out):
+    """With momentum: ``cycles`` cycles of the between-cycle state ``st`` (in place).
+
+    ``st`` has shape ``(7, n, D)``: ``g00, g0v, gvv, x0u, xvu, wuu, quu`` (the last four
+    stay zero when the buffer is reset); ``outer`` has shape ``(n, 6)``: the outer rows
+    ``(a0, av, ae), (b0, bv, be)``. Losses into ``out`` (shape ``(n, cycles + 1)``).
+    """
+    n, D = st.shape[1], st.shape[2]
+    nb = _SLA_BLOCK
+    ab, lb, sb, yb, qb = np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb)
+    we, wu, ww = np.empty(nb), np.empty(nb), np.empty(nb)
+    p00, p01, p10, p11 = np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb)
+    A = np.zeros(S)
+    C = np.zeros(S)
+    F = np.zeros(S)
+    f = 1.0 / R
+    for r in range(n):
+        e = eta[r]
+        a0, av, ae, b0, bv, be = outer[r, 0], outer[r, 1], outer[r, 2], outer[r, 3], outer[r, 4], outer[r, 5]
+        C[:] = 0.0  # C_k = sum lam (T^k y)_ee: the noise direction's orbit (data-independent)
+        for i0 in range(0, D, nb):
+            m = min(nb, D - i0)
+            for i in range(m):
+                s = e * p[i0 + i] if p.size else e
+                _k_sla_coef(lam[i0 + i], s, B, exact, ab, lb, sb, yb, qb, i)
+                we[i], wu[i], ww[i] = s * s * yb[i], -s * yb[i], yb[i]
+            for k in range(S):
+                C[k] += _k_dot(lb, we, m)
+                _k_sla_step(we, wu, ww, ab, lb, sb, yb, qb, bi, 0.0, m)
+        for t in range(1, cycles + 1):
+            A[:] = 0.0  # pass 1: A_k = sum lam (T^k w_0)_ee
+            for i0 in range(0, D, nb):
+                m = min(nb, D - i0)
+                for i in range(m):
+                    s = e * p[i0 + i] if p.size else e
+                    _k_sla_coef(lam[i0 + i], s, B, exact, ab, lb, sb, yb, qb, i)
+                    we[i] = st[0, r, i0 + i]
+                    wu[i] = st[3, r, i0 + i] if carry else 0.0
+                    ww[i] = st[5, r, i0 + i] if carry else 0.0
+                for k in range(S):
+                    A[k] += _k_dot(lb, we, m)
+                    if k < S - 1:
+                        _k_sla_step(we, wu, ww, ab, lb, sb, yb, qb, bi, 0.0, m)
+            _k_feedback(A, C, s2, S, F)
+            Fg = 0.0  # pass 2: the S steps of W and M^S per mode, then the outer step
+            for i0 in range(0, D, nb):
+                m = min(nb, D - i0)
+                for i in range(m):
+                    s = e * p[i0 + i] if p.size else e
+                    _k_sla_coef(lam[i0 + i], s, B, exact, ab, lb, sb, yb, qb, i)
+                    we[i] = st[0, r, i0 + i]
+                    wu[i] = st[3, r, i0 + i] if carry else 0.0
+                    ww[i] = st[5, r, i0 + i] if carry else 0.0
+                    p00[i], p01[i], p10[i], p11[i] = 1.0, 0.0, 0.0, 1.0
+                for k in range(S):
+                    _k_sla_step(we, wu, ww, ab, lb, sb, yb, qb, bi, F[k] + s2, m)
+                    _k_pow_step(p00, p01, p10, p11, ab, lb, sb, bi, m)
+                for i in range(m):
+                    j = i0 + i
+                    g00, g0v, gvv = st[0, r, j], st[1, r, j], st[2, r, j]
+                    x0u = st[3, r, j] if carry else 0.0
+                    xvu = st[4, r, j] if carry else 0.0
+                    quu = st[6, r, j] if carry else 0.0
+                    m00, m01, m10, m11 = p00[i], p01[i], p10[i], p11[i]
+                    # Q: M^S Y M^S^T on (g00, x0u, quu); X: M^S on (g00, x0u) and (g0v, xvu)
+                    t0e, t0u = m00 * g00 + m01 * x0u, m00 * x0u + m01 * quu
+                    t1e, t1u = m10 * g00 + m11 * x0u, m10 * x0u + m11 * quu
+                    qee, qeu, qu2 = t0e * m00 + t0u * m01, t0e * m10 + t0u * m11, t1e * m10 + t1u * m11
+                    x0e, x0u = g00 * m00 + x0u * m01, g00 * m10 + x0u * m11
+                    xve, xvu = g0v * m00 + xvu * m01, g0v * m10 + xvu * m11
+                    ebar2 = f * we[i] + (1.0 - f) * qee
+                    ebar_u = f * wu[i] + (1.0 - f) * qeu
+                    # p^T Y q for Y = cov(e_0, v, ebar), rows (a0, av, ae) and (b0, bv, be)
+                    y0a = a0 * g00 + av * g0v + ae * x0e
+                    y1a = a0 * g0v + av * gvv + ae * xve
+                    y2a = a0 * x0e + av * xve + ae * ebar2
+                    n00 = a0 * y0a + av * y1a + ae * y2a
+                    n0v = b0 * y0a + bv * y1a + be * y2a
+                    y0b = b0 * g00 + bv * g0v + be * x0e
+                    y1b = b0 * g0v + bv * gvv + be * xve
+                    y2b = b0 * x0e + bv * xve + be * ebar2
+                    nvv = b0 * y0b + bv * y1b + be * y2b
+                    st[0, r, j], st[1, r, j], st[2, r, j] = n00, n0v, nvv
+                    if carry:
+                        st[3, r, j] = a0 * x0u + av * xvu + ae * ebar_u
+                        st[4, r, j] = b0 * x0u + bv * xvu + be * ebar_u
+                        st[5, r, j] = ww[i]
+                        st[6, r, j] = qu2
+                    Fg += lam[j] * n00
+            L = 0.5 * (Fg + s2)
+            out[r, t] = L
+            if not (L <= limit):
+                for q in range(t + 1, cycles + 1):
+                    out[r, q] = np.inf
+                break
+    return out
+
+
+_KERNELS = ("_k_sum", "_k_dot", "_k_feedback", "_k_nm_coef", "_k_nm_run", "_k_sla_coef", "_k_sla_step",
+            "_k_pow_step", "_k_sla_run")
+_CACHE = True
+_COMPILED = None  # None: not tried yet; then True (numba kernels in place) or False (no numba)
+BACKENDS = ("compiled", "numpy")
+
+
+def _have_compiled() -> bool:
+    """Compile the kernels on first use (numba, ``cache=True``: later processes load them)."""
+    global _COMPILED
+    if _COMPILED is None:
+        try:
+            import numba
+        except ImportError:  # the numpy recursions are complete on their own
+            _COMPILED = False
+        else:
+            names = globals()
+            for name in _KERNELS:
+                fastmath = {"reassoc"} if name in ("_k_sum", "_k_dot") else False  # only the sums reassociate
+                names[name] = numba.njit(cache=_CACHE, fastmath=fastmath, error_model="numpy")(names[name])
+            _COMPILED = True
+    return _COMPILED
+
+
+def default_backend() -> str:
+    """``"compiled"`` (numba kernels) unless ``TWOPHASE_ENGINE=numpy`` or numba is missing."""
+    import os
+
+    want = os.environ.get("TWOPHASE_ENGINE", "compiled").strip() or "compiled"
+    if want not in BACKENDS:
+        raise ValueError(f"TWOPHASE_ENGINE must be one of {BACKENDS} (allowed values), got {want!r}")
+    return "compiled" if want == "compiled" and _have_compiled() else "numpy"
+
+
+def _flat_grid(method):
+    shape, eta, nu = _base.grid_arrays(method)
+    n = int(np.prod(shape, dtype=np.int64))
+    return n, np.array(eta, dtype=np.float64).reshape(n), np.array(nu, dtype=np.float64).reshape(n)
+
+
+def _compiled_losses(method, lam, m0, cycles, sigma, form, out, precond):
+    """:func:`expected_loss` (``cycles`` >= 1 with momentum, >= 2 without) through the kernels."""
+    n, eta, nu = _flat_grid(method)
+    D = lam.size
+    out2 = out.reshape(n, cycles + 1)
+    limit = _base.divergence_limit(out2[0, 0])
+    # fresh writable C arrays, so that every call has the same compiled signature
+    p = np.empty(0) if precond is None else np.array(precond, dtype=np.float64)
+    lam = np.array(lam, dtype=np.float64)
+    s2, exact = float(sigma) ** 2, form == "exact"
+    if method.has_momentum:
+        carry = method.inner_momentum == "carry"
+        st = np.zeros((7 if carry else 3, n, D))
+        st[0] = m0
+        (a0, av, ae), (b0, bv, be) = _outer_coefficients(nu, method.beta_out, method.outer)
+        outer = np.array(np.stack(np.broadcast_arrays(a0, av, ae, b0, bv, be), axis=-1), dtype=np.float64)
+        _k_sla_run(st, carry, lam, p, eta, float(method.beta_in), float(method.R), float(method.B), method.S, s2,
+                   exact, outer, cycles, limit, out2)
+    else:
+        g = np.empty((n, D))
+        g[:] = m0
+        _k_nm_run(g, lam, p, eta, nu, float(method.R), float(method.B), method.S, s2, exact, cycles, limit, out2)
+    with np.errstate(invalid="ignore"):
+        return _base.mark_divergence(out, limit)
+
+
 # --------------------------------------------------------------------------- the engine
 def _check_work(mode_steps: float, steps: float, momentum: bool, what: str, how: str):
     seconds = mode_steps * _SEC_PER_MODE_STEP[momentum] + steps * _SEC_PER_STEP[momentum]
@@ -651,6 +1023,11 @@ def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, fo
     >>> expected_loss(SGD(0.5, B=4), lam, spectra.initial_moments(lam), 2, form="hd").tolist()
     [0.5, 0.25, 0.125]
     """
+    return _expected_loss(method, lam, m0, cycles, sigma, form, precond)
+
+
+def _expected_loss(method, lam, m0, cycles, sigma=0.0, form="exact", precond=None, backend=None):
+    """:func:`expected_loss` on ``backend`` (``None``: :func:`default_backend`)."""
     method = check_method(method)
     cycles = v.positive_int("cycles", cycles)
     lam, m0, sigma = check_problem(lam, m0, sigma, form)
@@ -668,8 +1045,13 @@ def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, fo
         n_eta = float(np.prod(np.shape(method.eta)))
         v.array_size("the eta grid", n_eta * D, f"the inner phase at D = {D}")
         _check_work(n_eta * D * S, S, False, "expected_loss", "reduce S, D or the eta grid")
+    backend = default_backend() if backend is None else v.choice("backend", backend, BACKENDS)
+    if backend == "compiled" and not _have_compiled():
+        raise ValueError("backend 'compiled' needs numba (pip install numba); allowed: 'numpy'")
     out = np.empty(shape + (cycles + 1,))
     out[..., 0] = 0.5 * (lam @ m0 + sigma ** 2)
+    if backend == "compiled" and (momentum or cycles > 1) and n_grid > 0 and S <= 64 * D:
+        return _compiled_losses(method, lam, m0, cycles, sigma, form, out, precond)
     if momentum:
         return _sla_losses(method, lam, m0, cycles, sigma, form, out, precond)
     if cycles == 1:
