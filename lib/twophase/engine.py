@@ -691,53 +691,97 @@ def _k_nm_run(g, lam, p, eta, nu, R, B, S, s2, exact, cycles, limit, out):
     return out
 
 
-_SLA_BLOCK = 256  # the 11 working arrays of a block of modes stay in L1
+_SLA_BLOCK = 256  # the working arrays of a block of modes stay in L1
 
 
-def _k_sla_coef(l, s, B, exact, ab, lb, sb, yb, qb, i):
-    """Mode ``i`` of a block: ``a = 1 - s l``, ``l``, the step ``s``, ``l / B`` and the self term ``l^2 / B``."""
-    ab[i] = 1.0 - s * l
-    lb[i] = l
-    sb[i] = s
-    yb[i] = l / B
-    qb[i] = l * l / B if exact else 0.0
+def _k_sla_coef(l, s, bi, invB, exact, cf, i):
+    """Row ``i`` of the block coefficients ``cf``: ``a = 1 - s l``, ``l``, ``c = -s bi``, ``s``,
+    ``s^2``, ``l / B`` and the self term ``l^2 / B`` (0 in the hd form)."""
+    cf[0, i] = 1.0 - s * l
+    cf[1, i] = l
+    cf[2, i] = -s * bi
+    cf[3, i] = s
+    cf[4, i] = s * s
+    cf[5, i] = l * invB
+    cf[6, i] = l * l * invB if exact else 0.0
 
 
-def _k_sla_step(we, wu, ww, ab, lb, sb, yb, qb, bi, fk, m):
+def _k_sla_step(W, cf, bi, fk, m):
     """One inner step of ``W = (ee, eu, uu)`` on ``m`` modes: ``W <- M W M^T + n sn``.
 
-    ``M = [[a, -s bi], [l, bi]]``, noise direction ``n = (s^2, -s, 1)`` with the minibatch
-    noise ``sn = (l (F + sigma^2) + [l^2 ee]) / B`` (``fk = F + sigma^2``).
+    ``M = [[a, c], [l, bi]]``, noise direction ``n = (s^2, -s, 1)`` and minibatch noise
+    ``sn = (l (F + sigma^2) + [l^2 ee]) / B`` (``fk = F + sigma^2``; 0 for the free orbit).
     """
     for i in range(m):
-        a, l, s = ab[i], lb[i], sb[i]
-        c = -s * bi
-        ee, eu, uu = we[i], wu[i], ww[i]
+        a, l, c = cf[0, i], cf[1, i], cf[2, i]
+        ee, eu, uu = W[0, i], W[1, i], W[2, i]
         t0e, t0u = a * ee + c * eu, a * eu + c * uu
         t1e, t1u = l * ee + bi * eu, l * eu + bi * uu
-        sn = yb[i] * fk + qb[i] * ee
-        we[i] = t0e * a + t0u * c + s * s * sn
-        wu[i] = t0e * l + t0u * bi - s * sn
-        ww[i] = t1e * l + t1u * bi + sn
+        sn = cf[5, i] * fk + cf[6, i] * ee
+        W[0, i] = t0e * a + t0u * c + cf[4, i] * sn
+        W[1, i] = t0e * l + t0u * bi - cf[3, i] * sn
+        W[2, i] = t1e * l + t1u * bi + sn
 
 
-def _k_pow_step(p00, p01, p10, p11, ab, lb, sb, bi, m):
-    """``P <- M P`` on ``m`` modes (``M^S`` after ``S`` calls from the identity)."""
+def _k_mat_mul(P, Z, m):
+    """``P <- P Z`` for the 2 x 2 matrices of ``m`` modes (rows 0..3: ``00, 01, 10, 11``)."""
     for i in range(m):
-        a, l, c = ab[i], lb[i], -sb[i] * bi
-        x00, x01, x10, x11 = p00[i], p01[i], p10[i], p11[i]
-        p00[i] = a * x00 + c * x10
-        p01[i] = a * x01 + c * x11
-        p10[i] = l * x00 + bi * x10
-        p11[i] = l * x01 + bi * x11
+        p00, p01, p10, p11 = P[0, i], P[1, i], P[2, i], P[3, i]
+        z00, z01, z10, z11 = Z[0, i], Z[1, i], Z[2, i], Z[3, i]
+        P[0, i] = p00 * z00 + p01 * z10
+        P[1, i] = p00 * z01 + p01 * z11
+        P[2, i] = p10 * z00 + p11 * z10
+        P[3, i] = p10 * z01 + p11 * z11
 
 
-def _k_dot(x, y, m):
-    """``x[:m] . y[:m]`` (through :func:`_k_sum`'s reassociation)."""
-    acc = 0.0
+def _k_mat_power(P, Z, cf, bi, S, m):
+    """``P = M^S`` per mode by binary powering (as :func:`numpy.linalg.matrix_power`); ``Z`` is work space."""
     for i in range(m):
-        acc += x[i] * y[i]
-    return acc
+        Z[0, i], Z[1, i], Z[2, i], Z[3, i] = cf[0, i], cf[2, i], cf[1, i], bi
+    started = False
+    first = True
+    nn = S
+    while nn > 0:
+        if not first:
+            _k_mat_square(Z, m)
+        first = False
+        bit = nn % 2
+        nn = nn // 2
+        if bit:
+            if started:
+                _k_mat_mul(P, Z, m)
+            else:
+                for i in range(m):
+                    P[0, i], P[1, i], P[2, i], P[3, i] = Z[0, i], Z[1, i], Z[2, i], Z[3, i]
+                started = True
+
+
+def _k_mat_square(Z, m):
+    """``Z <- Z Z`` per mode."""
+    for i in range(m):
+        z00, z01, z10, z11 = Z[0, i], Z[1, i], Z[2, i], Z[3, i]
+        Z[0, i] = z00 * z00 + z01 * z10
+        Z[1, i] = z00 * z01 + z01 * z11
+        Z[2, i] = z10 * z00 + z11 * z10
+        Z[3, i] = z10 * z01 + z11 * z11
+
+
+def _k_sla_orbit(W, cf, bi, S, A, m):
+    """``A_k += sum lam (T^k W)_ee`` for ``k < S`` (the free orbit; ``W`` is overwritten)."""
+    for k in range(S):
+        acc = 0.0
+        for i in range(m):
+            acc += cf[1, i] * W[0, i]
+        A[k] += acc
+        if k < S - 1:
+            _k_sla_step(W, cf, bi, 0.0, m)
+
+
+def _k_sla_load(W, st, carry, r, i0, m):
+    for i in range(m):
+        W[0, i] = st[0, r, i0 + i]
+        W[1, i] = st[3, r, i0 + i] if carry else 0.0
+        W[2, i] = st[5, r, i0 + i] if carry else 0.0
 
 
 def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, limit, out):
@@ -745,73 +789,62 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
 
     ``st`` has shape ``(7, n, D)``: ``g00, g0v, gvv, x0u, xvu, wuu, quu`` (the last four
     stay zero when the buffer is reset); ``outer`` has shape ``(n, 6)``: the outer rows
-    ``(a0, av, ae), (b0, bv, be)``. Losses into ``out`` (shape ``(n, cycles + 1)``).
+    ``(a0, av, ae), (b0, bv, be)``. Losses into ``out`` (shape ``(n, cycles + 1)``). One
+    pass per cycle: each block runs its ``S`` steps, ``M^S`` and the outer step, then the
+    free orbit of the new state, which gives the next cycle's ``A_k``.
     """
     n, D = st.shape[1], st.shape[2]
     nb = _SLA_BLOCK
-    ab, lb, sb, yb, qb = np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb)
-    we, wu, ww = np.empty(nb), np.empty(nb), np.empty(nb)
-    p00, p01, p10, p11 = np.empty(nb), np.empty(nb), np.empty(nb), np.empty(nb)
+    cf = np.empty((7, nb))
+    W = np.empty((3, nb))
+    P = np.empty((4, nb))
+    Z = np.empty((4, nb))
     A = np.zeros(S)
+    An = np.zeros(S)
     C = np.zeros(S)
     F = np.zeros(S)
     f = 1.0 / R
+    invB = 1.0 / B
     for r in range(n):
         e = eta[r]
         a0, av, ae, b0, bv, be = outer[r, 0], outer[r, 1], outer[r, 2], outer[r, 3], outer[r, 4], outer[r, 5]
-        C[:] = 0.0  # C_k = sum lam (T^k y)_ee: the noise direction's orbit (data-independent)
+        C[:] = 0.0  # C_k = sum lam (T^k y)_ee: the orbit of the noise direction (data-independent)
+        A[:] = 0.0  # A_k of the first cycle
         for i0 in range(0, D, nb):
             m = min(nb, D - i0)
             for i in range(m):
-                s = e * p[i0 + i] if p.size else e
-                _k_sla_coef(lam[i0 + i], s, B, exact, ab, lb, sb, yb, qb, i)
-                we[i], wu[i], ww[i] = s * s * yb[i], -s * yb[i], yb[i]
-            for k in range(S):
-                C[k] += _k_dot(lb, we, m)
-                _k_sla_step(we, wu, ww, ab, lb, sb, yb, qb, bi, 0.0, m)
+                _k_sla_coef(lam[i0 + i], e * p[i0 + i] if p.size else e, bi, invB, exact, cf, i)
+                W[0, i], W[1, i], W[2, i] = cf[4, i] * cf[5, i], -cf[3, i] * cf[5, i], cf[5, i]
+            _k_sla_orbit(W, cf, bi, S, C, m)
+            _k_sla_load(W, st, carry, r, i0, m)
+            _k_sla_orbit(W, cf, bi, S, A, m)
         for t in range(1, cycles + 1):
-            A[:] = 0.0  # pass 1: A_k = sum lam (T^k w_0)_ee
-            for i0 in range(0, D, nb):
-                m = min(nb, D - i0)
-                for i in range(m):
-                    s = e * p[i0 + i] if p.size else e
-                    _k_sla_coef(lam[i0 + i], s, B, exact, ab, lb, sb, yb, qb, i)
-                    we[i] = st[0, r, i0 + i]
-                    wu[i] = st[3, r, i0 + i] if carry else 0.0
-                    ww[i] = st[5, r, i0 + i] if carry else 0.0
-                for k in range(S):
-                    A[k] += _k_dot(lb, we, m)
-                    if k < S - 1:
-                        _k_sla_step(we, wu, ww, ab, lb, sb, yb, qb, bi, 0.0, m)
             _k_feedback(A, C, s2, S, F)
-            Fg = 0.0  # pass 2: the S steps of W and M^S per mode, then the outer step
+            An[:] = 0.0
+            Fg = 0.0
             for i0 in range(0, D, nb):
                 m = min(nb, D - i0)
                 for i in range(m):
-                    s = e * p[i0 + i] if p.size else e
-                    _k_sla_coef(lam[i0 + i], s, B, exact, ab, lb, sb, yb, qb, i)
-                    we[i] = st[0, r, i0 + i]
-                    wu[i] = st[3, r, i0 + i] if carry else 0.0
-                    ww[i] = st[5, r, i0 + i] if carry else 0.0
-                    p00[i], p01[i], p10[i], p11[i] = 1.0, 0.0, 0.0, 1.0
+                    _k_sla_coef(lam[i0 + i], e * p[i0 + i] if p.size else e, bi, invB, exact, cf, i)
+                _k_sla_load(W, st, carry, r, i0, m)
                 for k in range(S):
-                    _k_sla_step(we, wu, ww, ab, lb, sb, yb, qb, bi, F[k] + s2, m)
-                    _k_pow_step(p00, p01, p10, p11, ab, lb, sb, bi, m)
+                    _k_sla_step(W, cf, bi, F[k] + s2, m)
+                _k_mat_power(P, Z, cf, bi, S, m)
                 for i in range(m):
                     j = i0 + i
                     g00, g0v, gvv = st[0, r, j], st[1, r, j], st[2, r, j]
                     x0u = st[3, r, j] if carry else 0.0
                     xvu = st[4, r, j] if carry else 0.0
                     quu = st[6, r, j] if carry else 0.0
-                    m00, m01, m10, m11 = p00[i], p01[i], p10[i], p11[i]
+                    m00, m01, m10, m11 = P[0, i], P[1, i], P[2, i], P[3, i]
                     # Q: M^S Y M^S^T on (g00, x0u, quu); X: M^S on (g00, x0u) and (g0v, xvu)
                     t0e, t0u = m00 * g00 + m01 * x0u, m00 * x0u + m01 * quu
                     t1e, t1u = m10 * g00 + m11 * x0u, m10 * x0u + m11 * quu
                     qee, qeu, qu2 = t0e * m00 + t0u * m01, t0e * m10 + t0u * m11, t1e * m10 + t1u * m11
                     x0e, x0u = g00 * m00 + x0u * m01, g00 * m10 + x0u * m11
                     xve, xvu = g0v * m00 + xvu * m01, g0v * m10 + xvu * m11
-                    ebar2 = f * we[i] + (1.0 - f) * qee
-                    ebar_u = f * wu[i] + (1.0 - f) * qeu
+                    ebar2 = f * W[0, i] + (1.0 - f) * qee
+                    ebar_u = f * W[1, i] + (1.0 - f) * qeu
                     # p^T Y q for Y = cov(e_0, v, ebar), rows (a0, av, ae) and (b0, bv, be)
                     y0a = a0 * g00 + av * g0v + ae * x0e
                     y1a = a0 * g0v + av * gvv + ae * xve
@@ -826,9 +859,13 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
                     if carry:
                         st[3, r, j] = a0 * x0u + av * xvu + ae * ebar_u
                         st[4, r, j] = b0 * x0u + bv * xvu + be * ebar_u
-                        st[5, r, j] = ww[i]
+                        st[5, r, j] = W[2, i]
                         st[6, r, j] = qu2
                     Fg += lam[j] * n00
+                if t < cycles:  # the next cycle's A_k from the new state, while the block is in cache
+                    _k_sla_load(W, st, carry, r, i0, m)
+                    _k_sla_orbit(W, cf, bi, S, An, m)
+            A, An = An, A
             L = 0.5 * (Fg + s2)
             out[r, t] = L
             if not (L <= limit):
@@ -838,9 +875,10 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
     return out
 
 
-_KERNELS = ("_k_sum", "_k_dot", "_k_feedback", "_k_nm_coef", "_k_nm_run", "_k_sla_coef", "_k_sla_step",
-            "_k_pow_step", "_k_sla_run")
+_KERNELS = ("_k_sum", "_k_feedback", "_k_nm_coef", "_k_nm_run", "_k_sla_coef", "_k_sla_step",
+            "_k_mat_mul", "_k_mat_square", "_k_mat_power", "_k_sla_orbit", "_k_sla_load", "_k_sla_run")
 _CACHE = True
+_REASSOC = ("_k_sum", "_k_sla_orbit")
 _COMPILED = None  # None: not tried yet; then True (numba kernels in place) or False (no numba)
 BACKENDS = ("compiled", "numpy")
 
@@ -856,20 +894,28 @@ def _have_compiled() -> bool:
         else:
             names = globals()
             for name in _KERNELS:
-                fastmath = {"reassoc"} if name in ("_k_sum", "_k_dot") else False  # only the sums reassociate
+                fastmath = {"reassoc"} if name in _REASSOC else False  # only the sums reassociate
                 names[name] = numba.njit(cache=_CACHE, fastmath=fastmath, error_model="numpy")(names[name])
             _COMPILED = True
     return _COMPILED
 
 
+#: Below this many mode-steps (about 0.05 s of numpy) a call stays on the numpy path.
+_COMPILED_MIN_WORK = 2e6
+
+
 def default_backend() -> str:
-    """``"compiled"`` (numba kernels) unless ``TWOPHASE_ENGINE=numpy`` or numba is missing."""
+    """``TWOPHASE_ENGINE``: ``"auto"`` (default: the kernels for runs of at least
+    ``_COMPILED_MIN_WORK`` mode-steps when numba is installed, else numpy), ``"compiled"`` or
+    ``"numpy"``."""
     import os
 
-    want = os.environ.get("TWOPHASE_ENGINE", "compiled").strip() or "compiled"
-    if want not in BACKENDS:
-        raise ValueError(f"TWOPHASE_ENGINE must be one of {BACKENDS} (allowed values), got {want!r}")
-    return "compiled" if want == "compiled" and _have_compiled() else "numpy"
+    want = os.environ.get("TWOPHASE_ENGINE", "auto").strip() or "auto"
+    if want not in BACKENDS + ("auto",):
+        raise ValueError(f"TWOPHASE_ENGINE must be one of {BACKENDS + ('auto',)} (allowed values), got {want!r}")
+    if want == "compiled" and not _have_compiled():
+        return "numpy"
+    return want
 
 
 def _flat_grid(method):
@@ -1045,11 +1091,14 @@ def _expected_loss(method, lam, m0, cycles, sigma=0.0, form="exact", precond=Non
         n_eta = float(np.prod(np.shape(method.eta)))
         v.array_size("the eta grid", n_eta * D, f"the inner phase at D = {D}")
         _check_work(n_eta * D * S, S, False, "expected_loss", "reduce S, D or the eta grid")
-    backend = default_backend() if backend is None else v.choice("backend", backend, BACKENDS)
+    backend = default_backend() if backend is None else v.choice("backend", backend, BACKENDS + ("auto",))
     if backend == "compiled" and not _have_compiled():
         raise ValueError("backend 'compiled' needs numba (pip install numba); allowed: 'numpy'")
     out = np.empty(shape + (cycles + 1,))
     out[..., 0] = 0.5 * (lam @ m0 + sigma ** 2)
+    work = n_grid * D * S * cycles
+    if backend == "auto":  # small runs stay in numpy: loading the kernels costs about 2 s per process
+        backend = "compiled" if work >= _COMPILED_MIN_WORK and _have_compiled() else "numpy"
     if backend == "compiled" and (momentum or cycles > 1) and n_grid > 0 and S <= 64 * D:
         return _compiled_losses(method, lam, m0, cycles, sigma, form, out, precond)
     if momentum:
