@@ -894,7 +894,7 @@ def _have_compiled() -> bool:
         else:
             names = globals()
             for name in _KERNELS:
-                fastmath = {"reassoc"} if name in _REASSOC else False  # only the sums reassociate
+                fastmath = {"contract", "reassoc"} if name in _REASSOC else {"contract"}  # FMA; only sums reassociate
                 names[name] = numba.njit(cache=_CACHE, fastmath=fastmath, error_model="numpy")(names[name])
             _COMPILED = True
     return _COMPILED
