@@ -54,6 +54,7 @@ May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.met
 """
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -892,6 +893,7 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
 _KERNELS = ("_k_sum", "_k_feedback", "_k_nm_coef", "_k_nm_run", "_k_sla_coef", "_k_sla_step",
             "_k_mat_mul", "_k_mat_square", "_k_mat_power", "_k_sla_orbit", "_k_sla_load", "_k_sla_run")
 _CACHE = True
+_COMPILE_LOCK = threading.Lock()
 _REASSOC = ("_k_sum", "_k_sla_orbit")
 _COMPILED = None  # None: not tried yet; then True (numba kernels in place) or False (no numba)
 BACKENDS = ("compiled", "numpy")
@@ -899,6 +901,16 @@ BACKENDS = ("compiled", "numpy")
 
 def _have_compiled() -> bool:
     """Compile the kernels on first use (numba, ``cache=True``: later processes load them)."""
+    global _COMPILED
+    if _COMPILED is not None:
+        return _COMPILED
+    with _COMPILE_LOCK:  # threads of one process wrap the kernels once
+        if _COMPILED is None:
+            _wrap_kernels()
+    return _COMPILED
+
+
+def _wrap_kernels():
     global _COMPILED
     if _COMPILED is None:
         try:
@@ -908,10 +920,10 @@ def _have_compiled() -> bool:
         else:
             names = globals()
             for name in _KERNELS:
-                fastmath = {"contract", "reassoc"} if name in _REASSOC else {"contract"}  # FMA; only sums reassociate
+                # FMA contraction everywhere; only the sums may be reassociated (vectorized)
+                fastmath = {"contract", "reassoc"} if name in _REASSOC else {"contract"}
                 names[name] = numba.njit(cache=_CACHE, fastmath=fastmath, error_model="numpy")(names[name])
             _COMPILED = True
-    return _COMPILED
 
 
 #: Below this many mode-steps (about 0.05 s of numpy) a call stays on the numpy path.
