@@ -28,6 +28,20 @@ momentum).
   (:func:`one_cycle_terms`), evaluated on the ``eta`` grid alone, so an ``(eta, nu)`` grid
   costs no more than its ``eta`` column.
 
+**Diagonal preconditioner** (``precond = p``, shape ``(D,)``, > 0): local steps
+``theta <- theta - eta p g`` (inner momentum: the buffer accumulates ``g``, the step is
+``-eta p u``), outer steps unpreconditioned. Mode ``i`` then steps ``eta p_i`` everywhere
+``eta`` appears per mode (the contraction, the noise ``(eta p_i)^2 lam_i (lam·m + sigma^2)/B``,
+the self term, ``M``). The change of variables ``e -> p^{-1/2} e`` makes it the
+unpreconditioned method on the spectrum ``p lam`` from ``m0 / p`` (same loss), which the
+tests check; functions without a ``precond`` argument can be used that way.
+
+**Compiled kernels** (issue 12): with numba installed, runs of at least
+``_COMPILED_MIN_WORK`` mode-steps go through fused kernels (two passes per no-momentum cycle,
+one per SLA cycle, no temporaries; see the section "compiled kernels" below), equal to the
+numpy recursions to 1e-12 (tested). ``TWOPHASE_ENGINE=numpy`` forces the numpy path,
+``TWOPHASE_ENGINE=compiled`` the kernels for every run.
+
 All three share the divergence rule and loss loop of :mod:`twophase._base`. The old
 no-momentum engine is kept as an oracle in :mod:`twophase.reference` (``old_expected_loss``)
 and the tests check that this engine reproduces it to 1e-12.
@@ -40,6 +54,7 @@ May import: :mod:`twophase._validate`, :mod:`twophase._base`, :mod:`twophase.met
 """
 from __future__ import annotations
 
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -532,6 +547,435 @@ def _sla_cycle(st: SLAMoments, k: _Coeffs, method: TwoPhase, nu, sigma, form):
     return SLAMoments(n00, n0v, nvv, wee, weu, wuu, qee, qeu, quu, nx0e, nx0u, nxve, nxvu)
 
 
+# --------------------------------------------------------------------------- compiled kernels
+# The recursions above allocate a temporary per operation (issue 12: 300-800 bytes moved per
+# mode-step). The kernels below run the same recursions in two fused passes per cycle over
+# blocks of modes, with every per-mode coefficient computed on the fly from ``lam`` (and ``p``):
+#
+#   an inner phase is S steps of ``w <- T w + y (F + sigma^2)`` with ``F = lam . w_ee`` (the
+#   rank-one feedback); T is per-mode (1 x 1 without momentum, 3 x 3 on (ee, eu, uu) with),
+#   so ``F_k = A_k + sum_{j<k} (F_j + sigma^2) C_{k-1-j}`` with ``A_k = sum_i lam_i (T^k w_0)_ee``
+#   and ``C_j = sum_i lam_i (T^j y)_ee``. Pass 1 computes the A_k (C once per call), a scalar
+#   recursion gives the F_k, pass 2 runs the S steps of each mode in registers and the outer
+#   step, writing the state once. Every term is >= 0 (T and y map second moments to second
+#   moments), so the split adds no cancellation. SGD-like runs (S = 1, no momentum) are one
+#   step per cycle, ``g <- (a + w d) g + w k lam (F + sigma^2)``: they are chunked over cycles.
+# numba is optional (``pip install numba``); without it, or with TWOPHASE_ENGINE=numpy, the
+# numpy recursions above run. Both are tested equal to 1e-12.
+_BLOCK = 256  # modes per block: the block's working arrays stay in L1
+_CHUNK = 16   # cycles per chunk of an SGD-like run
+
+
+def _k_sum(x, n):
+    """``sum(x[:n])`` (compiled with reassociation, so it vectorizes)."""
+    acc = 0.0
+    for i in range(n):
+        acc += x[i]
+    return acc
+
+
+def _k_feedback(A, C, s2, K, F):
+    """``F_k = A_k + sum_{j<k} (F_j + s2) C_{k-1-j}`` for ``k < K`` (in place into ``F``)."""
+    for k in range(K):
+        f = A[k]
+        for j in range(k):
+            f += (F[j] + s2) * C[k - 1 - j]
+        F[k] = f
+
+
+def _k_nm_coef(l, s, B, exact):
+    """No momentum, step ``s`` on mode ``lam = l``: ``(c, d, k l, self term k l^2)``."""
+    c = 1.0 - s * l
+    k = s * s / B
+    q = k * l * l if exact else 0.0
+    return c, c * c + q, k * l, q
+
+
+def _k_nm_run(g, lam, p, eta, nu, R, B, S, s2, exact, cycles, limit, out):
+    """No momentum: ``cycles`` cycles of every grid row of ``g`` (in place); losses into ``out``."""
+    n, D = g.shape
+    chunked = S == 1
+    K = _CHUNK if chunked else S
+    A = np.zeros(K + 1)
+    C = np.zeros(K + 1)
+    F = np.zeros(K + 1)
+    xb = np.empty(_BLOCK)
+    tb = np.empty(_BLOCK)
+    yb = np.empty(_BLOCK)
+    cb = np.empty(_BLOCK)
+    ub = np.empty(_BLOCK)
+    for r in range(n):
+        e, v = eta[r], nu[r]
+        w = v * v / R
+        # C_j = sum lam T^j y for j < K (data-independent)
+        C[:] = 0.0
+        for i0 in range(0, D, _BLOCK):
+            m = min(_BLOCK, D - i0)
+            for i in range(m):
+                l = lam[i0 + i]
+                s = e * p[i0 + i] if p.size else e
+                c, d, kl, q = _k_nm_coef(l, s, B, exact)
+                if chunked:
+                    h = 1.0 - c
+                    tb[i] = (1.0 - v * h) ** 2 + w * q
+                    xb[i] = l * w * kl
+                else:
+                    tb[i] = d
+                    xb[i] = l * kl
+            for k in range(K):
+                C[k] += _k_sum(xb, m)
+                for i in range(m):
+                    xb[i] *= tb[i]
+        t = 1
+        while t <= cycles:
+            KK = min(K, cycles - t + 1) if chunked else S
+            # pass 1: A_k = sum lam T^k g, k < KK (and the feedback at k = KK when chunked)
+            A[:] = 0.0
+            for i0 in range(0, D, _BLOCK):
+                m = min(_BLOCK, D - i0)
+                for i in range(m):
+                    l = lam[i0 + i]
+                    s = e * p[i0 + i] if p.size else e
+                    c, d, kl, q = _k_nm_coef(l, s, B, exact)
+                    if chunked:
+                        tb[i] = (1.0 - v * (1.0 - c)) ** 2 + w * q
+                    else:
+                        tb[i] = d
+                    xb[i] = l * g[r, i0 + i]
+                for k in range(KK + 1 if chunked else KK):
+                    A[k] += _k_sum(xb, m)
+                    for i in range(m):
+                        xb[i] *= tb[i]
+            _k_feedback(A, C, s2, KK + 1 if chunked else KK, F)
+            # pass 2: the steps of each mode with the known feedback, then the outer step
+            Fg = 0.0
+            for i0 in range(0, D, _BLOCK):
+                m = min(_BLOCK, D - i0)
+                for i in range(m):
+                    l = lam[i0 + i]
+                    s = e * p[i0 + i] if p.size else e
+                    c, d, kl, q = _k_nm_coef(l, s, B, exact)
+                    if chunked:
+                        tb[i] = (1.0 - v * (1.0 - c)) ** 2 + w * q
+                        yb[i] = w * kl
+                    else:
+                        tb[i] = d
+                        yb[i] = kl
+                        cb[i] = c
+                    xb[i] = g[r, i0 + i]
+                if chunked:
+                    for k in range(KK):
+                        f = F[k] + s2
+                        for i in range(m):
+                            xb[i] = tb[i] * xb[i] + yb[i] * f
+                    for i in range(m):
+                        g[r, i0 + i] = xb[i]
+                else:
+                    for i in range(m):
+                        ub[i] = 1.0
+                    for k in range(S):
+                        f = F[k] + s2
+                        for i in range(m):
+                            xb[i] = tb[i] * xb[i] + yb[i] * f
+                            ub[i] *= cb[i]
+                    for i in range(m):
+                        gi = g[r, i0 + i]
+                        cS = ub[i]
+                        a = (1.0 - v * (1.0 - cS)) ** 2 - w * cS * cS
+                        gn = a * gi + w * xb[i]
+                        g[r, i0 + i] = gn
+                        Fg += lam[i0 + i] * gn
+            if chunked:
+                stop = False
+                for k in range(1, KK + 1):
+                    L = 0.5 * (F[k] + s2)
+                    out[r, t] = L
+                    t += 1
+                    if not (L <= limit):
+                        stop = True
+                        break
+            else:
+                L = 0.5 * (Fg + s2)
+                out[r, t] = L
+                t += 1
+                stop = not (L <= limit)
+            if stop:
+                for q in range(t, cycles + 1):
+                    out[r, q] = np.inf
+                break
+    return out
+
+
+_SLA_BLOCK = 256  # the working arrays of a block of modes stay in L1
+
+
+def _k_sla_coef(l, s, bi, invB, exact, cf, i):
+    """Row ``i`` of the block coefficients ``cf``: ``a = 1 - s l``, ``l``, ``c = -s bi``, ``s``,
+    ``s^2``, ``l / B`` and the self term ``l^2 / B`` (0 in the hd form)."""
+    cf[0, i] = 1.0 - s * l
+    cf[1, i] = l
+    cf[2, i] = -s * bi
+    cf[3, i] = s
+    cf[4, i] = s * s
+    cf[5, i] = l * invB
+    cf[6, i] = l * l * invB if exact else 0.0
+
+
+def _k_sla_step(W, cf, bi, fk, m):
+    """One inner step of ``W = (ee, eu, uu)`` on ``m`` modes: ``W <- M W M^T + n sn``.
+
+    ``M = [[a, c], [l, bi]]``, noise direction ``n = (s^2, -s, 1)`` and minibatch noise
+    ``sn = (l (F + sigma^2) + [l^2 ee]) / B`` (``fk = F + sigma^2``; 0 for the free orbit).
+    """
+    for i in range(m):
+        a, l, c = cf[0, i], cf[1, i], cf[2, i]
+        ee, eu, uu = W[0, i], W[1, i], W[2, i]
+        t0e, t0u = a * ee + c * eu, a * eu + c * uu
+        t1e, t1u = l * ee + bi * eu, l * eu + bi * uu
+        sn = cf[5, i] * fk + cf[6, i] * ee
+        W[0, i] = t0e * a + t0u * c + cf[4, i] * sn
+        W[1, i] = t0e * l + t0u * bi - cf[3, i] * sn
+        W[2, i] = t1e * l + t1u * bi + sn
+
+
+def _k_mat_mul(P, Z, m):
+    """``P <- P Z`` for the 2 x 2 matrices of ``m`` modes (rows 0..3: ``00, 01, 10, 11``)."""
+    for i in range(m):
+        p00, p01, p10, p11 = P[0, i], P[1, i], P[2, i], P[3, i]
+        z00, z01, z10, z11 = Z[0, i], Z[1, i], Z[2, i], Z[3, i]
+        P[0, i] = p00 * z00 + p01 * z10
+        P[1, i] = p00 * z01 + p01 * z11
+        P[2, i] = p10 * z00 + p11 * z10
+        P[3, i] = p10 * z01 + p11 * z11
+
+
+def _k_mat_power(P, Z, cf, bi, S, m):
+    """``P = M^S`` per mode by binary powering (as :func:`numpy.linalg.matrix_power`); ``Z`` is work space."""
+    for i in range(m):
+        Z[0, i], Z[1, i], Z[2, i], Z[3, i] = cf[0, i], cf[2, i], cf[1, i], bi
+    started = False
+    first = True
+    nn = S
+    while nn > 0:
+        if not first:
+            _k_mat_square(Z, m)
+        first = False
+        bit = nn % 2
+        nn = nn // 2
+        if bit:
+            if started:
+                _k_mat_mul(P, Z, m)
+            else:
+                for i in range(m):
+                    P[0, i], P[1, i], P[2, i], P[3, i] = Z[0, i], Z[1, i], Z[2, i], Z[3, i]
+                started = True
+
+
+def _k_mat_square(Z, m):
+    """``Z <- Z Z`` per mode."""
+    for i in range(m):
+        z00, z01, z10, z11 = Z[0, i], Z[1, i], Z[2, i], Z[3, i]
+        Z[0, i] = z00 * z00 + z01 * z10
+        Z[1, i] = z00 * z01 + z01 * z11
+        Z[2, i] = z10 * z00 + z11 * z10
+        Z[3, i] = z10 * z01 + z11 * z11
+
+
+def _k_sla_orbit(W, cf, bi, S, A, m):
+    """``A_k += sum lam (T^k W)_ee`` for ``k < S`` (the free orbit; ``W`` is overwritten)."""
+    for k in range(S):
+        acc = 0.0
+        for i in range(m):
+            acc += cf[1, i] * W[0, i]
+        A[k] += acc
+        if k < S - 1:
+            _k_sla_step(W, cf, bi, 0.0, m)
+
+
+def _k_sla_load(W, st, carry, r, i0, m):
+    for i in range(m):
+        W[0, i] = st[0, r, i0 + i]
+        W[1, i] = st[3, r, i0 + i] if carry else 0.0
+        W[2, i] = st[5, r, i0 + i] if carry else 0.0
+
+
+def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, limit, out):
+    """With momentum: ``cycles`` cycles of the between-cycle state ``st`` (in place).
+
+    ``st`` has shape ``(7, n, D)``: ``g00, g0v, gvv, x0u, xvu, wuu, quu`` (the last four
+    stay zero when the buffer is reset); ``outer`` has shape ``(n, 6)``: the outer rows
+    ``(a0, av, ae), (b0, bv, be)``. Losses into ``out`` (shape ``(n, cycles + 1)``). One
+    pass per cycle: each block runs its ``S`` steps, ``M^S`` and the outer step, then the
+    free orbit of the new state, which gives the next cycle's ``A_k``.
+    """
+    n, D = st.shape[1], st.shape[2]
+    nb = _SLA_BLOCK
+    cf = np.empty((7, nb))
+    W = np.empty((3, nb))
+    P = np.empty((4, nb))
+    Z = np.empty((4, nb))
+    A = np.zeros(S)
+    An = np.zeros(S)
+    C = np.zeros(S)
+    F = np.zeros(S)
+    f = 1.0 / R
+    invB = 1.0 / B
+    for r in range(n):
+        e = eta[r]
+        a0, av, ae, b0, bv, be = outer[r, 0], outer[r, 1], outer[r, 2], outer[r, 3], outer[r, 4], outer[r, 5]
+        C[:] = 0.0  # C_k = sum lam (T^k y)_ee: the orbit of the noise direction (data-independent)
+        A[:] = 0.0  # A_k of the first cycle
+        for i0 in range(0, D, nb):
+            m = min(nb, D - i0)
+            for i in range(m):
+                _k_sla_coef(lam[i0 + i], e * p[i0 + i] if p.size else e, bi, invB, exact, cf, i)
+                W[0, i], W[1, i], W[2, i] = cf[4, i] * cf[5, i], -cf[3, i] * cf[5, i], cf[5, i]
+            _k_sla_orbit(W, cf, bi, S, C, m)
+            _k_sla_load(W, st, carry, r, i0, m)
+            _k_sla_orbit(W, cf, bi, S, A, m)
+        for t in range(1, cycles + 1):
+            _k_feedback(A, C, s2, S, F)
+            An[:] = 0.0
+            Fg = 0.0
+            for i0 in range(0, D, nb):
+                m = min(nb, D - i0)
+                for i in range(m):
+                    _k_sla_coef(lam[i0 + i], e * p[i0 + i] if p.size else e, bi, invB, exact, cf, i)
+                _k_sla_load(W, st, carry, r, i0, m)
+                for k in range(S):
+                    _k_sla_step(W, cf, bi, F[k] + s2, m)
+                _k_mat_power(P, Z, cf, bi, S, m)
+                for i in range(m):
+                    j = i0 + i
+                    g00, g0v, gvv = st[0, r, j], st[1, r, j], st[2, r, j]
+                    x0u = st[3, r, j] if carry else 0.0
+                    xvu = st[4, r, j] if carry else 0.0
+                    quu = st[6, r, j] if carry else 0.0
+                    m00, m01, m10, m11 = P[0, i], P[1, i], P[2, i], P[3, i]
+                    # Q: M^S Y M^S^T on (g00, x0u, quu); X: M^S on (g00, x0u) and (g0v, xvu)
+                    t0e, t0u = m00 * g00 + m01 * x0u, m00 * x0u + m01 * quu
+                    t1e, t1u = m10 * g00 + m11 * x0u, m10 * x0u + m11 * quu
+                    qee, qeu, qu2 = t0e * m00 + t0u * m01, t0e * m10 + t0u * m11, t1e * m10 + t1u * m11
+                    x0e, x0u = g00 * m00 + x0u * m01, g00 * m10 + x0u * m11
+                    xve, xvu = g0v * m00 + xvu * m01, g0v * m10 + xvu * m11
+                    ebar2 = f * W[0, i] + (1.0 - f) * qee
+                    ebar_u = f * W[1, i] + (1.0 - f) * qeu
+                    # p^T Y q for Y = cov(e_0, v, ebar), rows (a0, av, ae) and (b0, bv, be)
+                    y0a = a0 * g00 + av * g0v + ae * x0e
+                    y1a = a0 * g0v + av * gvv + ae * xve
+                    y2a = a0 * x0e + av * xve + ae * ebar2
+                    n00 = a0 * y0a + av * y1a + ae * y2a
+                    n0v = b0 * y0a + bv * y1a + be * y2a
+                    y0b = b0 * g00 + bv * g0v + be * x0e
+                    y1b = b0 * g0v + bv * gvv + be * xve
+                    y2b = b0 * x0e + bv * xve + be * ebar2
+                    nvv = b0 * y0b + bv * y1b + be * y2b
+                    st[0, r, j], st[1, r, j], st[2, r, j] = n00, n0v, nvv
+                    if carry:
+                        st[3, r, j] = a0 * x0u + av * xvu + ae * ebar_u
+                        st[4, r, j] = b0 * x0u + bv * xvu + be * ebar_u
+                        st[5, r, j] = W[2, i]
+                        st[6, r, j] = qu2
+                    Fg += lam[j] * n00
+                if t < cycles:  # the next cycle's A_k from the new state, while the block is in cache
+                    _k_sla_load(W, st, carry, r, i0, m)
+                    _k_sla_orbit(W, cf, bi, S, An, m)
+            A, An = An, A
+            L = 0.5 * (Fg + s2)
+            out[r, t] = L
+            if not (L <= limit):
+                for q in range(t + 1, cycles + 1):
+                    out[r, q] = np.inf
+                break
+    return out
+
+
+_KERNELS = ("_k_sum", "_k_feedback", "_k_nm_coef", "_k_nm_run", "_k_sla_coef", "_k_sla_step",
+            "_k_mat_mul", "_k_mat_square", "_k_mat_power", "_k_sla_orbit", "_k_sla_load", "_k_sla_run")
+_CACHE = True
+_COMPILE_LOCK = threading.Lock()
+_REASSOC = ("_k_sum", "_k_sla_orbit")
+_COMPILED = None  # None: not tried yet; then True (numba kernels in place) or False (no numba)
+BACKENDS = ("compiled", "numpy")
+
+
+def _have_compiled() -> bool:
+    """Compile the kernels on first use (numba, ``cache=True``: later processes load them)."""
+    global _COMPILED
+    if _COMPILED is not None:
+        return _COMPILED
+    with _COMPILE_LOCK:  # threads of one process wrap the kernels once
+        if _COMPILED is None:
+            _wrap_kernels()
+    return _COMPILED
+
+
+def _wrap_kernels():
+    global _COMPILED
+    if _COMPILED is None:
+        try:
+            import numba
+        except ImportError:  # the numpy recursions are complete on their own
+            _COMPILED = False
+        else:
+            names = globals()
+            for name in _KERNELS:
+                # FMA contraction everywhere; only the sums may be reassociated (vectorized)
+                fastmath = {"contract", "reassoc"} if name in _REASSOC else {"contract"}
+                names[name] = numba.njit(cache=_CACHE, fastmath=fastmath, error_model="numpy")(names[name])
+            _COMPILED = True
+
+
+#: Below this many mode-steps (about 0.05 s of numpy) a call stays on the numpy path.
+_COMPILED_MIN_WORK = 2e6
+
+
+def default_backend() -> str:
+    """``TWOPHASE_ENGINE``: ``"auto"`` (default: the kernels for runs of at least
+    ``_COMPILED_MIN_WORK`` mode-steps when numba is installed, else numpy), ``"compiled"`` or
+    ``"numpy"``."""
+    import os
+
+    want = os.environ.get("TWOPHASE_ENGINE", "auto").strip() or "auto"
+    if want not in BACKENDS + ("auto",):
+        raise ValueError(f"TWOPHASE_ENGINE must be one of {BACKENDS + ('auto',)} (allowed values), got {want!r}")
+    if want == "compiled" and not _have_compiled():
+        return "numpy"
+    return want
+
+
+def _flat_grid(method):
+    shape, eta, nu = _base.grid_arrays(method)
+    n = int(np.prod(shape, dtype=np.int64))
+    return n, np.array(eta, dtype=np.float64).reshape(n), np.array(nu, dtype=np.float64).reshape(n)
+
+
+def _compiled_losses(method, lam, m0, cycles, sigma, form, out, precond):
+    """:func:`expected_loss` (``cycles`` >= 1 with momentum, >= 2 without) through the kernels."""
+    n, eta, nu = _flat_grid(method)
+    D = lam.size
+    out2 = out.reshape(n, cycles + 1)
+    limit = _base.divergence_limit(out2[0, 0])
+    # fresh writable C arrays, so that every call has the same compiled signature
+    p = np.empty(0) if precond is None else np.array(precond, dtype=np.float64)
+    lam = np.array(lam, dtype=np.float64)
+    s2, exact = float(sigma) ** 2, form == "exact"
+    if method.has_momentum:
+        carry = method.inner_momentum == "carry"
+        st = np.zeros((7 if carry else 3, n, D))
+        st[0] = m0
+        (a0, av, ae), (b0, bv, be) = _outer_coefficients(nu, method.beta_out, method.outer)
+        outer = np.array(np.stack(np.broadcast_arrays(a0, av, ae, b0, bv, be), axis=-1), dtype=np.float64)
+        _k_sla_run(st, carry, lam, p, eta, float(method.beta_in), float(method.R), float(method.B), method.S, s2,
+                   exact, outer, cycles, limit, out2)
+    else:
+        g = np.empty((n, D))
+        g[:] = m0
+        _k_nm_run(g, lam, p, eta, nu, float(method.R), float(method.B), method.S, s2, exact, cycles, limit, out2)
+    with np.errstate(invalid="ignore"):
+        return _base.mark_divergence(out, limit)
+
+
 # --------------------------------------------------------------------------- the engine
 def _check_work(mode_steps: float, steps: float, momentum: bool, what: str, how: str):
     seconds = mode_steps * _SEC_PER_MODE_STEP[momentum] + steps * _SEC_PER_STEP[momentum]
@@ -651,6 +1095,11 @@ def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, fo
     >>> expected_loss(SGD(0.5, B=4), lam, spectra.initial_moments(lam), 2, form="hd").tolist()
     [0.5, 0.25, 0.125]
     """
+    return _expected_loss(method, lam, m0, cycles, sigma, form, precond)
+
+
+def _expected_loss(method, lam, m0, cycles, sigma=0.0, form="exact", precond=None, backend=None):
+    """:func:`expected_loss` on ``backend`` (``None``: :func:`default_backend`)."""
     method = check_method(method)
     cycles = v.positive_int("cycles", cycles)
     lam, m0, sigma = check_problem(lam, m0, sigma, form)
@@ -668,8 +1117,16 @@ def expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, fo
         n_eta = float(np.prod(np.shape(method.eta)))
         v.array_size("the eta grid", n_eta * D, f"the inner phase at D = {D}")
         _check_work(n_eta * D * S, S, False, "expected_loss", "reduce S, D or the eta grid")
+    backend = default_backend() if backend is None else v.choice("backend", backend, BACKENDS + ("auto",))
+    if backend == "compiled" and not _have_compiled():
+        raise ValueError("backend 'compiled' needs numba (pip install numba); allowed: 'numpy'")
     out = np.empty(shape + (cycles + 1,))
     out[..., 0] = 0.5 * (lam @ m0 + sigma ** 2)
+    work = n_grid * D * S * cycles
+    if backend == "auto":  # small runs stay in numpy: loading the kernels costs about 2 s per process
+        backend = "compiled" if work >= _COMPILED_MIN_WORK and _have_compiled() else "numpy"
+    if backend == "compiled" and (momentum or cycles > 1) and n_grid > 0 and S <= 64 * D:
+        return _compiled_losses(method, lam, m0, cycles, sigma, form, out, precond)
     if momentum:
         return _sla_losses(method, lam, m0, cycles, sigma, form, out, precond)
     if cycles == 1:

@@ -40,3 +40,8 @@ CASES = {
     "twophase.reference.dense_expected_loss": _precond_cases((M, LAM, M0, 2)),
     "twophase.reference.dense_sla_expected_loss": _precond_cases((MOM, LAM, M0, 2)),
 }
+CASES.update({
+    "twophase.momentum.noiseless_cycle_map": _precond_cases((MOM, LAM)),
+    "twophase.momentum.noiseless_radius": _precond_cases((MOM, LAM)),
+    "twophase.momentum.per_step_rate": _precond_cases((MOM, LAM)),
+})
