@@ -18,6 +18,22 @@ def pytest_configure(config):
         "markers", "book: end-to-end build of the real book (quick profile, Sphinx -W); slow")
 
 
+@pytest.fixture(scope="session")
+def quick_book_build(tmp_path_factory):
+    """The session's one ``build --profile quick`` of the real book, with the parallel runner
+    (default ``-j``) into a temporary ``_build``: ``(runner, result, build_dir)``.
+
+    Shared by the runner's end-to-end test and the browser tests, so a test run builds the
+    real book once. A developer's own ``_build`` is left alone."""
+    from twophase.book import Runner
+
+    build = tmp_path_factory.mktemp("quick_book") / "_build"
+    r = Runner(root=REPO, build_dir=build, progress=False, out=lambda line: None)
+    existing = [e.name for e in r.chapters if e.kind == "chapter"]
+    res = r.build("quick", only=existing, jobs=None)
+    return r, res, build
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return REPO

@@ -47,6 +47,22 @@ __all__ = [
     "Setup",
     "setup",
     "paper_verdicts",
+    "radius_text",
+    "radius_detail",
+    "radius_glue",
+    "closed_form_detail",
+    "figure2_detail",
+    "statements_text",
+    "statements_markdown",
+    "final_simulated_loss",
+    "fixed_large_detail",
+    "sqrt_universal_detail",
+    "thresholds_detail",
+    "statements_glue",
+    "timing_detail",
+    "timing_glue",
+    "other_spectrum_text",
+    "other_spectrum_detail",
 ]
 
 
@@ -571,3 +587,190 @@ def paper_verdicts(thm: Theorem31Check, dom: DominationCheck, st: Figure2Stateme
                      "ch3-statements", ["ch3-fig2-sqrt-universal-except-largest",
                                         "ch3-sqrt-large-R-slower-beyond-universality"]),
     ]
+
+
+# --- the chapter's text: printed summaries, claim details and glued numbers ---------------------
+# Each helper formats numbers that the functions above computed; only final_simulated_loss
+# computes (a mean over seeds).
+
+
+def _results(name, value, cls, producer):
+    from ._verdict import expect
+
+    return expect(name, value, cls, producer)
+
+
+def _mask(name, mask, n):
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != (n,):
+        raise ValueError(f"{name} must be a boolean array of shape ({n},) (one entry per rate), got "
+                         f"{mask.dtype} of shape {mask.shape}")
+    return mask
+
+
+def radius_text(radius: RadiusOverR, D: int) -> str:
+    """One line: ``rho(T_R) - 1`` per ``R`` at each rate of :func:`radius_over_R`."""
+    r = _results("radius", radius, RadiusOverR, "radius_over_R()")
+    D = v.positive_int("D", D)
+    return (f"power law D={D}: rho(T_R) - 1 at eta*lam_max = {r.eta.tolist()} "
+            f"{ {R: np.round(x - 1, 12) for R, x in r.rho.items()} }")
+
+
+def radius_detail(radius: RadiusOverR, equal, *, D: int, alpha: float) -> str:
+    """Detail of the claim that ``rho(T_R)`` does not fall with ``R`` on a power law.
+
+    ``equal`` marks the rates where ``rho(T_R)`` is ``R``-free to rounding (the slowest mode's
+    signal factor sets it); the detail quotes the growth at the other rates.
+    """
+    r = _results("radius", radius, RadiusOverR, "radius_over_R()")
+    eq = _mask("equal", equal, r.eta.size)
+    D, alpha = v.positive_int("D", D), v.real("alpha", alpha)
+    Rs = list(r.rho)
+    return (f"power law alpha={alpha:g}, D={D}: rho(T_R) non-decreasing in R over {Rs} at "
+            f"eta*lam_max={r.eta.tolist()}; it grows with R at {r.eta[~eq].tolist()} (by up to "
+            f"{r.gain.max():.3g}, R={Rs[0]} to {Rs[-1]}); at {r.eta[eq].tolist()} it equals the "
+            f"slowest mode's signal factor to {r.equal_to_signal[eq].max():.1e} for every R")
+
+
+def radius_glue(radius: RadiusOverR, equal) -> dict:
+    """Glue strings of the power-law radius check: ``pl_equal``, ``pl_eq_etas``, ``pl_eta_top``,
+    ``pl_gain`` (``equal`` as in :func:`radius_detail`)."""
+    r = _results("radius", radius, RadiusOverR, "radius_over_R()")
+    eq = _mask("equal", equal, r.eta.size)
+    return {"pl_equal": f"{r.equal_to_signal[eq].max():.0e}",
+            "pl_eq_etas": ", ".join(f"{x:g}" for x in r.eta[eq]),
+            "pl_eta_top": ", ".join(f"{x:g}" for x in r.eta[~eq]),
+            "pl_gain": f"{r.gain.max():.3g}"}
+
+
+def closed_form_detail(check: ClosedFormCheck, D: int) -> str:
+    """Detail of the check of the closed form ``tau_sym`` against the operator (both ways)."""
+    cf = _results("check", check, ClosedFormCheck, "closed_form_vs_operator()")
+    D = v.positive_int("D", D)
+    return (f"isotropic closed form tau_sym vs the largest eigenvalue of the dense {cf.D_dense} x "
+            f"{cf.D_dense} operator (max rel. diff {cf.dense_err:.1e}) and vs T applied to the all-ones "
+            f"vector at D={D} ({cf.action_err:.1e})")
+
+
+def figure2_detail(fig2: Figure2, k_se: float) -> str:
+    """Detail of the Figure-2 claim: the largest z against ``k_se``, and the divergence agreement."""
+    f2 = _results("fig2", fig2, Figure2, "figure2()")
+    k = v.positive_real("k_se", k_se)
+    zmax = max(f2.z)
+    return (f"max z = {zmax[0]:.2f} < k = {k:g} over {len(f2.z)} curves (points with expected loss "
+            f"< 10 L0), and the simulation ends above L0 exactly where the theory does "
+            f"({len(f2.divergence_agrees)} curves)")
+
+
+def statements_text(statements: Figure2Statements, rate_tol: float) -> str:
+    """Three lines: where each rule stops being ``R``-independent, and where each ``R`` diverges."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    tol = v.positive_real("rate_tol", rate_tol)
+    div = {rule: {R: round(x, 5) for R, x in d.items()} for rule, d in st.eta_div.items()}
+    return "\n".join([f"fixed rule: R-independent (rates within {tol:.0%}) for eta <= {st.eta_indep_fixed:.4g}",
+                      f"sqrt rule:  universal for eta <= {st.eta_univ_sqrt:.4g}",
+                      f"first eta with rho(T_R) >= 1 (divergence): {div}"])
+
+
+def statements_markdown(statements: Figure2Statements) -> str:
+    """The Figure-2 rates as a Markdown table: ``tau`` at ``R = 1`` and ``R_max``, and the spreads."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    head = ("| base η | τ₁ | τ_Rmax fixed | τ_Rmax sqrt | rate spread fixed | rate spread sqrt |\n"
+            "|---|---|---|---|---|---|\n")
+    return head + "\n".join(f"| {r['eta']:g} | {r['tau1']:.4f} | {r['tauRmax_fixed']:.4f} | "
+                            f"{r['tauRmax_sqrt']:.4f} | {r['fixed_spread']:.3f} | {r['sqrt_spread']:.3f} |"
+                            for r in st.table)
+
+
+def final_simulated_loss(fig2: Figure2, rule: str, j: int) -> dict:
+    """``{R: simulated mean loss at the last cycle}`` at base rate ``etas[j]`` under ``rule``."""
+    f2 = _results("fig2", fig2, Figure2, "figure2()")
+    v.choice("rule", rule, RULES)
+    n = next(iter(f2.sims[rule].values())).shape[0]
+    j = v.integer("j", j, minimum=0, maximum=n - 1)
+    return {R: float(mean_se(x[j])[0][-1]) for R, x in f2.sims[rule].items()}
+
+
+def _rows(st):
+    return st.table[0], st.table[-1], max(st.eta_div["fixed"])
+
+
+def fixed_large_detail(statements: Figure2Statements, final: dict, L0: float) -> str:
+    """Detail of "at the largest rate the large-R run diverges": ``tau`` at ``R = 1`` and ``R_max``
+    and the simulated final losses ``final`` (:func:`final_simulated_loss`) against ``L0``."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    if not isinstance(final, dict) or 1 not in final or len(final) < 2:
+        raise ValueError(f"final must be a dict {{R: loss}} with R = 1 and a larger R, got {final!r:.60}")
+    L0 = v.positive_real("L0", L0)
+    _, large, _ = _rows(st)
+    Rmax = max(final)
+    return (f"eta={large['eta']:g}: tau_1={large['tau1']:.3f} < 1 < tau_{Rmax}={large['tauRmax_fixed']:.3f}; "
+            f"simulated final loss R=1: {final[1]:.3g}, R={Rmax}: {final[Rmax]:.3g} (L0={L0:g})")
+
+
+def sqrt_universal_detail(statements: Figure2Statements, rate_tol: float) -> str:
+    """Detail of "the square-root rule is universal except at the largest rate"."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    tol = v.positive_real("rate_tol", rate_tol)
+    fails = [r["eta"] for r in st.table if r["fixed_spread"] > tol]
+    return (f"sqrt-rule rate spreads {[round(float(r['sqrt_spread']), 3) for r in st.table]} (tol {tol:g}); "
+            f"universal for eta <= {st.eta_univ_sqrt:.4g}; smaller than the fixed rule's at every rate where "
+            f"the fixed rule is not R-independent ({fails})")
+
+
+def thresholds_detail(statements: Figure2Statements) -> str:
+    """Detail of the ordering of the thresholds (fixed independence, sqrt universality, divergence)."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    _, _, Rmax = _rows(st)
+    d = st.eta_div["fixed"]
+    return (f"fixed R-independence ends at {st.eta_indep_fixed:.4g} < sqrt universality ends at "
+            f"{st.eta_univ_sqrt:.4g}; fixed-rule divergence starts at {d[Rmax]:.4g} for R={Rmax} vs "
+            f"{d[1]:.4g} for R=1")
+
+
+def statements_glue(statements: Figure2Statements, rate_tol: float) -> dict:
+    """Glue strings of the Figure-2 verdicts (thresholds, ``R_max``, and the rates where both
+    rules are within ``rate_tol``)."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    tol = v.positive_real("rate_tol", rate_tol)
+    _, _, Rmax = _rows(st)
+    both_ok = [r for r in st.table if r["fixed_spread"] <= tol]
+    return {"eta_indep": f"{st.eta_indep_fixed:.3g}", "eta_univ": f"{st.eta_univ_sqrt:.3g}", "Rmax": str(Rmax),
+            "eta_div_fixed_R": f"{st.eta_div['fixed'][Rmax]:.3g}", "eta_div_fixed_1": f"{st.eta_div['fixed'][1]:.3g}",
+            "eta_div_sqrt_R": f"{st.eta_div['sqrt'][Rmax]:.3g}",
+            "both_small": ", ".join(f"η={r['eta']:g}: sqrt {r['sqrt_spread']:.3f}, fixed {r['fixed_spread']:.3f}"
+                                    for r in both_ok) or "none"}
+
+
+def timing_detail(timing: DivergenceTiming, eta: float, cycles: int) -> str:
+    """Detail of "the large-R runs diverge earlier": first cycle above ``level · L0`` per ``R``."""
+    dt = _results("timing", timing, DivergenceTiming, "divergence_timing()")
+    eta, cycles = v.positive_real("eta", eta), v.positive_int("cycles", cycles)
+    return (f"eta={eta:g}, fixed rule: first cycle with loss > {dt.level:g} L0 per R (inf = never within "
+            f"{cycles}): theory {dt.theory}, closed form {dt.predicted}, simulated mean {dt.simulation} "
+            f"(within one cycle)")
+
+
+def timing_glue(timing: DivergenceTiming) -> str:
+    """``"R=1: never, R=2: 9, ..."``: the theory's first cycle above the level, per ``R``."""
+    dt = _results("timing", timing, DivergenceTiming, "divergence_timing()")
+    return ", ".join(f"R={R}: {c if np.isfinite(c) else 'never'}" for R, c in dt.theory.items())
+
+
+def other_spectrum_text(other: OtherSpectrum) -> str:
+    """One line: the thresholds on the second spectrum and the first diverging rate per rule and ``R``."""
+    o = _results("other", other, OtherSpectrum, "other_spectrum_statements()")
+    return (f"power law: fixed rule R-independent for eta*lam_max <= {o.eta_indep_fixed:.3g}, sqrt "
+            f"universal for <= {o.eta_univ_sqrt:.3g}; first eta with L(T) > L0: {o.diverges}")
+
+
+def other_spectrum_detail(other: OtherSpectrum, reported: dict, *, alpha: float) -> str:
+    """Detail of the second-spectrum claim, with the ``reported`` (not asserted) statements."""
+    o = _results("other", other, OtherSpectrum, "other_spectrum_statements()")
+    if not isinstance(reported, dict):
+        raise ValueError(f"reported must be a dict {{statement: bool}}, got {type(reported).__name__}")
+    alpha = v.real("alpha", alpha)
+    d = o.diverges["fixed"]
+    Rmax = max(d)
+    return (f"power law alpha={alpha:g}, fixed rule: L_R(T) > L0 from eta*lam_max = {d[Rmax]:.3g} at "
+            f"R={Rmax}, {d[1]:.3g} at R=1 (domination: never later); reported: {reported}")

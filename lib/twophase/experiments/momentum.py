@@ -60,6 +60,23 @@ __all__ = [
     "McCase",
     "sla_theory_vs_simulation",
     "paper_verdicts",
+    "top_panel_details",
+    "top_panel_glue",
+    "bottom_panel_details",
+    "octave_text",
+    "bottom_panel_glue",
+    "spectrum_text",
+    "spectrum_details",
+    "spectrum_glue",
+    "budget_grid",
+    "stacking_markdown",
+    "tuned_params_markdown",
+    "grid_edges_detail",
+    "grid_edges_glue",
+    "retune_detail",
+    "retuned_markdown",
+    "mc_text",
+    "mc_z_text",
 ]
 
 
@@ -760,3 +777,243 @@ def paper_verdicts(f3: Figure3, tp: TopPanel, bp: BottomPanel, small: dict, cc: 
                      "ch4-tuned", ["fig3-top-nesterov-faster"] + [f"tuning-converged-sigma-{s:g}-SLA Nesterov"
                                                                   for s in t.results]),
     ]
+
+
+# --------------------------------------------------------------------------- the chapter's text
+# Printed summaries, claim details and glued numbers of chapter 4. Each helper formats numbers the
+# functions above computed; only budget_grid computes (the list of budgets).
+
+
+def _results(name, value, cls, producer):
+    from ._verdict import expect
+
+    return expect(name, value, cls, producer)
+
+
+def top_panel_details(fig3: Figure3, top: TopPanel) -> dict:
+    """Details of the claims on Figure 3's top panel, keyed ``"worsens"``, ``"unstable"``,
+    ``"tends_to_one"``, ``"nesterov_faster"`` and ``"subcritical"``."""
+    f3 = _results("fig3", fig3, Figure3, "figure3()")
+    tp = _results("top", top, TopPanel, "top_panel()")
+    S_max = int(f3.S[-1])
+    hb_r = f3.top["heavy_ball", "reset"]
+    return {
+        "worsens": f"reduced heavy-ball rate strictly increasing over S = 1..{S_max}: "
+                   f"{hb_r[0]:.4f} -> {hb_r[-1]:.5f}",
+        "unstable": f"full heavy ball: not monotone below S = {tp.S_mono}, unstable at S = {tp.unstable_carry}",
+        "tends_to_one": f"beta_out^(1/2S) <= rate < 1 at every S, so 1 - rate <= -log(beta_out)/(2S) -> 0: "
+                        f"at S={S_max} 1 - rate = {tp.hb_gap_last:.3g} <= {tp.hb_gap_bound:.3g}; fitted "
+                        f"1 - rate ~ S^{tp.hb_slope:.3f} on S >= {S_max // 2}",
+        "nesterov_faster": f"reduced: Nesterov rate < heavy-ball rate at every S = 1..{S_max}; "
+                           f"full: at {100 * tp.nesterov_faster_carry:.0f}% of S",
+        "subcritical": f"nu_pt = {tp.nu_pt:g} < 1; reduced Nesterov rate strictly increasing on S >= "
+                       f"{S_max // 2}, {tp.nesterov_late[0]:.5f} -> {tp.nesterov_late[1]:.5f}, still below "
+                       f"heavy ball's {hb_r[-1]:.5f}",
+    }
+
+
+def top_panel_glue(top: TopPanel) -> dict:
+    """Glue values of the top-panel prose: ``hb_carry_mono_S`` (an int), ``nest_faster_carry_pct``,
+    ``nu_pt3``, ``hb_top_slope``."""
+    tp = _results("top", top, TopPanel, "top_panel()")
+    return {"hb_carry_mono_S": tp.S_mono, "nest_faster_carry_pct": f"{100 * tp.nesterov_faster_carry:.0f}",
+            "nu_pt3": f"{tp.nu_pt:g}", "hb_top_slope": f"{tp.hb_slope:.2f}"}
+
+
+def bottom_panel_details(fig3: Figure3, bottom: BottomPanel, S_small: int) -> dict:
+    """Details of the claims on Figure 3's bottom panel, keyed ``"S_independent"``, ``"hb"``,
+    ``"agree"``, ``"small_S"`` and ``"neither"``."""
+    f3 = _results("fig3", fig3, Figure3, "figure3()")
+    bp = _results("bottom", bottom, BottomPanel, "bottom_panel()")
+    S_small = v.positive_int("S_small", S_small)
+    S_max = int(f3.S[-1])
+    sq = np.sqrt(bp.q)
+    unstable = lambda stable: sorted(set(range(1, S_small + 1)) - set(stable))  # noqa: E731
+    return {
+        "S_independent": f"worst Nesterov rate on S in [{S_max // 2},{3 * S_max // 4}) = {bp.env[0]:.4f}, on "
+                         f"[{3 * S_max // 4},{S_max}] = {bp.env[1]:.4f}: gap ratio {bp.gap_ratio:.3f} in "
+                         f"({sq:.3f}, {1 / sq:.3f}); heavy ball's {bp.hb_gap_ratio:.3f} is not (1/S predicts "
+                         f"{bp.q:.3f}); |env - beta_in^(1/4)| = {bp.limit_err:.1%} of the gap {1 - f3.limit:.4f}",
+        "hb": f"heavy ball: 1 - rate ~ S^{bp.hb_slope:.3f} on S >= {S_max // 2} (rate -> 1 like beta^(1/2S))",
+        "agree": f"octave maxima of |difference| decrease: {np.round(bp.diff_max, 4).tolist()} (last < "
+                 f"first/10); as a share of the log-rate: {np.round(bp.rel_diff_max, 3).tolist()}",
+        "small_S": f"S <= {S_small}: reduced stable at {bp.stable_reset}, full at {bp.stable_carry}; median "
+                   f"rate reduced {bp.median_reset:.4f} < full {bp.median_carry:.4f}; full has the smaller "
+                   f"rate at S = {bp.full_wins}",
+        "neither": f"S <= {S_small}: reduced unstable at {unstable(bp.stable_reset)}, "
+                   f"full unstable at {unstable(bp.stable_carry)}",
+    }
+
+
+def octave_text(bottom: BottomPanel) -> str:
+    """The largest reduced-against-full rate difference per octave of ``S`` (one line)."""
+    bp = _results("bottom", bottom, BottomPanel, "bottom_panel()")
+    return "max |rate_reduced - rate_full| per octave of S: " + str(
+        {f"[{s},{2 * s})": round(float(d), 4) for s, d in zip(bp.octaves, bp.diff_max)})
+
+
+def bottom_panel_glue(bottom: BottomPanel, limit: float, S_small: int) -> dict:
+    """Glue values of the bottom-panel prose (rates, gap ratios, the small-``S`` lists)."""
+    bp = _results("bottom", bottom, BottomPanel, "bottom_panel()")
+    limit = v.open_unit("limit", limit)
+    S_small = v.positive_int("S_small", S_small)
+    return {"nest_env": f"{bp.env[1]:.4f}", "nest_limit": f"{limit:.4f}", "hb_slope": f"{bp.hb_slope:.2f}",
+            "nest_gap_ratio": f"{bp.gap_ratio:.3f}", "hb_gap_ratio": f"{bp.hb_gap_ratio:.3f}",
+            "agree_last": f"{bp.diff_max[-1]:.3f}", "agree_rel_last": f"{100 * bp.rel_diff_max[-1]:.0f}",
+            "S_small": S_small, "stable_r": ", ".join(map(str, bp.stable_reset)),
+            "stable_c": ", ".join(map(str, bp.stable_carry)),
+            "full_wins": ", ".join(map(str, bp.full_wins)) or "none"}
+
+
+def spectrum_text(checks: SpectrumChecks) -> str:
+    """One line per ``(beta_in > 0, S)``: zeros in the band, the band bound and the slope at zero."""
+    spc = _results("checks", checks, SpectrumChecks, "spectrum_checks()")
+    return "\n".join(f"beta_in={b:g} S={S:3d}: zeros of p_S in band = {n:3d}; sup_band |1-h| = {sup:.2e} <= "
+                     f"bound {bound:.2e}; h'(0) = {slope:.4f} (formula {pred:.4f})"
+                     for b, S, n, sup, bound, slope, pred in spc.rows)
+
+
+def _spectrum_ends(betas, S_values):
+    betas = np.atleast_1d(v.real_array("betas", betas))
+    S_values = [v.positive_int("S_values", S) for S in S_values]
+    pos = betas[betas > 0]
+    if pos.size == 0:
+        raise ValueError(f"betas must hold at least one beta_in > 0, got {betas.tolist()}")
+    return float(pos.min()), float(betas.max()), max(S_values)
+
+
+def spectrum_details(checks: SpectrumChecks, betas, S_values) -> dict:
+    """Details of the band-compression claim (``"compression"``, at the largest ``S``) and of the
+    no-momentum check (``"no_momentum"``)."""
+    spc = _results("checks", checks, SpectrumChecks, "spectrum_checks()")
+    b_lo, b_hi, S_top = _spectrum_ends(betas, S_values)
+    sup = {b: s for b, S, n, s, *_ in spc.rows if S == S_top}
+    return {
+        "compression": f"S = {S_top}: sup_band |1 - h| = {sup[b_hi]:.2e} at beta_in = {b_hi:g}, {sup[b_lo]:.2e} "
+                       f"at beta_in = {b_lo:g}; the band bound at beta_in = {b_hi:g} is below 0.1 only from "
+                       f"S = {spc.S_tight}",
+        "no_momentum": f"without inner momentum the recursion gives p_S = (1 - eta lam)^S on [0, 2/eta] for S in "
+                       f"{list(S_values)} (max abs. difference {spc.no_momentum_err:.1e}), whose only zero is "
+                       f"eta lam = 1",
+    }
+
+
+def spectrum_glue(checks: SpectrumChecks, betas, S_values) -> dict:
+    """Glue strings of the effective-spectrum prose: both betas, the largest ``S``, the band sup at
+    each, and ``S_tight``."""
+    spc = _results("checks", checks, SpectrumChecks, "spectrum_checks()")
+    b_lo, b_hi, S_top = _spectrum_ends(betas, S_values)
+    sup = {b: s for b, S, n, s, *_ in spc.rows if S == S_top}
+    return {"b_lo": f"{b_lo:g}", "b_hi": f"{b_hi:g}", "S_top": str(S_top), "sup_lo": f"{sup[b_lo]:.1e}",
+            "sup_hi": f"{sup[b_hi]:.1f}", "S_tight": str(spc.S_tight)}
+
+
+def budget_grid(budget_max: int, S_values, smallest: int = 16) -> np.ndarray:
+    """Budgets of gradient steps for the tuned comparison: the powers of two from ``smallest`` up
+    to ``budget_max`` that every ``S`` in ``S_values`` divides.
+
+    Raises ``ValueError`` if no budget qualifies.
+    """
+    budget_max = v.positive_int("budget_max", budget_max)
+    smallest = v.positive_int("smallest", smallest)
+    S_values = [v.positive_int("S_values", S) for S in S_values]
+    out = [b for b in (2 ** k for k in range(int(np.log2(smallest)), 63)) if smallest <= b <= budget_max
+           and all(b % s == 0 for s in S_values)]
+    if not out:
+        raise ValueError(f"budget_max must allow a power of two >= {smallest} that every S in {S_values} "
+                         f"divides, got budget_max={budget_max}")
+    return np.array(out)
+
+
+def stacking_markdown(rows) -> str:
+    """:func:`stacking_table` as a Markdown table."""
+    rows = list(rows)
+    for i, r in enumerate(rows):
+        _results(f"rows[{i}]", r, StackingRow, "stacking_table()")
+    head = ("| sigma | steps | best family | excess(SLA) / excess(single-loop) | verdict |\n"
+            "|---|---|---|---|---|\n")
+    return head + "\n".join(f"| {r.sigma:g} | {r.budget} | {r.winner} | {r.ratio:.3g} | {r.verdict} |"
+                            for r in rows)
+
+
+def tuned_params_markdown(tuned: Tuned) -> str:
+    """The tuned hyper-parameters of every family at the largest budget, as a Markdown table."""
+    t = _results("tuned", tuned, Tuned, "tuned_comparison()")
+    rows = [f"| {s:g} | {f} | {t.results[s][f][-1] - t.floors[s]:.3g} | {p['eta']:.3g} | {p['nu_pt']:.3g} | "
+            f"{p['S']} | {p['beta_in']:g} | {p['beta_out']:g} | {p['inner_momentum'] if p['beta_in'] else '-'} |"
+            for s in t.params for f, p in ((f, t.params[s][f][-1]) for f in FAMILIES if f in t.params[s])]
+    return (f"Tuned hyper-parameters at {t.budgets[-1]} steps:\n\n| sigma | family | excess loss | eta | nu_pt | "
+            "S | beta_in | beta_out | inner |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+
+
+def _edges(edges):
+    from ._verdict import expect_keys
+
+    return expect_keys("edges", edges, ["eta_nu", "S", "beta"])
+
+
+def grid_edges_detail(edges: dict, budget: int) -> str:
+    """Detail of the claim that the tuned ``eta`` and ``nu_pt`` are inside their grids (:func:`grid_edges`)."""
+    e = _edges(edges)
+    budget = v.positive_int("budget", budget)
+    return (f"every family's tuned eta and nu_pt at {budget} steps lie inside their grids (edge cases: "
+            f"{e['eta_nu']}); at an end of their list: S {e['S']}, beta {e['beta']}")
+
+
+def grid_edges_glue(edges: dict) -> dict:
+    """Glue strings ``S_edges`` and ``beta_edges``: the tuned ``S`` and ``beta`` at an end of their lists."""
+    e = _edges(edges)
+    return {"S_edges": ", ".join(f"{f} (σ={s:g}, S={S})" for s, f, S in e["S"]) or "none",
+            "beta_edges": ", ".join(f"{f} (σ={s:g}, β={b})" for s, f, b in e["beta"]) or "none"}
+
+
+def retune_detail(tuned: Tuned, retuned: Retuned, family: str) -> str:
+    """Detail of one family's converged re-tuning: grid excess loss, the rounds, the final rates."""
+    t = _results("tuned", tuned, Tuned, "tuned_comparison()")
+    r = _results("retuned", retuned, Retuned, "retuned_verdict()")
+    v.choice("family", family, list(r.history))
+    s = r.sigma
+    return (f"sigma={s:g}, {family}: excess loss {t.results[s][family][-1] - t.floors[s]:.4g} on the grid, then "
+            f"{', '.join(f'{h:.4g}' for h in r.history[family])} over local re-tuning rounds (last gain < 1%); "
+            f"eta={r.params[family]['eta']:.4g}, nu_pt={r.params[family]['nu_pt']:.4g}")
+
+
+def retuned_markdown(retuned: dict, rows) -> str:
+    """One bullet per noise level: the re-tuned verdict at the largest budget, and the budgets at
+    which stacking helps on the shared grid (``rows`` from :func:`stacking_table`)."""
+    if not isinstance(retuned, dict) or not retuned:
+        raise ValueError(f"retuned must be a non-empty dict {{sigma: Retuned}}, got {type(retuned).__name__}")
+    for s, r in retuned.items():
+        _results(f"retuned[{s!r}]", r, Retuned, "retuned_verdict()")
+    rows = list(rows)
+    for i, r in enumerate(rows):
+        _results(f"rows[{i}]", r, StackingRow, "stacking_table()")
+    verdicts = {(r.sigma, r.budget): (r.ratio, r.verdict) for r in rows}
+    N = max(r.budget for r in rows)
+    return "\n".join(
+        f"* $\\sigma={s:g}$: at {N} steps, after converged re-tuning, the best stacked method ({r.best_stacked}) "
+        f"reaches {r.ratio:.2g}× the excess loss of the best single-loop momentum method ({r.best_single}) "
+        f"(grid value {verdicts[(s, N)][0]:.2g}): **{r.verdict}**. On the shared grid, stacking helps (ratio < "
+        f"{STACKING_LO:g}) at budgets "
+        f"{[b for (ss, b), (_, x) in verdicts.items() if ss == s and x == 'stacking helps'] or 'none'}."
+        for s, r in retuned.items())
+
+
+def _cases(cases):
+    cases = list(cases)
+    if not cases:
+        raise ValueError("cases must be a non-empty list of McCase (from sla_theory_vs_simulation())")
+    for i, c in enumerate(cases):
+        _results(f"cases[{i}]", c, McCase, "sla_theory_vs_simulation()")
+    return cases
+
+
+def mc_text(cases) -> str:
+    """One line per case of :func:`sla_theory_vs_simulation`: final theory and simulated loss, max z."""
+    return "\n".join(f"{c.title}: theory final {c.theory[-1]:.5f}, simulation {c.mean[-1]:.5f} ± {c.se[-1]:.5f}; "
+                     f"max |z| = {c.z:.2f}" for c in _cases(cases))
+
+
+def mc_z_text(cases) -> str:
+    """``"heavy_ball/reset/R=1: 1.23, ..."``: the largest z of every case."""
+    return ", ".join(f"{c.title.replace(', ', '/')}: {c.z:.2f}" for c in _cases(cases))

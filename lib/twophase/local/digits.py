@@ -33,7 +33,9 @@ __all__ = ["SPLITS", "FAMILIES", "method_precond", "digits_problem", "dead_input
            "oracle_cost", "equal_cost_runs", "equal_cost_finals", "win_tie_loss", "family_tally",
            "sign_test", "EpsStudy", "eps_study", "ablation_study", "grid_table", "learning_checks",
            "Comparison", "compare_to_local_sgd", "comparison_checks", "speedup_verdict", "more_H_check",
-           "eps_table", "eps_checks", "eps_sentences", "ablation_checks"]
+           "eps_table", "eps_checks", "eps_sentences", "ablation_checks",
+           "method_costs", "cost_numbers", "grid_numbers", "comparison_numbers", "more_H_text",
+           "eps_numbers"]
 
 SPLITS = ("iid", "dirichlet")
 #: Scaled methods grouped by the statistic they estimate: RMSProp- and Adam-type fold in the
@@ -708,3 +710,95 @@ def ablation_checks(abl: dict) -> tuple[dict, str]:
     return {"ch7-ablation-variants-train": (ok, "every variant lowers the train loss in every seed and ends above "
                                             f"0.8 test accuracy at the default's tuned step; train loss vs the "
                                             f"default: {vs}")}, table
+
+
+# ----------------------------------------------------------------------------- chapter 7 texts
+# The numbers chapter 7's prose quotes, as {glue name: value}, built from its results so that the
+# chapter's cells stay short. Each docstring says what every entry is.
+def method_costs(methods, *, H: int, rounds: int, alpha: float, beta: float, batch: int = 32,
+                 hvp_batch: int = 128) -> dict:
+    """``{method: oracle_cost(...)}``: every method's cumulative per-worker gradient work over
+    ``rounds`` rounds of ``H`` local steps (:func:`oracle_cost` with chapter 7's
+    preconditioners, a gradient costing ``batch`` and an HVP ``2 * hvp_batch`` per-sample
+    gradients)."""
+    if isinstance(methods, (str, bytes)) or not hasattr(methods, "__iter__"):
+        raise TypeError(f"methods must be a list of method names, got {methods!r}")
+    methods = list(methods)
+    if not methods:
+        raise ValueError("methods must name at least 1 method")
+    batch, hvp_batch = positive_int("batch", batch), positive_int("hvp_batch", hvp_batch)
+    return {m: oracle_cost(method_precond(m, alpha, beta), H=H, rounds=rounds, grad_cost=batch,
+                           hvp_cost=2 * hvp_batch) for m in methods}
+
+
+def cost_numbers(*, alpha: float, beta: float, batch: int = 32, hvp_batch: int = 128) -> dict:
+    """The per-worker work of one round at ``H = 1`` after the first, in per-sample gradients:
+    ``ch7_cost_sgd`` (Local SGD), ``ch7_cost_adam`` (RMSProp/Adam: a local gradient plus a
+    refresh gradient) and ``ch7_cost_oasis`` (a local gradient plus one HVP), and
+    ``ch7_cost_warm``, OASIS's statistics before round 1 (its warm-start probes)."""
+    c = method_costs(["identity", "adam", "oasis"], H=1, rounds=2, alpha=alpha, beta=beta,
+                     batch=batch, hvp_batch=hvp_batch)
+    return {"ch7_cost_sgd": f"{c['identity'][2] - c['identity'][1]:.0f}",
+            "ch7_cost_adam": f"{c['adam'][2] - c['adam'][1]:.0f}",
+            "ch7_cost_oasis": f"{c['oasis'][2] - c['oasis'][1]:.0f}",
+            "ch7_cost_warm": f"{c['oasis'][0]:.0f}"}
+
+
+def grid_numbers(res) -> dict:
+    """From a :func:`digits_grid` result: ``ch7_clip_<method>`` for every scaled method, the
+    mean over configurations of the seed-mean share of clipped coordinates; ``ch7_min_acc``,
+    the lowest final test accuracy of any run; ``ch7_iid_gap``, the mean over (M, H, method)
+    of the iid split's seed-mean final test accuracy minus the Dirichlet split's (``n/a``
+    unless both splits were run)."""
+    res = _results("res", res, ("acc", "clipped"))
+    scaled = list(dict.fromkeys(k[3] for k in res if k[3] != "identity"))
+    out = {}
+    for m in scaled:
+        share = np.mean([np.mean(v["clipped"]) for k, v in res.items() if k[3] == m])
+        out[f"ch7_clip_{m}"] = f"{share:.0%}"
+    out["ch7_min_acc"] = f"{min(v['acc'][:, -1].min() for v in res.values()):.3f}"
+
+    def fin(key):
+        return res[key]["acc"][:, -1].mean()
+
+    gaps = [fin(k) - fin((k[0], k[1], "dirichlet", k[3])) for k in res
+            if k[2] == "iid" and (k[0], k[1], "dirichlet", k[3]) in res]
+    out["ch7_iid_gap"] = f"{np.mean(gaps):+.3f}" if gaps else "n/a"
+    return out
+
+
+def comparison_numbers(cmp: Comparison) -> dict:
+    """From :func:`compare_to_local_sgd`: ``ch7_counts_<tally>`` ("w wins, t ties, l losses
+    (of n)") for every tally, ``ch7_verdict_rounds`` and ``ch7_verdict_work`` (the family
+    verdicts at equal rounds and at equal gradient work) and ``ch7_p_acc`` (the sign test)."""
+    _need("cmp", cmp, Comparison)
+    out = {f"ch7_counts_{x}": "{} wins, {} ties, {} losses (of {})".format(*c)
+           for x, c in cmp.counts.items()}
+    return out | {"ch7_verdict_rounds": cmp.verdict["fam_rounds"],
+                  "ch7_verdict_work": cmp.verdict["fam_work"], "ch7_p_acc": f"{cmp.p_acc:.2g}"}
+
+
+def more_H_text(mh: dict) -> str:
+    """The sentence on more local steps: the detail of :func:`more_H_check`'s claim, or that a
+    single H was run."""
+    if not isinstance(mh, dict):
+        raise TypeError(f"mh must be the dict returned by more_H_check, got {type(mh).__name__}")
+    key = "ch7-more-local-steps-lower-loss"
+    if not mh:
+        return "This profile runs a single H, so the effect of more local steps is not measured."
+    if key not in mh:
+        raise ValueError(f"mh must be the dict returned by more_H_check (key {key!r}), got {list(mh)}")
+    return f"At a fixed number of rounds, the {mh[key][1]}."
+
+
+def eps_numbers(es: EpsStudy, *, M: int, H: int, split: str, hidden: int) -> dict:
+    """From :func:`eps_study` on configuration ``(M, H, split)``: ``ch7_eps_cfg``,
+    ``ch7_n_dead`` (pixels zero in every training image), ``ch7_n_dead_w`` (their first-layer
+    weights, ``hidden`` each) and the two sentences of :func:`eps_sentences`
+    (``ch7_eps_base``, ``ch7_eps_own``)."""
+    _need("es", es, EpsStudy)
+    M, H, hidden = positive_int("M", M), positive_int("H", H), positive_int("hidden", hidden)
+    split = choice("split", split, SPLITS)
+    base, own = eps_sentences(es)
+    return {"ch7_eps_cfg": f"M={M}, H={H}, {split}", "ch7_n_dead": es.n_dead,
+            "ch7_n_dead_w": es.n_dead * hidden, "ch7_eps_base": base, "ch7_eps_own": own}
