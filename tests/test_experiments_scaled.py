@@ -108,3 +108,33 @@ def test_workers_noise_and_verdicts():
     assert [p.id for p in pv] == ["III-scaling-speeds-up", "III-workers-noise-with-scaling"]
     assert all(p.verdict in VERDICTS for p in pv)
     assert {p.evidence for p in pv} == {"ch8-map", "ch8-summary"}
+
+
+def test_figures_draw_from_small_results():
+    """Every chapter-8 figure builder draws from small computed results (one axes per panel)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from twophase.plotting import scaled as pl
+
+    lam = sp.power_law(10, -1.5)
+    fc = ex.fixed_precond_check([(1, 1, 0.0, 1.0), (2, 2, 0.1, 1.0)], D=10, alpha=0.05,
+                                power_alpha=-1.5, B=2, eta_frac=0.5, cycles=2, seeds=8)
+    hc = ex.hutchinson_check(lam, B=2, probes=1, samples=50, alpha=1e-3)
+    gs = ex.gradient_square_check(lam, sp.initial_moments(lam), B=2, R=2, sigma=0.0, samples=50,
+                                  average="squares")
+    rows = ex.tuned_map(D=20, B_tot=2, steps=4, power_alphas=[-1.5], sigma_rels=[0.0], Rs=[1], Ss=[1],
+                        alphas=[0.1, 1.0], eta_rels=[0.2, 0.5, 1.0], adam_eta_rels=[0.1, 0.5, 1.0],
+                        beta=0.9)
+    de = ex.de_vs_simulation(D=10, power_alpha=-1.5, betas=[0.9], Rs=[1, 2], Bs=[1], S=1, rounds=3,
+                             seeds=8, eta_frac=0.5, sigma_rel=0.0)
+    rot = ex.rotated_study(D=6, power_alpha=-1.5, B=2, S=1, R=1, cycles=2, seeds=8, eta_frac=0.5,
+                           sigma=0.0, eta_rels=[0.2, 0.5, 1.0], tune_cycles=3)
+    figs = [pl.fig_fixed_check(fc.rows, [0, 1]), pl.fig_help_hurt(ex.help_hurt_factors(lam, B=2, alpha=0.1)),
+            pl.fig_statistics(lam, hc.rel_sd, 2, [("squares", gs)]), pl.fig_map(rows),
+            pl.fig_de(de, [0, 1]), pl.fig_rotated(rot)]
+    assert [len(f.axes) for f in figs] == [2, 2, 2, 1, 2, 1]
+    for f in figs:
+        plt.close(f)
