@@ -303,12 +303,16 @@ PRECOND_METHODS = [
 
 @pytest.mark.parametrize("method", PRECOND_METHODS, ids=["sgd", "grid", "sla", "divergent"])
 @pytest.mark.parametrize("cycles", [1, 7])
-def test_precond_ones_is_no_precond(problem, method, cycles, form):
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+def test_precond_ones_is_no_precond(problem, method, cycles, form, backend):
     """precond = ones reproduces precond = None: bit for bit through the recursions (cycles > 1
-    and momentum), to 1e-12 on the one-cycle quadratic (it uses P_B^T, summed in another order)."""
+    and momentum; numpy path and kernels), to 1e-12 on the one-cycle quadratic (it uses P_B^T,
+    summed in another order)."""
+    if backend == "compiled":
+        pytest.importorskip("numba")
     lam, m0 = problem
-    a = th.expected_loss(method, lam, m0, cycles, sigma=0.3, form=form)
-    b = th.expected_loss(method, lam, m0, cycles, sigma=0.3, form=form, precond=np.ones(lam.size))
+    a = en._expected_loss(method, lam, m0, cycles, 0.3, form, backend=backend)
+    b = en._expected_loss(method, lam, m0, cycles, 0.3, form, np.ones(lam.size), backend=backend)
     assert np.array_equal(np.isinf(a), np.isinf(b))
     if cycles > 1 or method.has_momentum:
         assert np.array_equal(a, b)

@@ -922,7 +922,7 @@ def _wrap_kernels():
             for name in _KERNELS:
                 # FMA contraction everywhere; only the sums may be reassociated (vectorized)
                 fastmath = {"contract", "reassoc"} if name in _REASSOC else {"contract"}
-                names[name] = numba.njit(cache=_CACHE, fastmath=fastmath, error_model="numpy")(names[name])
+                names[name] = numba.njit(cache=_CACHE, fastmath=fastmath, error_model="numpy", nogil=True)(names[name])
             _COMPILED = True
 
 
@@ -956,9 +956,9 @@ def _compiled_losses(method, lam, m0, cycles, sigma, form, out, precond):
     D = lam.size
     out2 = out.reshape(n, cycles + 1)
     limit = _base.divergence_limit(out2[0, 0])
-    # fresh writable C arrays, so that every call has the same compiled signature
-    p = np.empty(0) if precond is None else np.array(precond, dtype=np.float64)
-    lam = np.array(lam, dtype=np.float64)
+    # writable C float64 arrays (copied only if need be): every call has the same compiled signature
+    p = np.empty(0) if precond is None else np.require(precond, np.float64, ["C", "W"])
+    lam = np.require(lam, np.float64, ["C", "W"])
     s2, exact = float(sigma) ** 2, form == "exact"
     if method.has_momentum:
         carry = method.inner_momentum == "carry"
