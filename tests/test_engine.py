@@ -399,6 +399,10 @@ KERNEL_METHODS = {
     "sla-grid": TwoPhase(np.array([0.1, 0.5])[:, None], nu=np.array([0.8, 2.0, 6.0]), S=3, R=2, B=1,
                          beta_in=0.9, beta_out=0.9),
     "sla-long-S": TwoPhase(0.05, nu=1.3, S=30, R=2, B=4, beta_in=0.8, beta_out=0.5, inner_momentum="carry"),
+    # clustered eigenvalues of the inner step (beta_in -> 1, slow modes): the 3-term recurrence of
+    # the free orbit (S <= 24) and the full steps beyond it
+    "sla-clustered-24": TwoPhase(0.01, nu=1.0, S=24, R=2, B=4, beta_in=0.999, beta_out=0.5, inner_momentum="carry"),
+    "sla-clustered-300": TwoPhase(0.01, nu=1.0, S=300, R=2, B=4, beta_in=0.999, beta_out=0.5),
 }
 
 
