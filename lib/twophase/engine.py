@@ -591,12 +591,46 @@ def _k_nm_coef(l, s, B, exact):
     return c, c * c + q, k * l, q
 
 
+def _k_nm_orbit(xb, tb, lam, g, r, i0, m, nA, A):
+    """``A_k += sum lam T^k g`` over a block, ``k < nA`` (compiled with reassociated sums)."""
+    for i in range(m):
+        xb[i] = lam[i0 + i] * g[r, i0 + i]
+    for k in range(nA):
+        acc = 0.0
+        for i in range(m):
+            x = xb[i]
+            acc += x
+            xb[i] = x * tb[i]
+        A[k] += acc
+
+
+def _k_nm_coefs(lam, p, e, v, w, B, exact, chunked, i0, m, tb, yb, cb):
+    """Block coefficients without momentum: ``T`` (``d``, or ``a + w d`` when chunked), ``y``, ``c``."""
+    for i in range(m):
+        l = lam[i0 + i]
+        s = e * p[i0 + i] if p.size else e
+        c, d, kl, q = _k_nm_coef(l, s, B, exact)
+        if chunked:
+            tb[i] = (1.0 - v * (1.0 - c)) ** 2 + w * q
+            yb[i] = w * kl
+        else:
+            tb[i] = d
+            yb[i] = kl
+        cb[i] = c
+
+
 def _k_nm_run(g, lam, p, eta, nu, R, B, S, s2, exact, cycles, limit, out):
-    """No momentum: ``cycles`` cycles of every grid row of ``g`` (in place); losses into ``out``."""
+    """No momentum: ``cycles`` cycles of every grid row of ``g`` (in place); losses into ``out``.
+
+    One pass per cycle (per chunk of ``_CHUNK`` cycles when ``S = 1``): each block runs its
+    steps with the known feedback and the outer step, then the free orbit of the new state,
+    which gives the next cycle's ``A_k``.
+    """
     n, D = g.shape
     chunked = S == 1
     K = _CHUNK if chunked else S
     A = np.zeros(K + 1)
+    An = np.zeros(K + 1)
     C = np.zeros(K + 1)
     F = np.zeros(K + 1)
     xb = np.empty(_BLOCK)
@@ -607,61 +641,32 @@ def _k_nm_run(g, lam, p, eta, nu, R, B, S, s2, exact, cycles, limit, out):
     for r in range(n):
         e, v = eta[r], nu[r]
         w = v * v / R
-        # C_j = sum lam T^j y for j < K (data-independent)
-        C[:] = 0.0
+        t = 1
+        KK = min(K, cycles) if chunked else S
+        C[:] = 0.0  # C_j = sum lam T^j y (data-independent), and A_k of the first cycle (chunk)
+        A[:] = 0.0
         for i0 in range(0, D, _BLOCK):
             m = min(_BLOCK, D - i0)
+            _k_nm_coefs(lam, p, e, v, w, B, exact, chunked, i0, m, tb, yb, cb)
             for i in range(m):
-                l = lam[i0 + i]
-                s = e * p[i0 + i] if p.size else e
-                c, d, kl, q = _k_nm_coef(l, s, B, exact)
-                if chunked:
-                    h = 1.0 - c
-                    tb[i] = (1.0 - v * h) ** 2 + w * q
-                    xb[i] = l * w * kl
-                else:
-                    tb[i] = d
-                    xb[i] = l * kl
+                xb[i] = lam[i0 + i] * yb[i]
             for k in range(K):
                 C[k] += _k_sum(xb, m)
                 for i in range(m):
                     xb[i] *= tb[i]
-        t = 1
+            _k_nm_orbit(xb, tb, lam, g, r, i0, m, KK + 1 if chunked else S, A)
         while t <= cycles:
             KK = min(K, cycles - t + 1) if chunked else S
-            # pass 1: A_k = sum lam T^k g, k < KK (and the feedback at k = KK when chunked)
-            A[:] = 0.0
-            for i0 in range(0, D, _BLOCK):
-                m = min(_BLOCK, D - i0)
-                for i in range(m):
-                    l = lam[i0 + i]
-                    s = e * p[i0 + i] if p.size else e
-                    c, d, kl, q = _k_nm_coef(l, s, B, exact)
-                    if chunked:
-                        tb[i] = (1.0 - v * (1.0 - c)) ** 2 + w * q
-                    else:
-                        tb[i] = d
-                    xb[i] = l * g[r, i0 + i]
-                for k in range(KK + 1 if chunked else KK):
-                    A[k] += _k_sum(xb, m)
-                    for i in range(m):
-                        xb[i] *= tb[i]
-            _k_feedback(A, C, s2, KK + 1 if chunked else KK, F)
-            # pass 2: the steps of each mode with the known feedback, then the outer step
+            _k_feedback(A, C, s2, KK + 1 if chunked else S, F)
+            t_next = t + KK if chunked else t + 1
+            more = t_next <= cycles
+            nAn = min(K, cycles - t_next + 1) + 1 if chunked else S
+            An[:] = 0.0
             Fg = 0.0
             for i0 in range(0, D, _BLOCK):
                 m = min(_BLOCK, D - i0)
+                _k_nm_coefs(lam, p, e, v, w, B, exact, chunked, i0, m, tb, yb, cb)
                 for i in range(m):
-                    l = lam[i0 + i]
-                    s = e * p[i0 + i] if p.size else e
-                    c, d, kl, q = _k_nm_coef(l, s, B, exact)
-                    if chunked:
-                        tb[i] = (1.0 - v * (1.0 - c)) ** 2 + w * q
-                        yb[i] = w * kl
-                    else:
-                        tb[i] = d
-                        yb[i] = kl
-                        cb[i] = c
                     xb[i] = g[r, i0 + i]
                 if chunked:
                     for k in range(KK):
@@ -685,6 +690,8 @@ def _k_nm_run(g, lam, p, eta, nu, R, B, S, s2, exact, cycles, limit, out):
                         gn = a * gi + w * xb[i]
                         g[r, i0 + i] = gn
                         Fg += lam[i0 + i] * gn
+                if more:  # the next cycle's A_k while the block is in cache
+                    _k_nm_orbit(xb, tb, lam, g, r, i0, m, nAn, An)
             if chunked:
                 stop = False
                 for k in range(1, KK + 1):
@@ -703,6 +710,7 @@ def _k_nm_run(g, lam, p, eta, nu, R, B, S, s2, exact, cycles, limit, out):
                 for q in range(t, cycles + 1):
                     out[r, q] = np.inf
                 break
+            A, An = An, A
     return out
 
 
@@ -919,11 +927,12 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
     return out
 
 
-_KERNELS = ("_k_sum", "_k_feedback", "_k_nm_coef", "_k_nm_run", "_k_sla_coef", "_k_sla_step",
+_KERNELS = ("_k_sum", "_k_feedback", "_k_nm_coef", "_k_nm_orbit", "_k_nm_coefs", "_k_nm_run", "_k_sla_coef",
+            "_k_sla_step",
             "_k_mat_mul", "_k_mat_square", "_k_mat_power", "_k_sla_orbit", "_k_sla_load", "_k_sla_run")
 _CACHE = True
 _COMPILE_LOCK = threading.Lock()
-_REASSOC = ("_k_sum", "_k_sla_orbit")
+_REASSOC = ("_k_sum", "_k_sla_orbit", "_k_nm_orbit")
 _COMPILED = None  # None: not tried yet; then True (numba kernels in place) or False (no numba)
 BACKENDS = ("compiled", "numpy")
 
