@@ -995,7 +995,9 @@ def _compiled_losses(method, lam, m0, cycles, sigma, form, out, precond):
     out2 = out.reshape(n, cycles + 1)
     limit = _base.divergence_limit(out2[0, 0])
     # writable C float64 arrays (copied only if need be): every call has the same compiled signature
-    p = np.empty(0) if precond is None else np.require(precond, np.float64, ["C", "W"])
+    # p = ones for None: one code path, so precond = ones is precond = None bit for bit (FMA
+    # contraction could otherwise differ between the two compiled paths)
+    p = np.ones(lam.size) if precond is None else np.require(precond, np.float64, ["C", "W"])
     lam = np.require(lam, np.float64, ["C", "W"])
     s2, exact = float(sigma) ** 2, form == "exact"
     if method.has_momentum:
