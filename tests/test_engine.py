@@ -303,12 +303,16 @@ PRECOND_METHODS = [
 
 @pytest.mark.parametrize("method", PRECOND_METHODS, ids=["sgd", "grid", "sla", "divergent"])
 @pytest.mark.parametrize("cycles", [1, 7])
-def test_precond_ones_is_no_precond(problem, method, cycles, form):
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+def test_precond_ones_is_no_precond(problem, method, cycles, form, backend):
     """precond = ones reproduces precond = None: bit for bit through the recursions (cycles > 1
-    and momentum), to 1e-12 on the one-cycle quadratic (it uses P_B^T, summed in another order)."""
+    and momentum; numpy path and kernels), to 1e-12 on the one-cycle quadratic (it uses P_B^T,
+    summed in another order)."""
+    if backend == "compiled":
+        pytest.importorskip("numba")
     lam, m0 = problem
-    a = th.expected_loss(method, lam, m0, cycles, sigma=0.3, form=form)
-    b = th.expected_loss(method, lam, m0, cycles, sigma=0.3, form=form, precond=np.ones(lam.size))
+    a = en._expected_loss(method, lam, m0, cycles, 0.3, form, backend=backend)
+    b = en._expected_loss(method, lam, m0, cycles, 0.3, form, np.ones(lam.size), backend=backend)
     assert np.array_equal(np.isinf(a), np.isinf(b))
     if cycles > 1 or method.has_momentum:
         assert np.array_equal(a, b)
@@ -395,6 +399,10 @@ KERNEL_METHODS = {
     "sla-grid": TwoPhase(np.array([0.1, 0.5])[:, None], nu=np.array([0.8, 2.0, 6.0]), S=3, R=2, B=1,
                          beta_in=0.9, beta_out=0.9),
     "sla-long-S": TwoPhase(0.05, nu=1.3, S=30, R=2, B=4, beta_in=0.8, beta_out=0.5, inner_momentum="carry"),
+    # clustered eigenvalues of the inner step (beta_in -> 1, slow modes): the 3-term recurrence of
+    # the free orbit (S <= 24) and the full steps beyond it
+    "sla-clustered-24": TwoPhase(0.01, nu=1.0, S=24, R=2, B=4, beta_in=0.999, beta_out=0.5, inner_momentum="carry"),
+    "sla-clustered-300": TwoPhase(0.01, nu=1.0, S=300, R=2, B=4, beta_in=0.999, beta_out=0.5),
 }
 
 

@@ -591,12 +591,46 @@ def _k_nm_coef(l, s, B, exact):
     return c, c * c + q, k * l, q
 
 
+def _k_nm_orbit(xb, tb, lam, g, r, i0, m, nA, A):
+    """``A_k += sum lam T^k g`` over a block, ``k < nA`` (compiled with reassociated sums)."""
+    for i in range(m):
+        xb[i] = lam[i0 + i] * g[r, i0 + i]
+    for k in range(nA):
+        acc = 0.0
+        for i in range(m):
+            x = xb[i]
+            acc += x
+            xb[i] = x * tb[i]
+        A[k] += acc
+
+
+def _k_nm_coefs(lam, p, e, v, w, B, exact, chunked, i0, m, tb, yb, cb):
+    """Block coefficients without momentum: ``T`` (``d``, or ``a + w d`` when chunked), ``y``, ``c``."""
+    for i in range(m):
+        l = lam[i0 + i]
+        s = e * p[i0 + i] if p.size else e
+        c, d, kl, q = _k_nm_coef(l, s, B, exact)
+        if chunked:
+            tb[i] = (1.0 - v * (1.0 - c)) ** 2 + w * q
+            yb[i] = w * kl
+        else:
+            tb[i] = d
+            yb[i] = kl
+        cb[i] = c
+
+
 def _k_nm_run(g, lam, p, eta, nu, R, B, S, s2, exact, cycles, limit, out):
-    """No momentum: ``cycles`` cycles of every grid row of ``g`` (in place); losses into ``out``."""
+    """No momentum: ``cycles`` cycles of every grid row of ``g`` (in place); losses into ``out``.
+
+    One pass per cycle (per chunk of ``_CHUNK`` cycles when ``S = 1``): each block runs its
+    steps with the known feedback and the outer step, then the free orbit of the new state,
+    which gives the next cycle's ``A_k``.
+    """
     n, D = g.shape
     chunked = S == 1
     K = _CHUNK if chunked else S
     A = np.zeros(K + 1)
+    An = np.zeros(K + 1)
     C = np.zeros(K + 1)
     F = np.zeros(K + 1)
     xb = np.empty(_BLOCK)
@@ -607,61 +641,32 @@ def _k_nm_run(g, lam, p, eta, nu, R, B, S, s2, exact, cycles, limit, out):
     for r in range(n):
         e, v = eta[r], nu[r]
         w = v * v / R
-        # C_j = sum lam T^j y for j < K (data-independent)
-        C[:] = 0.0
+        t = 1
+        KK = min(K, cycles) if chunked else S
+        C[:] = 0.0  # C_j = sum lam T^j y (data-independent), and A_k of the first cycle (chunk)
+        A[:] = 0.0
         for i0 in range(0, D, _BLOCK):
             m = min(_BLOCK, D - i0)
+            _k_nm_coefs(lam, p, e, v, w, B, exact, chunked, i0, m, tb, yb, cb)
             for i in range(m):
-                l = lam[i0 + i]
-                s = e * p[i0 + i] if p.size else e
-                c, d, kl, q = _k_nm_coef(l, s, B, exact)
-                if chunked:
-                    h = 1.0 - c
-                    tb[i] = (1.0 - v * h) ** 2 + w * q
-                    xb[i] = l * w * kl
-                else:
-                    tb[i] = d
-                    xb[i] = l * kl
+                xb[i] = lam[i0 + i] * yb[i]
             for k in range(K):
                 C[k] += _k_sum(xb, m)
                 for i in range(m):
                     xb[i] *= tb[i]
-        t = 1
+            _k_nm_orbit(xb, tb, lam, g, r, i0, m, KK + 1 if chunked else S, A)
         while t <= cycles:
             KK = min(K, cycles - t + 1) if chunked else S
-            # pass 1: A_k = sum lam T^k g, k < KK (and the feedback at k = KK when chunked)
-            A[:] = 0.0
-            for i0 in range(0, D, _BLOCK):
-                m = min(_BLOCK, D - i0)
-                for i in range(m):
-                    l = lam[i0 + i]
-                    s = e * p[i0 + i] if p.size else e
-                    c, d, kl, q = _k_nm_coef(l, s, B, exact)
-                    if chunked:
-                        tb[i] = (1.0 - v * (1.0 - c)) ** 2 + w * q
-                    else:
-                        tb[i] = d
-                    xb[i] = l * g[r, i0 + i]
-                for k in range(KK + 1 if chunked else KK):
-                    A[k] += _k_sum(xb, m)
-                    for i in range(m):
-                        xb[i] *= tb[i]
-            _k_feedback(A, C, s2, KK + 1 if chunked else KK, F)
-            # pass 2: the steps of each mode with the known feedback, then the outer step
+            _k_feedback(A, C, s2, KK + 1 if chunked else S, F)
+            t_next = t + KK if chunked else t + 1
+            more = t_next <= cycles
+            nAn = min(K, cycles - t_next + 1) + 1 if chunked else S
+            An[:] = 0.0
             Fg = 0.0
             for i0 in range(0, D, _BLOCK):
                 m = min(_BLOCK, D - i0)
+                _k_nm_coefs(lam, p, e, v, w, B, exact, chunked, i0, m, tb, yb, cb)
                 for i in range(m):
-                    l = lam[i0 + i]
-                    s = e * p[i0 + i] if p.size else e
-                    c, d, kl, q = _k_nm_coef(l, s, B, exact)
-                    if chunked:
-                        tb[i] = (1.0 - v * (1.0 - c)) ** 2 + w * q
-                        yb[i] = w * kl
-                    else:
-                        tb[i] = d
-                        yb[i] = kl
-                        cb[i] = c
                     xb[i] = g[r, i0 + i]
                 if chunked:
                     for k in range(KK):
@@ -685,6 +690,8 @@ def _k_nm_run(g, lam, p, eta, nu, R, B, S, s2, exact, cycles, limit, out):
                         gn = a * gi + w * xb[i]
                         g[r, i0 + i] = gn
                         Fg += lam[i0 + i] * gn
+                if more:  # the next cycle's A_k while the block is in cache
+                    _k_nm_orbit(xb, tb, lam, g, r, i0, m, nAn, An)
             if chunked:
                 stop = False
                 for k in range(1, KK + 1):
@@ -703,10 +710,12 @@ def _k_nm_run(g, lam, p, eta, nu, R, B, S, s2, exact, cycles, limit, out):
                 for q in range(t, cycles + 1):
                     out[r, q] = np.inf
                 break
+            A, An = An, A
     return out
 
 
 _SLA_BLOCK = 256  # the working arrays of a block of modes stay in L1
+_CH_MAX_S = 24    # longest inner phase whose free orbit uses the 3-term recurrence (see _k_sla_orbit)
 
 
 def _k_sla_coef(l, s, bi, invB, exact, cf, i):
@@ -718,7 +727,16 @@ def _k_sla_coef(l, s, bi, invB, exact, cf, i):
     cf[3, i] = s
     cf[4, i] = s * s
     cf[5, i] = l * invB
-    cf[6, i] = l * l * invB if exact else 0.0
+    q = l * l * invB if exact else 0.0
+    cf[6, i] = q
+    # invariants of the free step T (3 x 3 on (ee, eu, uu)): T^3 = t1 T^2 - t2 T + t3 (Cayley-Hamilton)
+    a, c = cf[0, i], cf[2, i]
+    T00, T01, T02 = a * a + s * s * q, 2.0 * a * c, c * c
+    T10, T11, T12 = a * l - s * q, a * bi + c * l, c * bi
+    T20, T21, T22 = l * l + q, 2.0 * l * bi, bi * bi
+    cf[7, i] = T00 + T11 + T22
+    cf[8, i] = T00 * T11 - T01 * T10 + T00 * T22 - T02 * T20 + T11 * T22 - T12 * T21
+    cf[9, i] = T00 * (T11 * T22 - T12 * T21) - T01 * (T10 * T22 - T12 * T20) + T02 * (T10 * T21 - T11 * T20)
 
 
 def _k_sla_step(W, cf, bi, fk, m):
@@ -781,15 +799,33 @@ def _k_mat_square(Z, m):
         Z[3, i] = z10 * z01 + z11 * z11
 
 
-def _k_sla_orbit(W, cf, bi, S, A, m):
-    """``A_k += sum lam (T^k W)_ee`` for ``k < S`` (the free orbit; ``W`` is overwritten)."""
+def _k_sla_orbit(W, cf, bi, S, A, U, m):
+    """``A_k += sum lam u_k``, ``u_k = (T^k W)_ee``, for ``k < S`` (the free orbit).
+
+    Two full steps give ``u_0, u_1, u_2``; then ``u_k = t1 u_{k-1} - t2 u_{k-2} + t3 u_{k-3}``
+    (Cayley-Hamilton for the 3 x 3 step), 3 multiply-adds per mode-step instead of 14. The
+    recurrence amplifies rounding when the step's eigenvalues cluster (``beta_in -> 1``, slow
+    modes) over many steps, so it runs only for ``S <= _CH_MAX_S``; longer phases take full
+    steps. ``W`` is overwritten; ``U`` (3 rows) is work space.
+    """
+    full = S > _CH_MAX_S
     for k in range(S):
+        row = k % 3
         acc = 0.0
-        for i in range(m):
-            acc += cf[1, i] * W[0, i]
+        if k < 3 or full:
+            if k > 0:
+                _k_sla_step(W, cf, bi, 0.0, m)
+            for i in range(m):
+                u = W[0, i]
+                U[row, i] = u
+                acc += cf[1, i] * u
+        else:
+            r1, r2 = (k - 1) % 3, (k - 2) % 3
+            for i in range(m):
+                u = cf[7, i] * U[r1, i] - cf[8, i] * U[r2, i] + cf[9, i] * U[row, i]
+                U[row, i] = u
+                acc += cf[1, i] * u
         A[k] += acc
-        if k < S - 1:
-            _k_sla_step(W, cf, bi, 0.0, m)
 
 
 def _k_sla_load(W, st, carry, r, i0, m):
@@ -810,7 +846,8 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
     """
     n, D = st.shape[1], st.shape[2]
     nb = _SLA_BLOCK
-    cf = np.empty((7, nb))
+    cf = np.empty((10, nb))
+    U = np.empty((3, nb))
     W = np.empty((3, nb))
     P = np.empty((4, nb))
     Z = np.empty((4, nb))
@@ -830,9 +867,9 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
             for i in range(m):
                 _k_sla_coef(lam[i0 + i], e * p[i0 + i] if p.size else e, bi, invB, exact, cf, i)
                 W[0, i], W[1, i], W[2, i] = cf[4, i] * cf[5, i], -cf[3, i] * cf[5, i], cf[5, i]
-            _k_sla_orbit(W, cf, bi, S, C, m)
+            _k_sla_orbit(W, cf, bi, S, C, U, m)
             _k_sla_load(W, st, carry, r, i0, m)
-            _k_sla_orbit(W, cf, bi, S, A, m)
+            _k_sla_orbit(W, cf, bi, S, A, U, m)
         for t in range(1, cycles + 1):
             _k_feedback(A, C, s2, S, F)
             An[:] = 0.0
@@ -879,7 +916,7 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
                     Fg += lam[j] * n00
                 if t < cycles:  # the next cycle's A_k from the new state, while the block is in cache
                     _k_sla_load(W, st, carry, r, i0, m)
-                    _k_sla_orbit(W, cf, bi, S, An, m)
+                    _k_sla_orbit(W, cf, bi, S, An, U, m)
             A, An = An, A
             L = 0.5 * (Fg + s2)
             out[r, t] = L
@@ -890,11 +927,12 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
     return out
 
 
-_KERNELS = ("_k_sum", "_k_feedback", "_k_nm_coef", "_k_nm_run", "_k_sla_coef", "_k_sla_step",
+_KERNELS = ("_k_sum", "_k_feedback", "_k_nm_coef", "_k_nm_orbit", "_k_nm_coefs", "_k_nm_run", "_k_sla_coef",
+            "_k_sla_step",
             "_k_mat_mul", "_k_mat_square", "_k_mat_power", "_k_sla_orbit", "_k_sla_load", "_k_sla_run")
 _CACHE = True
 _COMPILE_LOCK = threading.Lock()
-_REASSOC = ("_k_sum", "_k_sla_orbit")
+_REASSOC = ("_k_sum", "_k_sla_orbit", "_k_nm_orbit")
 _COMPILED = None  # None: not tried yet; then True (numba kernels in place) or False (no numba)
 BACKENDS = ("compiled", "numpy")
 
@@ -922,7 +960,7 @@ def _wrap_kernels():
             for name in _KERNELS:
                 # FMA contraction everywhere; only the sums may be reassociated (vectorized)
                 fastmath = {"contract", "reassoc"} if name in _REASSOC else {"contract"}
-                names[name] = numba.njit(cache=_CACHE, fastmath=fastmath, error_model="numpy")(names[name])
+                names[name] = numba.njit(cache=_CACHE, fastmath=fastmath, error_model="numpy", nogil=True)(names[name])
             _COMPILED = True
 
 
@@ -956,9 +994,11 @@ def _compiled_losses(method, lam, m0, cycles, sigma, form, out, precond):
     D = lam.size
     out2 = out.reshape(n, cycles + 1)
     limit = _base.divergence_limit(out2[0, 0])
-    # fresh writable C arrays, so that every call has the same compiled signature
-    p = np.empty(0) if precond is None else np.array(precond, dtype=np.float64)
-    lam = np.array(lam, dtype=np.float64)
+    # writable C float64 arrays (copied only if need be): every call has the same compiled signature
+    # p = ones for None: one code path, so precond = ones is precond = None bit for bit (FMA
+    # contraction could otherwise differ between the two compiled paths)
+    p = np.ones(lam.size) if precond is None else np.require(precond, np.float64, ["C", "W"])
+    lam = np.require(lam, np.float64, ["C", "W"])
     s2, exact = float(sigma) ** 2, form == "exact"
     if method.has_momentum:
         carry = method.inner_momentum == "carry"
