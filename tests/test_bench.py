@@ -28,3 +28,15 @@ def test_best_time_bad_input():
         bench.best_time(3)
     with pytest.raises(ValueError, match="repeats"):
         bench.best_time(lambda: None, repeats=0)
+
+
+def test_engine_floor_rows_agree():
+    """The issue-12 rows (compiled kernels vs the numpy recursions, quick size) agree to
+    AGREE_RTOL and report ns per mode-step of both sides; no speed is asserted."""
+    pytest.importorskip("numba")
+    rows = bench._engine_floor_rows(True)
+    names = [r["name"] for r in rows]
+    for label in ("SGD", "LA-DiLoCo", "SLA"):
+        assert any(n.startswith(f"engine floor {label}:") and "ns/mode-step" in n for n in names), names
+    assert all(r["agree"] is None or r["agree"] <= bench.AGREE_RTOL for r in rows), rows
+    assert any("fresh process" in n for n in names)

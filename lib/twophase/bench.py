@@ -15,7 +15,12 @@ are only judged at full size. Targets:
 * the one moment engine no slower than the old engine by more than 10 % (rows "old engine vs
   new engine": ratio = old time / new time, target >= 0.9);
 * fast gradient sampler (the kernel :func:`twophase.simulate.loss_curves` runs) >= 10x faster
-  than naive at B = 64, D = 3200, and within 3x of drawing D standard normals.
+  than naive at B = 64, D = 3200, and within 3x of drawing D standard normals;
+* the engine at its bandwidth floor (issue 12): the compiled kernels of
+  :mod:`twophase.engine` at most 5 ns per mode-step at D = 10^6 for SGD, LA-DiLoCo and SLA,
+  side by side with the numpy recursions (rows "engine floor"; the name gives ns per
+  mode-step of both and the new side's CPU time, which a loaded machine inflates less), and
+  the cost of loading the cached kernels in a fresh process.
 
 Owns: the benchmark rows. May import: every Part I numerics module (it is at the top of them).
 """
@@ -23,11 +28,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
 
 from . import _validate as v
+from . import engine as en
 from . import simulate as sim
 from . import spectra as sp
 from . import theory as th
@@ -128,6 +136,56 @@ def run(quick: bool = False) -> list[dict]:
     rows.append(_row(f"fast vs naive gradient sampler (B={B}, D={D})", t_f, t_n, t_n / t_f, ">= 10x",
                      t_n / t_f >= 10))
     rows.append(_row(f"fast gradient vs drawing D={D} normals", t_f, t_r, t_f / t_r, "<= 3x", t_f / t_r <= 3))
+    rows += _engine_floor_rows(quick)
+    return rows
+
+
+def _cpu_time(fn, repeats):
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def _engine_floor_rows(quick):
+    """ns per mode-step of the compiled kernels vs the numpy recursions, D = 10^6 (issue 12)."""
+    if en.default_backend() == "numpy" or not en._have_compiled():
+        return [_row("engine floor: compiled kernels unavailable (numba missing or TWOPHASE_ENGINE=numpy)",
+                     np.nan, np.nan, np.nan, "<= 5 ns/mode-step", False)]
+    D = 10_000 if quick else 1_000_000
+    lam = sp.power_law(D, -1.5)
+    m0 = sp.initial_moments(lam)
+    cases = [("SGD", TwoPhase(0.5, B=8), 40),
+             ("LA-DiLoCo", TwoPhase(0.5, nu=1.2, S=10, R=4, B=16), 4),
+             ("SLA", TwoPhase(0.5, nu=1.2, S=10, R=4, B=16, beta_in=0.5, beta_out=0.5, outer="nesterov"), 4)]
+    rows = []
+    for label, meth, cyc in cases:
+        def new():
+            return en._expected_loss(meth, lam, m0, cyc, 0.3, backend="compiled")
+
+        def old():
+            return en._expected_loss(meth, lam, m0, cyc, 0.3, backend="numpy")
+
+        steps = D * meth.S * cyc
+        t0 = time.perf_counter()
+        L_old = old()  # the numpy recursions take seconds at D = 10^6: one timed call
+        t_old = time.perf_counter() - t0
+        agree = _rel(new(), L_old)
+        t_new = best_time(new, repeats=7, min_time=0.02)
+        cpu = _cpu_time(new, 5)
+        ns, ns_old, ns_cpu = (1e9 * t / steps for t in (t_new, t_old, cpu))
+        rows.append(_row(f"engine floor {label}: {ns:.2f} vs {ns_old:.1f} ns/mode-step, cpu {ns_cpu:.2f} (D={D:.0e})",
+                         t_new, t_old, t_old / t_new, "<= 5 ns (cpu)", ns_cpu <= 5, agree))
+    code = ("import numpy as np, time; from twophase import TwoPhase, engine as en; t = time.perf_counter(); "
+            "en._expected_loss(TwoPhase(0.5, S=2, beta_in=0.5), np.ones(4), np.ones(4), 2, backend='{}'); "
+            "en._expected_loss(TwoPhase(0.5, S=2), np.ones(4), np.ones(4), 2, backend='{}'); "
+            "print(time.perf_counter() - t)")
+    t = {b: float(subprocess.run([sys.executable, "-c", code.format(b, b)], capture_output=True, text=True,
+                                 check=True).stdout) for b in ("numpy", "compiled")}
+    rows.append(_row("engine floor: first calls in a fresh process, cached kernels vs numpy",
+                     t["compiled"], t["numpy"], np.nan, "< 3 s", t["compiled"] < 3))
     return rows
 
 

@@ -112,8 +112,20 @@ def _outer_step(e0, buf, delta, method: TwoPhase):
     return e0 - nu * buf, buf
 
 
+def _check_precond(precond, D: int):
+    """``None`` or a diagonal preconditioner ``p``: float64, shape ``(D,)``, finite and > 0."""
+    if precond is None:
+        return None
+    p = v.real_array("precond", precond)
+    if p.shape != (D,):
+        raise ValueError(f"precond must be None or an array of shape ({D},) to match lam, got shape {p.shape}")
+    if np.any(p <= 0):
+        raise ValueError(f"precond must be > 0 in every mode (allowed range (0, inf)), got min {p.min()!r}")
+    return p
+
+
 def loss_curves(method: TwoPhase, lam, m0, cycles: int, seeds: int, sigma: float = 0.0,
-                sampler: str = "fast", seed: int = 0, progress=None):
+                sampler: str = "fast", seed: int = 0, progress=None, precond=None):
     """Monte-Carlo loss curves of the real stochastic algorithm.
 
     Parameters
@@ -135,6 +147,10 @@ def loss_curves(method: TwoPhase, lam, m0, cycles: int, seeds: int, sigma: float
         Seed of ``numpy.random.default_rng``; the result is deterministic given it.
     progress : bool or None
         Show a progress bar over cycles (``None``: only for long runs).
+    precond : None or array_like, shape (D,)
+        Diagonal preconditioner ``p`` (finite, > 0) of the local steps:
+        ``theta <- theta - eta p g``, or with inner momentum ``u <- beta_in u + g``,
+        ``theta <- theta - eta p u``. The outer step is not preconditioned.
 
     Returns
     -------
@@ -151,6 +167,7 @@ def loss_curves(method: TwoPhase, lam, m0, cycles: int, seeds: int, sigma: float
     seed = v.nonnegative_int("seed", seed)
     if progress is not None:
         v.flag("progress", progress)
+    precond = _check_precond(precond, lam.size)
     D, R, S = lam.size, method.R, method.S
     per_step = float(seeds) * R * D * (method.B if sampler == "naive" else 1)
     v.array_size("seeds", per_step, f"one step of {seeds} seeds x {R} workers at D = {D}")
@@ -171,6 +188,7 @@ def loss_curves(method: TwoPhase, lam, m0, cycles: int, seeds: int, sigma: float
 
         bar = tqdm(total=cycles, desc=f"simulate {method!r}", leave=False)
     reset = method.inner_momentum == "reset"
+    lr = method.eta if precond is None else method.eta * precond  # the local step, per mode
 
     def step(state):
         if bar is not None:
@@ -183,9 +201,9 @@ def loss_curves(method: TwoPhase, lam, m0, cycles: int, seeds: int, sigma: float
             g = _minibatch_gradient(er, lam, method.B, sigma, rng, sampler)
             if method.beta_in:
                 inner_buf = method.beta_in * inner_buf + g
-                er = er - method.eta * inner_buf
+                er = er - lr * inner_buf
             else:
-                er = er - method.eta * g
+                er = er - lr * g
         delta = e0 - er.mean(axis=1)
         e0, outer_buf = _outer_step(e0, outer_buf, delta, method)
         return e0, outer_buf, inner_buf
