@@ -13,7 +13,7 @@ import pytest
 
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHECKED = {"01_sgd", "02_lookahead", "03_diloco", "04_momentum", "05_local_method", "06_local_checks",
-           "07_neural_network"}
+           "07_neural_network", "08_scaled_high_dimension"}
 MAX_CELL = 25
 
 
