@@ -562,7 +562,7 @@ def _sla_cycle(st: SLAMoments, k: _Coeffs, method: TwoPhase, nu, sigma, form):
 #   second moments), so the split adds no cancellation. SGD-like runs (S = 1, no momentum)
 #   are one step per cycle, ``g <- (a + w d) g + w k lam (F + sigma^2)``: chunked over cycles.
 # Memory per cycle: lam, p and the state read once, the state written once (no momentum:
-# 24 B per mode, SLA: 40 B reset / 72 B carry) -- a few bytes per mode-step at S = 10.
+# 32 B per mode, SLA: 64 B reset / 128 B carry): 3-13 bytes per mode-step at S = 10.
 # numba is optional (``pip install numba``); without it, or with TWOPHASE_ENGINE=numpy, the
 # numpy recursions above run. Both are tested equal to 1e-12.
 _BLOCK = 256  # modes per block: the block's working arrays stay in L1
