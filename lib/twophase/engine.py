@@ -549,17 +549,20 @@ def _sla_cycle(st: SLAMoments, k: _Coeffs, method: TwoPhase, nu, sigma, form):
 
 # --------------------------------------------------------------------------- compiled kernels
 # The recursions above allocate a temporary per operation (issue 12: 300-800 bytes moved per
-# mode-step). The kernels below run the same recursions in two fused passes per cycle over
-# blocks of modes, with every per-mode coefficient computed on the fly from ``lam`` (and ``p``):
+# mode-step). The kernels below run the same recursions in one fused pass per cycle over
+# blocks of modes, with every per-mode coefficient computed on the fly from ``lam`` and ``p``:
 #
 #   an inner phase is S steps of ``w <- T w + y (F + sigma^2)`` with ``F = lam . w_ee`` (the
 #   rank-one feedback); T is per-mode (1 x 1 without momentum, 3 x 3 on (ee, eu, uu) with),
 #   so ``F_k = A_k + sum_{j<k} (F_j + sigma^2) C_{k-1-j}`` with ``A_k = sum_i lam_i (T^k w_0)_ee``
-#   and ``C_j = sum_i lam_i (T^j y)_ee``. Pass 1 computes the A_k (C once per call), a scalar
-#   recursion gives the F_k, pass 2 runs the S steps of each mode in registers and the outer
-#   step, writing the state once. Every term is >= 0 (T and y map second moments to second
-#   moments), so the split adds no cancellation. SGD-like runs (S = 1, no momentum) are one
-#   step per cycle, ``g <- (a + w d) g + w k lam (F + sigma^2)``: they are chunked over cycles.
+#   (the free orbit of the state) and ``C_j = sum_i lam_i (T^j y)_ee`` (once per call). A
+#   scalar recursion gives the F_k; then each block runs its S steps with the known feedback
+#   and the outer step, writes the state once, and runs the free orbit of the new state while
+#   it is in L1 (the next cycle's A_k). Every term is >= 0 (T and y map second moments to
+#   second moments), so the split adds no cancellation. SGD-like runs (S = 1, no momentum)
+#   are one step per cycle, ``g <- (a + w d) g + w k lam (F + sigma^2)``: chunked over cycles.
+# Memory per cycle: lam, p and the state read once, the state written once (no momentum:
+# 32 B per mode, SLA: 64 B reset / 128 B carry): 3-13 bytes per mode-step at S = 10.
 # numba is optional (``pip install numba``); without it, or with TWOPHASE_ENGINE=numpy, the
 # numpy recursions above run. Both are tested equal to 1e-12.
 _BLOCK = 256  # modes per block: the block's working arrays stay in L1
