@@ -23,7 +23,7 @@ import numpy as np
 
 from ._checks import (boolean, choice, float_list, int_list, nonneg_float, positive_float,
                       positive_int, seed_int)
-from .method import run_local
+from .method import run_local_many
 from .nn import MLP
 from .precond import PRECONDITIONERS, Preconditioner, make_precond
 from .problems import MLPClassifier, dirichlet_shards, iid_shards, load_digits_split
@@ -113,7 +113,17 @@ def _seeds(name, seeds):
 
 
 def _accuracy_metric(prob, Xte, yte):
-    return {"acc": lambda x: prob.accuracy(x, Xte, yte)}
+    """``{"acc": f}``: test accuracy, ``f(x)`` for one iterate or ``f(X)`` for all runs' at once
+    (``f.batched``, see :func:`~twophase.local.method.run_local_many`); the same numbers as
+    ``prob.accuracy(x, Xte, yte)``."""
+    net, feats, labels = prob.net, np.asarray(Xte, dtype=float), np.asarray(yte)
+
+    def acc(x):
+        hit = np.argmax(net._full_logits(np.atleast_2d(x), feats), axis=2) == labels
+        return np.mean(hit, axis=1) if np.ndim(x) == 2 else float(np.mean(hit[0]))
+
+    acc.batched = True
+    return {"acc": acc}
 
 
 def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alpha, beta,
@@ -177,20 +187,22 @@ def _one_config(probs, name, grid, M, H, rounds, seeds, tune_seed, alpha, beta, 
     pc = method_precond(name, alpha, beta)
     prob, x0, _ = probs[tune_seed]
 
-    def score(g):
-        return run_local(prob, x0, gamma=g, H=H, rounds=rounds, precond=pc, seed=tune_seed).loss[-1]
+    def scores(gammas):   # the whole grid at once: runs stacked along an array axis
+        return [r.loss[-1] for r in run_local_many(prob, x0, gammas=gammas, seeds=tune_seed, H=H,
+                                                   rounds=rounds, precond=pc, curves=False)]
 
-    tr = tune_gamma(score, grid)
+    tr = tune_gamma(scores, grid, vectorized=True)
     R = rounds if run_rounds is None else run_rounds
     L = np.full((len(seeds), R + 1), np.inf)
     A = np.full((len(seeds), R + 1), np.nan)
     clipped = np.full(len(seeds), np.nan)
     xs = [None] * len(seeds)
     if np.isfinite(tr.best):
-        for i, s in enumerate(seeds):
-            prob_s, x0_s, (Xte, yte) = probs[s]
-            r = run_local(prob_s, x0_s, gamma=tr.best, H=H, rounds=R, precond=pc, seed=int(s),
-                          metrics=_accuracy_metric(prob_s, Xte, yte))
+        ps = [probs[s] for s in seeds]
+        Xte, yte = ps[0][2]
+        runs = run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=tr.best, seeds=seeds,
+                              H=H, rounds=R, precond=pc, metrics=_accuracy_metric(ps[0][0], Xte, yte))
+        for i, r in enumerate(runs):
             L[i], A[i], xs[i] = r.loss, r.metrics["acc"], r.x
             if pc.name != "identity" and pc.positivity == "clip":
                 clipped[i] = np.mean(pc.dhat(r.state) <= pc.alpha)
@@ -258,10 +270,9 @@ def equal_cost_runs(res, *, rounds, seeds, alpha, beta, batch=32, hvp_batch=128,
         if have is not None and have.shape == (len(seeds), R + 1):
             out[(M, H, sp)] = {"cost": H * batch * np.arange(R + 1, dtype=float), "loss": have}
             continue
-        L = np.full((len(seeds), R + 1), np.inf)
-        for i, s in enumerate(seeds):
-            prob, x0, _ = digits_problem(M, sp, s, batch=batch, concentration=concentration, hidden=hidden)
-            L[i] = run_local(prob, x0, gamma=g, H=H, rounds=R, precond="identity", seed=int(s)).loss
+        ps = [digits_problem(M, sp, s, batch=batch, concentration=concentration, hidden=hidden) for s in seeds]
+        L = np.stack([r.loss for r in run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=g,
+                                                     seeds=seeds, H=H, rounds=R, precond="identity")])
         out[(M, H, sp)] = {"cost": H * batch * np.arange(R + 1, dtype=float), "loss": L}
     return out
 
@@ -443,9 +454,10 @@ def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alph
                     pen[(v, m, pos)] = np.array([0.5 * probs[(v, s)][0].weight_decay * float(np.sum(x[idx] ** 2))
                                                  for s, x in zip(seeds, cached["x_final"])])
                     continue
-                for s in seeds:
-                    prob, x0, _ = probs[(v, s)]
-                    r = run_local(prob, x0, gamma=g, H=H, rounds=rounds, precond=pc, seed=int(s))
+                ps = [probs[(v, s)] for s in seeds]
+                runs = run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=g, seeds=seeds,
+                                      H=H, rounds=rounds, precond=pc, curves=False)
+                for (prob, _, _), r in zip(ps, runs):
                     L.append(r.loss[-1])
                     P.append(0.5 * prob.weight_decay * float(np.sum(r.x[idx] ** 2)) if v != "dead pixels dropped" else 0.0)
                     dh = pc.dhat(r.state)
@@ -456,12 +468,14 @@ def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alph
                     amin[(v, m)], mind[(v, m)] = np.array(A), np.array(D)
         pce = method_precond(m, alpha, beta, positivity="eps", eps=eps)
         pt, xt, _ = digits_problem(M, split, tune_seed, **kw)
-        tr = tune_gamma(lambda gg: run_local(pt, xt, gamma=gg, H=H, rounds=rounds, precond=pce,
-                                             seed=tune_seed).loss[-1], grid)
+        tr = tune_gamma(lambda gs: [r.loss[-1] for r in run_local_many(pt, xt, gammas=gs, seeds=tune_seed, H=H,
+                                                                       rounds=rounds, precond=pce, curves=False)],
+                        grid, vectorized=True)
         own_g[m] = tr.best
-        own_l[m] = np.array([run_local(probs[("default", s)][0], probs[("default", s)][1], gamma=tr.best,
-                                       H=H, rounds=rounds, precond=pce, seed=int(s)).loss[-1]
-                             if np.isfinite(tr.best) else np.inf for s in seeds])
+        ps = [probs[("default", s)] for s in seeds]
+        own_l[m] = np.array([r.loss[-1] for r in run_local_many(
+            [p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=tr.best, seeds=seeds, H=H, rounds=rounds,
+            precond=pce, curves=False)]) if np.isfinite(tr.best) else np.full(len(seeds), np.inf)
     return EpsStudy(int(dead.size), dead_zero, gam, loss, pen, amin, mind, own_g, own_l)
 
 
@@ -483,14 +497,12 @@ def ablation_study(gamma, *, M, H, split, rounds, seeds, alpha, beta, batch=32, 
     pc = method_precond("adam", alpha, beta)
     out = {}
     for name, kw in ABLATIONS.items():
-        vals = []
-        for s in seeds:
-            prob, x0, (Xte, yte) = digits_problem(M, split, s, batch=batch, concentration=concentration,
-                                                  hidden=hidden)
-            r = run_local(prob, x0, gamma=gamma, H=H, rounds=rounds, precond=pc, seed=int(s),
-                          metrics=_accuracy_metric(prob, Xte, yte), **kw)
-            vals.append((r.loss[0], r.loss[-1], r.metrics["acc"][-1]))
-        out[name] = np.array(vals)
+        ps = [digits_problem(M, split, s, batch=batch, concentration=concentration, hidden=hidden) for s in seeds]
+        Xte, yte = ps[0][2]
+        runs = run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=gamma, seeds=seeds, H=H,
+                              rounds=rounds, precond=pc, metrics=_accuracy_metric(ps[0][0], Xte, yte),
+                              curves=False, **kw)
+        out[name] = np.array([(r.loss[0], r.loss[-1], r.metrics["acc"][-1]) for r in runs])
     return out
 
 

@@ -96,13 +96,51 @@ class MLP:
         if A.shape[2] != self.sizes[0] or A.shape[0] != theta.shape[0]:
             raise ValueError(f"A must have shape ({theta.shape[0]}, b, {self.sizes[0]}), got {A.shape}")
         need_grad = boolean("need_grad", need_grad)
+        return self._loss_grad(theta, A, y, need_grad)
+
+    def _forward(self, theta, A):
+        """Layer outputs ``[A, h_1, ..., z_L]`` for ``theta (N, P)``; ``A`` is ``(N, b, n_in)`` or
+        ``(1, b, n_in)`` (the same inputs for every parameter vector)."""
+        hs, h = [A], A
         layers = self.unpack(theta)
-        hs = [A]
-        h = A
         for li, (W, b) in enumerate(layers):
             z = np.matmul(h, W) + b[:, None, :]
             h = np.tanh(z) if li < len(layers) - 1 else z
             hs.append(h)
+        return hs, layers
+
+    #: rows per matrix product when one parameter vector meets a whole data set: 128 rows x 64
+    #: inputs x 32 outputs is at OpenBLAS's threshold for one thread (m n k <= 4 * 65536), so
+    #: full-data passes never start BLAS threads, which cost more than they save on a loaded
+    #: machine at these sizes; each row's numbers are the same however the rows are grouped.
+    _CHUNK = 128
+
+    def _full_logits(self, theta, features):
+        """Logits ``(N, n, n_out)`` of ``theta (N, P)`` on one data set ``features (n, n_in)``,
+        unchecked, in products of :attr:`_CHUNK` rows."""
+        N, (n, n_in) = theta.shape[0], features.shape
+        J = -(-n // self._CHUNK)
+        A = np.zeros((J * self._CHUNK, n_in))
+        A[:n] = features
+        h = A.reshape(1, J, self._CHUNK, n_in)
+        layers = self.unpack(theta)
+        for li, (W, b) in enumerate(layers):
+            z = np.matmul(h, W[:, None]) + b[:, None, None, :]
+            h = np.tanh(z) if li < len(layers) - 1 else z
+        return h.reshape(N, J * self._CHUNK, -1)[:, :n]
+
+    def _nll(self, theta, features, y):
+        """Per-sample cross-entropy ``(N, n)`` of ``theta (N, P)`` on ``(features, y)``,
+        unchecked: ``-log softmax(z_L)_y`` computed as in :meth:`loss_grad`."""
+        z = self._full_logits(theta, features)
+        zmax = z.max(axis=2, keepdims=True)
+        logp = z - zmax - np.log(np.exp(z - zmax).sum(axis=2, keepdims=True))
+        yy = np.broadcast_to(y, z.shape[:2])
+        return -np.take_along_axis(logp, yy[:, :, None], axis=2)[:, :, 0]
+
+    def _loss_grad(self, theta, A, y, need_grad=True):
+        """:meth:`loss_grad` without the argument checks (for callers that made them)."""
+        hs, layers = self._forward(theta, A)
         z = hs[-1]
         zmax = z.max(axis=2, keepdims=True)
         ez = np.exp(z - zmax)
@@ -137,5 +175,4 @@ class MLP:
         features = real_array("features", features, ndim=2)
         if features.shape[1] != self.sizes[0]:
             raise ValueError(f"features must have {self.sizes[0]} columns, got {features.shape}")
-        z = self.logits(np.atleast_2d(theta), features[None])
-        return np.argmax(z[0], axis=1)
+        return np.argmax(self._full_logits(theta[None], features)[0], axis=1)
