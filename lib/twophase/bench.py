@@ -128,6 +128,57 @@ def run(quick: bool = False) -> list[dict]:
     rows.append(_row(f"fast vs naive gradient sampler (B={B}, D={D})", t_f, t_n, t_n / t_f, ">= 10x",
                      t_n / t_f >= 10))
     rows.append(_row(f"fast gradient vs drawing D={D} normals", t_f, t_r, t_f / t_r, "<= 3x", t_f / t_r <= 3))
+    rows += _part2_rows(quick)
+    return rows
+
+
+def _part2_rows(quick: bool) -> list[dict]:
+    """Chapter 7's main call, ``twophase.local.digits.digits_grid``, at a reduced size: the code
+    before runs became an array axis (``twophase.local._reference.digits_grid_reference``: one
+    run per step size and per seed, BLAS threads as OpenBLAS chooses) against today's (step
+    sizes and seeds stacked, no BLAS threads on full-data passes, every core in threads), side
+    by side; ratio = old time / new time. A second row times both with BLAS held to one thread
+    and the new code serial, which isolates the array-axis and skipped-evaluation gains from the
+    thread effects. Agreement: the train-loss curves of every configuration.
+
+    Part II sits above this module's layer, so it is imported by name when the row runs.
+    """
+    import importlib
+
+    digits = importlib.import_module("twophase.local.digits")
+    ref = importlib.import_module("twophase.local._reference")
+    methods = ["identity", "rmsprop", "adam", "oasis"]
+    if quick:
+        grids = {m: ([1.0, 3.0] if m == "identity" else [0.01, 0.1]) for m in methods}
+        kw = dict(Ms=[2], Hs=[1], splits=["dirichlet"], rounds=3, seeds=[0, 1], hidden=8)
+    else:   # paper grids, rounds and seeds; M = 4 at H = 1 and H = 10, one split
+        grids = {m: ([1.0, 3.0, 10.0, 30.0] if m == "identity" else [0.003, 0.01, 0.03, 0.1, 0.3]) for m in methods}
+        kw = dict(Ms=[4], Hs=[1, 10], splits=["dirichlet"], rounds=40, seeds=[0, 1, 2], hidden=32)
+    kw.update(methods=methods, grids=grids, tune_seed=100, alpha=1e-3, beta=0.9)
+    label = f"M={kw['Ms']}, H={kw['Hs']}, {kw['rounds']} rounds, {len(kw['seeds'])} seeds"
+    reps = 1 if quick else 2
+
+    def agree(a, b):
+        return max(_rel(np.concatenate([a[k]["loss"].ravel() for k in a]),
+                        np.concatenate([b[k]["loss"].ravel() for k in a])), 0.0 if
+                   all(a[k]["gamma"] == b[k]["gamma"] for k in a) else np.inf)
+
+    rows = []
+    new, old = digits.digits_grid(**kw), ref.digits_grid_reference(**kw)
+    t_new = best_time(lambda: digits.digits_grid(**kw), repeats=reps, min_time=1e-3)
+    t_old = best_time(lambda: ref.digits_grid_reference(**kw), repeats=reps, min_time=1e-3)
+    rows.append(_row(f"chapter 7 digits_grid old vs new ({label})", t_new, t_old, t_old / t_new, ">= 5x",
+                     t_old / t_new >= 5, agree(new, old)))
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return rows
+    with threadpool_limits(1, user_api="blas"):
+        t_new1 = best_time(lambda: digits.digits_grid(**kw, executor="serial"), repeats=reps, min_time=1e-3)
+        t_old1 = best_time(lambda: ref.digits_grid_reference(**kw), repeats=reps, min_time=1e-3)
+        a1 = agree(digits.digits_grid(**kw, executor="serial"), old)
+    rows.append(_row("  same, one BLAS thread both sides, new code serial", t_new1, t_old1, t_old1 / t_new1,
+                     "(reported)", True, a1))
     return rows
 
 

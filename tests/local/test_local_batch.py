@@ -214,3 +214,20 @@ def test_predict_unchanged(mlp):
     z = prob.net.logits(x0[None], Xte[None])[0]
     np.testing.assert_array_equal(prob.net.predict(x0, Xte), np.argmax(z, axis=1))
     np.testing.assert_allclose(prob.net._full_logits(x0[None], Xte)[0], z, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("sizes", [(64, 32, 10), (5, 4, 3), (6, 10), (6, 5, 4, 3)])
+def test_fast_gradient_equals_loss_grad(sizes):
+    """The in-place gradient of the batched oracle equals loss_grad + wd * theta bit for bit,
+    and the label-only cross-entropy equals loss_grad's mean loss."""
+    from twophase.local.nn import MLP
+
+    net, rng = MLP(sizes), np.random.default_rng(1)
+    for N, b in [(4, 32), (12, 7)]:
+        th = rng.standard_normal((N, net.n_params)) * 0.3
+        A = rng.standard_normal((N, b, sizes[0]))
+        y = rng.integers(0, sizes[-1], (N, b))
+        loss, g = net.loss_grad(th, A, y)
+        np.testing.assert_array_equal(net._loss_grad_into(th, A, y, 1e-4), g + 1e-4 * th)
+        nll = np.stack([net._nll(th[i:i + 1], A[i], y[i])[0] for i in range(N)])
+        np.testing.assert_allclose(nll.mean(axis=1), loss, rtol=1e-13, atol=0)

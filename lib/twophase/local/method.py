@@ -340,9 +340,12 @@ def _run(stack, X0, gam, gens, H, rounds, pc, stats, average_stats, mode, n_prob
             flat = Dhat.reshape(live.size, -1)
             lo, hi = flat.min(axis=1), flat.max(axis=1)
             De = expand(Dhat)
-            for _ in range(H):
+            step = np.empty_like(X)
+            for _ in range(H):     # X <- X - g * (G / De), the same operations in place
                 G = st.stoch_grad(X, rs_steps)
-                X = X - g * (G / De)
+                np.divide(G, De, out=step)
+                step *= g
+                X -= step
         else:  # local_adam: per-worker refresh at every local step
             lo = np.full(live.size, np.inf)
             hi = np.full(live.size, -np.inf)

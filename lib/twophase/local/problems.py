@@ -596,8 +596,9 @@ class _MLPStack(_RunStack):
         R, M, d = X.shape
         b = rows.shape[-1]
         flat = X.reshape(R * M, d)
-        _, g = self.net._loss_grad(flat, self.a[rows].reshape(R * M, b, -1), self.y[rows].reshape(R * M, b))
-        return (g + self.wd * flat).reshape(R, M, d)
+        g = self.net._loss_grad_into(flat, self.a[rows].reshape(R * M, b, -1), self.y[rows].reshape(R * M, b),
+                                     self.wd)
+        return g.reshape(R, M, d)
 
     def stoch_grad(self, X, rngs):
         return self._grad(X, np.stack([p.sample(g) for p, g in zip(self.problems, rngs)]))
