@@ -231,3 +231,17 @@ def test_fast_gradient_equals_loss_grad(sizes):
         np.testing.assert_array_equal(net._loss_grad_into(th, A, y, 1e-4), g + 1e-4 * th)
         nll = np.stack([net._nll(th[i:i + 1], A[i], y[i])[0] for i in range(N)])
         np.testing.assert_allclose(nll.mean(axis=1), loss, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("opt", range(len(OPTIONS)))
+def test_one_run_loop_equals_the_stacked_loop(name, opt):
+    """run_local on a problem without a batched oracle takes the plain one-run loop; it equals
+    run_local_many's stacked loop at R = 1 bit for bit (with a target stop and divergence)."""
+    q = make_quadratic(5, 2, sigma=0.3, hetero=0.5, rng=3)
+    pc = make_precond(name) if name == "identity" else make_precond(name, alpha=1e-2)
+    for g in (0.1, 50.0):
+        kw = dict(H=3, rounds=6, precond=pc, seed=2, stop_at=1e-3, **OPTIONS[opt])
+        a = run_local(q, np.ones(5), gamma=g, **kw)
+        b = run_local_many(q, np.ones(5), gammas=[g], seeds=[kw.pop("seed")], **kw)[0]
+        _same(a, b)

@@ -50,7 +50,7 @@ import numpy as np
 
 from ._checks import boolean, choice, positive_float, positive_int, real_array, seed_int
 from .precond import Preconditioner, PrecondState, make_precond
-from .problems import _stack
+from .problems import _MLPStack, _stack, rademacher
 
 __all__ = ["LocalResult", "run_local", "run_local_many", "streams", "STATS", "MODES"]
 
@@ -176,9 +176,13 @@ def run_local(problem, x0, *, gamma: float, H: int, rounds: int,
     gamma = positive_float("gamma", gamma)
     if isinstance(seed, (list, tuple, np.ndarray)):
         raise TypeError(f"seed must be an integer >= 0 (one run), got {type(seed).__name__}")
-    return run_local_many(problem, x0, gammas=gamma, seeds=seed, H=H, rounds=rounds, precond=precond,
-                          stats=stats, average_stats=average_stats, mode=mode, n_probes=n_probes,
-                          metrics=metrics, curves=curves, blowup=blowup, stop_at=stop_at)[0]
+    args = _prepare(problem, x0, gamma, seed, H, rounds, precond, stats, average_stats, mode, n_probes,
+                    metrics, curves, blowup, stop_at)
+    (plist, X0, gam, gens), rest = args[:4], args[4:]
+    with np.errstate(all="ignore"):
+        if curves and not _MLPStack.fits(plist):     # nothing to batch: the plain one-run loop
+            return _run_one(plist[0], X0[0].copy(), float(gam[0]), *rest[:-1], *gens[0])
+        return _run(_stack(plist), X0, gam, gens, *rest)[0]
 
 
 def run_local_many(problems, x0, *, gammas, seeds, H: int, rounds: int,
@@ -217,6 +221,16 @@ def run_local_many(problems, x0, *, gammas, seeds, H: int, rounds: int,
     >>> bool(rs[1].loss[-1] == run_local(q, [1.0] * 4, gamma=0.5, H=2, rounds=3).loss[-1])
     True
     """
+    args = _prepare(problems, x0, gammas, seeds, H, rounds, precond, stats, average_stats, mode, n_probes,
+                    metrics, curves, blowup, stop_at)
+    with np.errstate(all="ignore"):
+        return _run(_stack(args[0]), *args[1:])
+
+
+def _prepare(problems, x0, gammas, seeds, H, rounds, precond, stats, average_stats, mode, n_probes, metrics,
+             curves, blowup, stop_at):
+    """Check the arguments of :func:`run_local_many`; returns the arguments of :func:`_run`
+    (with the list of problems first)."""
     one = not isinstance(problems, (list, tuple))
     plist = [problems] if one else list(problems)
     if not plist:
@@ -271,9 +285,103 @@ def run_local_many(problems, x0, *, gammas, seeds, H: int, rounds: int,
                          "5e10, hours at the measured speed); lower rounds, H or the number of runs")
     gens = [streams(s) for s in seeds]
     metrics = dict(metrics or {})
+    return (plist, X0, gam, gens, H, rounds, pc, stats, average_stats, mode, n_probes, metrics, blowup, stop_at,
+            curves)
+
+
+def _statistic_one(pc: Preconditioner, problem, X, G_last, rng, n_probes):
+    """Per-worker statistic (M, d) of one run at points ``X`` (M, d) (see :func:`_run_one`)."""
+    if pc.needs == "grad_sq":
+        G = problem.stoch_grad(X, rng) if G_last is None else G_last
+        return G * G
+    if pc.needs == "hutchinson":
+        acc = np.zeros_like(X)
+        for _ in range(n_probes):
+            z = rademacher(rng, X.shape)
+            acc += z * problem.hvp(X, z, rng)
+        return acc / n_probes
+    return None
+
+
+def _run_one(problem, x0, gamma, H, rounds, pc, stats, average_stats, mode, n_probes, metrics, blowup, stop_at,
+             rng_steps, rng_stats):
+    """One run on checked arguments, the plain loop: for problems without a batched oracle
+    there is nothing to stack, and the bookkeeping of :func:`_run` would only cost time. The
+    same operations as :func:`_run` with R = 1 (tests compare the two bit for bit)."""
+    M, d = problem.M, x0.shape[0]
+
+    loss = np.full(rounds + 1, np.inf)
+    dmin = np.full(rounds, np.nan)
+    dmax = np.full(rounds, np.nan)
+    mvals = {k: np.full(rounds + 1, np.nan) for k in metrics}
+    loss[0] = problem.loss(x0)
+    for k, f in metrics.items():
+        mvals[k][0] = f(x0)
+    limit = blowup * max(1.0, abs(loss[0]))
+
+    per_worker = (mode == "local_adam") or not average_stats
+    shape = (M, d) if per_worker else (d,)
+
+    def reduce(S):
+        return S if per_worker else S.mean(axis=0)
+
+    # ---- initial preconditioner (statistics at x0) ---------------------------------
+    X0 = np.broadcast_to(x0, (M, d)).copy()
+    state = pc.init(shape)
+    if mode == "scaled" and pc.needs != "none":
+        if pc.name == "oasis":
+            probes = [reduce(_statistic_one(pc, problem, X0, None, rng_stats, 1)) for _ in range(pc.n_warm)]
+            state = pc.warm_start(np.stack(probes))
+        else:
+            state = pc.update(state, reduce(_statistic_one(pc, problem, X0, None, rng_stats, n_probes)))
+
+    xbar = x0.copy()
+    diverged = False
     with np.errstate(all="ignore"):
-        return _run(_stack(plist), X0, gam, gens, H, rounds, pc, stats, average_stats, mode, n_probes,
-                    metrics, blowup, stop_at, curves)
+        for r in range(rounds):
+            X = np.broadcast_to(xbar, (M, d)).copy()
+            G = None
+            if mode == "scaled":
+                Dhat = pc.dhat(state)
+                lo, hi = float(Dhat.min()), float(Dhat.max())
+                for _ in range(H):
+                    G = problem.stoch_grad(X, rng_steps)
+                    X = X - gamma * (G / Dhat)
+            else:  # local_adam: per-worker refresh at every local step
+                lo, hi = np.inf, -np.inf
+                for _ in range(H):
+                    G = problem.stoch_grad(X, rng_steps)
+                    if pc.needs != "none":
+                        S = G * G if pc.needs == "grad_sq" else _statistic_one(pc, problem, X, None, rng_stats, n_probes)
+                        if pc.name == "oasis" and state.count == 0:
+                            state = pc.warm_start(S[None])
+                        else:
+                            state = pc.update(state, S)
+                    Dhat = pc.dhat(state)
+                    lo, hi = min(lo, float(Dhat.min())), max(hi, float(Dhat.max()))
+                    X = X - gamma * (G / Dhat)
+            dmin[r], dmax[r] = lo, hi
+            xbar = X.mean(axis=0)
+            f = problem.loss(xbar) if np.all(np.isfinite(xbar)) else np.inf
+            if not np.isfinite(f) or f > limit:
+                diverged = True
+                break
+            loss[r + 1] = f
+            for k, fn in metrics.items():
+                mvals[k][r + 1] = fn(xbar)
+            if stop_at is not None and f <= stop_at:
+                loss[r + 2:] = np.nan
+                break
+            # ---- refresh at communication ----------------------------------------
+            if mode == "scaled" and pc.needs != "none":
+                if stats == "averaged_point":
+                    Xs = np.broadcast_to(xbar, (M, d)).copy()
+                    S = _statistic_one(pc, problem, Xs, None, rng_stats, n_probes)
+                else:
+                    S = _statistic_one(pc, problem, X, G if pc.needs == "grad_sq" else None,
+                                   rng_stats, n_probes)
+                state = pc.update(state, reduce(S))
+    return LocalResult(xbar, loss, dmin, dmax, mvals, state, diverged)
 
 
 def _metric(fn, X):

@@ -546,6 +546,8 @@ class _RunStack:
         return type(self)([self.problems[i] for i in idx])
 
     def stoch_grad(self, X, rngs):
+        if len(self.problems) == 1:
+            return self.problems[0].stoch_grad(X[0], rngs[0])[None]
         return np.stack([p.stoch_grad(x, g) for p, x, g in zip(self.problems, X, rngs)])
 
     def probe(self, X, rngs):
