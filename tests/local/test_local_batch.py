@@ -198,7 +198,7 @@ def test_eps_study_and_ablation_serial_equal_threads(grid_serial):
     for f in a._fields:
         x, y = getattr(a, f), getattr(b, f)
         if isinstance(x, dict):
-            assert x.keys() == y.keys()
+            assert list(x) == list(y)
             for k in x:
                 np.testing.assert_array_equal(x[k], y[k])
         else:
@@ -245,3 +245,24 @@ def test_one_run_loop_equals_the_stacked_loop(name, opt):
         a = run_local(q, np.ones(5), gamma=g, **kw)
         b = run_local_many(q, np.ones(5), gammas=[g], seeds=[kw.pop("seed")], **kw)[0]
         _same(a, b)
+
+
+def test_eps_study_keeps_the_old_order_and_numbers(grid_serial):
+    """eps_study's dicts come in the order of its loops (methods, variants, eps then clip) and
+    hold the numbers of the old one-run loop (a copy of its loop over seeds here)."""
+    from twophase.local.digits import VARIANTS, _dead_weight_index, dead_inputs
+
+    kw = dict(M=2, H=2, split="dirichlet", rounds=3, seeds=[0, 1], alpha=1e-3, beta=0.9, hidden=4)
+    es = eps_study(grid_serial, methods=["adam"], grid=[0.003, 0.03], tune_seed=100, **kw)
+    assert list(es.loss) == [(v, m, p) for m in ("adam",) for v in VARIANTS for p in ("eps", "clip")]
+    idx = _dead_weight_index(dead_inputs(), 4)
+    for (v, m, pos), L in es.loss.items():
+        pc = method_precond(m, 1e-3, 0.9, positivity=pos)
+        for i, s in enumerate((0, 1)):
+            prob, x0, _ = digits_problem(2, "dirichlet", s, hidden=4, weight_decay=0.0 if v == "no weight decay"
+                                         else 1e-4, drop_dead=v == "dead pixels dropped")
+            r = run_local_reference(prob, x0, gamma=es.gamma[m], H=2, rounds=3, precond=pc, seed=s)
+            np.testing.assert_allclose(L[i], r.loss[-1], rtol=1e-13)
+            if v == "default":
+                pen = 0.5 * prob.weight_decay * float(np.sum(r.x[idx] ** 2))
+                np.testing.assert_allclose(es.dead_penalty[(v, m, pos)][i], pen, rtol=1e-13)

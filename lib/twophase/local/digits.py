@@ -502,6 +502,8 @@ def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alph
         loss[(v, m, pos)], pen[(v, m, pos)] = L, P
         if pos == "eps":
             amin[(v, m)], mind[(v, m)] = A, D
+    order = [(v, m, pos) for m in methods for v in VARIANTS for pos in ("eps", "clip")]   # the loop's order
+    loss, pen = {k: loss[k] for k in order}, {k: pen[k] for k in order}
     return EpsStudy(int(dead.size), dead_zero, gam, loss, pen, amin, mind, own_g, own_l)
 
 
