@@ -14,6 +14,10 @@ Q5 = make_quadratic(5, 2, kappa=10.0, sigma=0.1, rng=0)       # d = 5, not 4
 X0 = np.zeros(4)
 KW = dict(gammas=[0.1, 0.2], seeds=0, H=2, rounds=2)
 RM = "twophase.local.method.run_local_many"
+DG = "twophase.local.digits."
+GRID = dict(Ms=[2], Hs=[1], splits=["iid"], methods=["identity"], grids={"identity": [0.1]}, rounds=1, seeds=[0],
+            tune_seed=0, alpha=1e-3, beta=0.9, hidden=2)
+GRID_RES = {(2, 1, "iid", "adam"): {"gamma": 0.1, "loss": np.ones((2, 2)), "acc": np.ones((2, 2))}}
 
 CASES = {
     RM: [((Q, X0), dict(KW, gammas=[0.1, "0.2"]), (T,), "gammas[1]"),
@@ -45,4 +49,11 @@ CASES = {
                                        ((lambda g: [1.0], [0.1, 0.2]), dict(vectorized=True), (V,),
                                         "score(grid)"),
                                        ((lambda g: g, [0.1]), dict(executor="threads"), (T,), "executor")],
+    DG + "digits_grid": [((), dict(GRID, executor="threads"), (T,), "executor"),
+                         ((), dict(GRID, executor=4), (T,), "executor")],
+    DG + "eps_study": [((GRID_RES,), dict(M=2, H=1, split="iid", methods=["adam"], grid=[0.1], rounds=1, seeds=[0, 1],
+                                          tune_seed=0, alpha=1e-3, beta=0.9, hidden=2, executor="threads"),
+                        (T,), "executor")],
+    DG + "ablation_study": [((0.1,), dict(M=2, H=1, split="iid", rounds=1, seeds=[0, 1], alpha=1e-3, beta=0.9,
+                                          hidden=2, executor=object()), (T,), "executor")],
 }
