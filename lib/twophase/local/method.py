@@ -32,9 +32,10 @@ Open choices of the description (Chezhegov et al., 2024, as summarised in
 
 Runs as an array axis: :func:`run_local_many` runs R independent runs (step sizes, seeds,
 problems that share data and network) together, arrays ``(R, M, d)``, one batched oracle call
-per local step for all of them; :func:`run_local` is the case R = 1. Every run draws from its
-own two streams exactly what it would draw on its own, so each run's numbers do not depend on
-which runs it is stacked with (tests compare with the one-run loop kept in
+per local step for all of them; :func:`run_local` is the case R = 1 (on a problem without a
+batched oracle, e.g. a quadratic, one run takes the plain loop: nothing to stack). Every run
+draws from its own two streams exactly what it would draw on its own, so each run's numbers do
+not depend on which runs it is stacked with (tests compare with the one-run loop kept in
 :mod:`twophase.local._reference`).
 
 Randomness: ``seed`` is split by ``numpy.random.SeedSequence(seed).spawn(2)``
@@ -44,7 +45,7 @@ noise the local steps see.
 """
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple
 
 import numpy as np
 
