@@ -266,3 +266,12 @@ def test_eps_study_keeps_the_old_order_and_numbers(grid_serial):
             if v == "default":
                 pen = 0.5 * prob.weight_decay * float(np.sum(r.x[idx] ** 2))
                 np.testing.assert_allclose(es.dead_penalty[(v, m, pos)][i], pen, rtol=1e-13)
+
+
+def test_digits_grid_in_processes_equals_serial(grid_serial):
+    """digits_grid in a ProcessPoolExecutor(2) (the chunks pickled to other processes) equals
+    the serial run bit for bit."""
+    import multiprocessing as mp
+
+    with cf.ProcessPoolExecutor(2, mp_context=mp.get_context("fork")) as pool:
+        _grid_equal(grid_serial, digits_grid(**KW, executor=pool), 0.0)

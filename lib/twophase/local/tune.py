@@ -37,7 +37,7 @@ def log_grid(lo: float, hi: float, n: int) -> np.ndarray:
 
 
 def tune_gamma(score: Callable, grid: Sequence[float], *, vectorized: bool = False,
-               executor=None) -> TuneResult:
+               executor="serial") -> TuneResult:
     """Evaluate ``score`` on ``grid`` and return the minimiser.
 
     Non-finite scores (diverged runs) count as ``inf``. Ties go to the larger
@@ -53,10 +53,12 @@ def tune_gamma(score: Callable, grid: Sequence[float], *, vectorized: bool = Fal
         The step sizes.
     vectorized : bool
         See ``score``. Default False.
-    executor : None, "serial" or a concurrent.futures.Executor
+    executor : "serial", None or a concurrent.futures.Executor
         Where the ``len(grid)`` calls of a non-vectorized ``score`` run, one grid point per
-        chunk (:func:`twophase.parallel.map_chunks`; None: every local core, in threads). The
-        scores do not depend on it. Ignored with ``vectorized=True`` (one call).
+        chunk (:func:`twophase.parallel.map_chunks`; None: every local core, in threads).
+        Default "serial": Part II's runs are many small numpy calls, and threads contending
+        for the GIL made them slower, not faster (see :func:`twophase.local.digits.digits_grid`).
+        The scores do not depend on it. Ignored with ``vectorized=True`` (one call).
     """
     if not callable(score):
         raise TypeError(f"score must be callable gamma -> float, got {type(score).__name__}")
