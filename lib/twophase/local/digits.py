@@ -148,8 +148,8 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
     ``concurrent.futures.Executor`` - a ``ProcessPoolExecutor`` or a Dask cluster's executor
     for real parallelism. The default is serial because threads do not pay here: the chunks
     are many small numpy calls, each releasing and re-taking the GIL, and two threads slowed
-    this grid down (measured on 2 loaded cores: 10 % at the chapter's sizes, 5x on tiny
-    ones). The chunks are fixed by the grid and every run's random numbers by its own seed,
+    this grid down (measured on 2 loaded cores, interleaved: about 10 % at the chapter's
+    sizes). The chunks are fixed by the grid and every run's random numbers by its own seed,
     so the results do not depend on the executor. Inside a chunk the step sizes of the grid
     run together, then the seeds (:func:`~twophase.local.method.run_local_many`).
     """
