@@ -137,6 +137,7 @@ def run(quick: bool = False) -> list[dict]:
                      t_n / t_f >= 10))
     rows.append(_row(f"fast gradient vs drawing D={D} normals", t_f, t_r, t_f / t_r, "<= 3x", t_f / t_r <= 3))
     rows += _engine_floor_rows(quick)
+    rows += _part2_rows(quick)
     return rows
 
 
@@ -186,6 +187,69 @@ def _engine_floor_rows(quick):
                                  check=True).stdout) for b in ("numpy", "compiled")}
     rows.append(_row("engine floor: first calls in a fresh process, cached kernels vs numpy",
                      t["compiled"], t["numpy"], np.nan, "< 3 s", t["compiled"] < 3))
+
+
+def _timed(fn, repeats):
+    """Best wall time of ``repeats`` calls of ``fn`` and the last result."""
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def _part2_rows(quick: bool) -> list[dict]:
+    """Chapter 7's main call, ``twophase.local.digits.digits_grid``, at a reduced size: the code
+    before runs became an array axis (``twophase.local._reference.digits_grid_reference``: one
+    run per step size and per seed, BLAS threads as OpenBLAS chooses) against today's (step
+    sizes and seeds stacked, no BLAS threads on full-data passes), both with their defaults,
+    side by side; ratio = old time / new time. A second row times both with BLAS held to one
+    thread, which isolates the array-axis and skipped-evaluation gains from the BLAS-thread
+    effect. Agreement: the train-loss curves of every configuration.
+
+    Part II sits above this module's layer, so it is imported by name when the row runs.
+    """
+    import importlib
+
+    digits = importlib.import_module("twophase.local.digits")
+    ref = importlib.import_module("twophase.local._reference")
+    methods = ["identity", "rmsprop", "adam", "oasis"]
+    if quick:
+        grids = {m: ([1.0, 3.0] if m == "identity" else [0.01, 0.1]) for m in methods}
+        kw = dict(Ms=[2], Hs=[1], splits=["dirichlet"], rounds=3, seeds=[0, 1], hidden=8)
+    else:   # paper grids and seeds, half the paper's rounds; M = 4 at H = 1 and H = 10, one split
+        grids = {m: ([1.0, 3.0, 10.0, 30.0] if m == "identity" else [0.003, 0.01, 0.03, 0.1, 0.3]) for m in methods}
+        kw = dict(Ms=[4], Hs=[1, 10], splits=["dirichlet"], rounds=20, seeds=[0, 1, 2], hidden=32)
+    kw.update(methods=methods, grids=grids, tune_seed=100, alpha=1e-3, beta=0.9)
+    label = f"M={kw['Ms']}, H={kw['Hs']}, {kw['rounds']} rounds, {len(kw['seeds'])} seeds"
+    reps = 1 if quick else 2
+
+    def agree(a, b):
+        return max(_rel(np.concatenate([a[k]["loss"].ravel() for k in a]),
+                        np.concatenate([b[k]["loss"].ravel() for k in a])), 0.0 if
+                   all(a[k]["gamma"] == b[k]["gamma"] for k in a) else np.inf)
+
+    rows = []
+    digits.dead_inputs()       # loads scikit-learn and the data set once, outside the timings
+    t_new = t_old = np.inf
+    for _ in range(reps):      # interleaved, so that both sides see the same load
+        t, new = _timed(lambda: digits.digits_grid(**kw), 1)
+        t_new = min(t_new, t)
+        t, old = _timed(lambda: ref.digits_grid_reference(**kw), 1)
+        t_old = min(t_old, t)
+    rows.append(_row(f"chapter 7 digits_grid old vs new ({label})", t_new, t_old, t_old / t_new, ">= 5x",
+                     t_old / t_new >= 5, agree(new, old)))
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return rows
+    with threadpool_limits(1, user_api="blas"):
+        t_new1, new1 = _timed(lambda: digits.digits_grid(**kw), 1)
+        t_old1, _ = _timed(lambda: ref.digits_grid_reference(**kw), 1)
+    a1 = agree(new1, old)
+    rows.append(_row("  same, one BLAS thread both sides", t_new1, t_old1, t_old1 / t_new1,
+                     "(reported)", True, a1))
     return rows
 
 

@@ -16,14 +16,17 @@ It imports only lower modules of :mod:`twophase.local`.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import math
+import threading
 from typing import NamedTuple
 
 import numpy as np
 
+from ..parallel import map_chunks
 from ._checks import (boolean, choice, float_list, int_list, nonneg_float, positive_float,
                       positive_int, seed_int)
-from .method import run_local
+from .method import run_local_many
 from .nn import MLP
 from .precond import PRECONDITIONERS, Preconditioner, make_precond
 from .problems import MLPClassifier, dirichlet_shards, iid_shards, load_digits_split
@@ -115,11 +118,21 @@ def _seeds(name, seeds):
 
 
 def _accuracy_metric(prob, Xte, yte):
-    return {"acc": lambda x: prob.accuracy(x, Xte, yte)}
+    """``{"acc": f}``: test accuracy, ``f(x)`` for one iterate or ``f(X)`` for all runs' at once
+    (``f.batched``, see :func:`~twophase.local.method.run_local_many`); the same numbers as
+    ``prob.accuracy(x, Xte, yte)``."""
+    net, feats, labels = prob.net, np.asarray(Xte, dtype=float), np.asarray(yte)
+
+    def acc(x):
+        hit = np.argmax(net._full_logits(np.atleast_2d(x), feats), axis=2) == labels
+        return np.mean(hit, axis=1) if np.ndim(x) == 2 else float(np.mean(hit[0]))
+
+    acc.batched = True
+    return {"acc": acc}
 
 
 def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alpha, beta,
-                batch=32, concentration=0.3, hidden=32, progress=None, equal_work=True):
+                batch=32, concentration=0.3, hidden=32, progress=None, equal_work=True, executor="serial"):
     r"""Run chapter 7's grid.
 
     For every (M, H, split, method): tune gamma on ``grids[method]`` by the
@@ -131,6 +144,16 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
     With ``equal_work`` the Local SGD seeds run on to the gradient work of the most expensive
     scaled method (:func:`oracle_cost`); that longer curve is ``loss_long`` (its first
     ``rounds + 1`` entries are ``loss``), used by :func:`equal_cost_runs`.
+
+    Every configuration is one chunk of work (:func:`twophase.parallel.map_chunks`), run where
+    ``executor`` says: "serial" (the default), None (every local core, in threads), or any
+    ``concurrent.futures.Executor`` - a ``ProcessPoolExecutor`` or a Dask cluster's executor
+    for real parallelism. The default is serial because threads do not pay here: the chunks
+    are many small numpy calls, each releasing and re-taking the GIL, and two threads slowed
+    this grid down (measured on 2 loaded cores, interleaved: about 10 % at the chapter's
+    sizes). The chunks are fixed by the grid and every run's random numbers by its own seed,
+    so the results do not depend on the executor. Inside a chunk the step sizes of the grid
+    run together, then the seeds (:func:`~twophase.local.method.run_local_many`).
     """
     Ms, Hs = int_list("Ms", Ms), int_list("Hs", Hs)
     for name, v in (("splits", splits), ("methods", methods)):
@@ -149,7 +172,7 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
         raise ValueError("seeds must hold at least 1 seed")
     if progress is not None and not hasattr(progress, "update"):
         raise TypeError("progress must be None or have an update(n) method (e.g. tqdm)")
-    results = {}
+    tasks = []
     for M in Ms:
         for split in splits:
             probs = {s: digits_problem(M, split, s, batch=batch, concentration=concentration,
@@ -157,12 +180,33 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
             for H in Hs:
                 R_ext = _equal_work_rounds(methods, H, rounds, alpha, beta, batch) if equal_work else rounds
                 for name in methods:
-                    results[(M, H, split, name)] = _one_config(probs, name, grids[name], M, H, rounds,
-                                                               seeds, tune_seed, alpha, beta,
-                                                               R_ext if name == "identity" else rounds)
-                    if progress is not None:
-                        progress.update(1)
-    return results
+                    tasks.append(((M, H, split, name), (probs, name, grids[name], M, H, rounds, seeds, tune_seed,
+                                                        alpha, beta, R_ext if name == "identity" else rounds)))
+    done = _tick(progress, executor)
+    outs = map_chunks(_config_task, [(args, done) for _, args in tasks], executor)
+    if progress is not None and done is None:
+        progress.update(len(tasks))
+    return {key: out for (key, _), out in zip(tasks, outs)}
+
+
+def _tick(progress, executor):
+    """A callback advancing ``progress`` from the tasks where they share this process."""
+    if progress is None or not (executor is None or executor == "serial"
+                                or isinstance(executor, cf.ThreadPoolExecutor)):
+        return None
+    lock = threading.Lock()
+
+    def done():
+        with lock:
+            progress.update(1)
+    return done
+
+
+def _config_task(args, done=None):
+    out = _one_config(*args)
+    if done is not None:
+        done()
+    return out
 
 
 def _equal_work_rounds(methods, H, rounds, alpha, beta, batch, hvp_batch=128) -> int:
@@ -179,20 +223,22 @@ def _one_config(probs, name, grid, M, H, rounds, seeds, tune_seed, alpha, beta, 
     pc = method_precond(name, alpha, beta)
     prob, x0, _ = probs[tune_seed]
 
-    def score(g):
-        return run_local(prob, x0, gamma=g, H=H, rounds=rounds, precond=pc, seed=tune_seed).loss[-1]
+    def scores(gammas):   # the whole grid at once: runs stacked along an array axis
+        return [r.loss[-1] for r in run_local_many(prob, x0, gammas=gammas, seeds=tune_seed, H=H,
+                                                   rounds=rounds, precond=pc, curves=False)]
 
-    tr = tune_gamma(score, grid)
+    tr = tune_gamma(scores, grid, vectorized=True)
     R = rounds if run_rounds is None else run_rounds
     L = np.full((len(seeds), R + 1), np.inf)
     A = np.full((len(seeds), R + 1), np.nan)
     clipped = np.full(len(seeds), np.nan)
     xs = [None] * len(seeds)
     if np.isfinite(tr.best):
-        for i, s in enumerate(seeds):
-            prob_s, x0_s, (Xte, yte) = probs[s]
-            r = run_local(prob_s, x0_s, gamma=tr.best, H=H, rounds=R, precond=pc, seed=int(s),
-                          metrics=_accuracy_metric(prob_s, Xte, yte))
+        ps = [probs[s] for s in seeds]
+        Xte, yte = ps[0][2]
+        runs = run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=tr.best, seeds=seeds,
+                              H=H, rounds=R, precond=pc, metrics=_accuracy_metric(ps[0][0], Xte, yte))
+        for i, r in enumerate(runs):
             L[i], A[i], xs[i] = r.loss, r.metrics["acc"], r.x
             if pc.name != "identity" and pc.positivity == "clip":
                 clipped[i] = np.mean(pc.dhat(r.state) <= pc.alpha)
@@ -260,10 +306,9 @@ def equal_cost_runs(res, *, rounds, seeds, alpha, beta, batch=32, hvp_batch=128,
         if have is not None and have.shape == (len(seeds), R + 1):
             out[(M, H, sp)] = {"cost": H * batch * np.arange(R + 1, dtype=float), "loss": have}
             continue
-        L = np.full((len(seeds), R + 1), np.inf)
-        for i, s in enumerate(seeds):
-            prob, x0, _ = digits_problem(M, sp, s, batch=batch, concentration=concentration, hidden=hidden)
-            L[i] = run_local(prob, x0, gamma=g, H=H, rounds=R, precond="identity", seed=int(s)).loss
+        ps = [digits_problem(M, sp, s, batch=batch, concentration=concentration, hidden=hidden) for s in seeds]
+        L = np.stack([r.loss for r in run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=g,
+                                                     seeds=seeds, H=H, rounds=R, precond="identity")])
         out[(M, H, sp)] = {"cost": H * batch * np.arange(R + 1, dtype=float), "loss": L}
     return out
 
@@ -403,7 +448,7 @@ def _dead_weight_index(dead, hidden):
 
 
 def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alpha, beta, batch=32,
-              concentration=0.3, hidden=32, eps=1e-8) -> EpsStudy:
+              concentration=0.3, hidden=32, eps=1e-8, executor="serial") -> EpsStudy:
     r"""The additive-epsilon rule against clipping on one configuration of the grid.
 
     For each method in ``methods`` (RMSProp/Adam), at the clip-tuned step of ``res``, every seed
@@ -412,6 +457,11 @@ def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alph
     penalty :math:`\tfrac\lambda2\|w_{dead}\|^2` of the first-layer weights of those pixels
     (whose data gradient is exactly zero, so weight decay is all they see), and tunes the eps
     rule on ``grid`` (tuning seed, default problem).
+
+    Each (variant, method, rule) is one chunk, and so is each method's own tuning of the eps
+    rule (:func:`twophase.parallel.map_chunks`, ``executor`` as in :func:`digits_grid`, default
+    serial); the
+    seeds of a chunk run together (:func:`~twophase.local.method.run_local_many`).
     """
     res = _results("res", res, ("gamma",))
     M, H, rounds = positive_int("M", M), positive_int("H", H), positive_int("rounds", rounds)
@@ -432,39 +482,60 @@ def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alph
     probs = {(v, s): digits_problem(M, split, s, weight_decay=0.0 if v == "no weight decay" else 1e-4,
                                     drop_dead=v == "dead pixels dropped", **kw)
              for v in VARIANTS for s in seeds}
+    runs, pt_xt = [], digits_problem(M, split, tune_seed, **kw)[:2]
     for m in methods:
         g = res[(M, H, split, m)]["gamma"]
         gam[m] = g
+        cached = res[(M, H, split, m)]
         for v in VARIANTS:
             for pos in ("eps", "clip"):
-                pc = method_precond(m, alpha, beta, positivity=pos, eps=eps)
-                L, P, A, D = [], [], [], []
-                cached = res[(M, H, split, m)]
                 if v == "default" and pos == "clip" and cached.get("x_final") and len(cached["x_final"]) == len(seeds):
                     loss[(v, m, pos)] = cached["loss"][:, -1].copy()
                     pen[(v, m, pos)] = np.array([0.5 * probs[(v, s)][0].weight_decay * float(np.sum(x[idx] ** 2))
                                                  for s, x in zip(seeds, cached["x_final"])])
                     continue
-                for s in seeds:
-                    prob, x0, _ = probs[(v, s)]
-                    r = run_local(prob, x0, gamma=g, H=H, rounds=rounds, precond=pc, seed=int(s))
-                    L.append(r.loss[-1])
-                    P.append(0.5 * prob.weight_decay * float(np.sum(r.x[idx] ** 2)) if v != "dead pixels dropped" else 0.0)
-                    dh = pc.dhat(r.state)
-                    A.append(bool(np.argmin(dh) in idx) if v == "default" else False)
-                    D.append(float(np.nanmin(r.dmin)))
-                loss[(v, m, pos)], pen[(v, m, pos)] = np.array(L), np.array(P)
-                if pos == "eps":
-                    amin[(v, m)], mind[(v, m)] = np.array(A), np.array(D)
+                pc = method_precond(m, alpha, beta, positivity=pos, eps=eps)
+                runs.append(((v, m, pos), ([probs[(v, s)] for s in seeds], g, seeds, H, rounds, pc, idx, v)))
         pce = method_precond(m, alpha, beta, positivity="eps", eps=eps)
-        pt, xt, _ = digits_problem(M, split, tune_seed, **kw)
-        tr = tune_gamma(lambda gg: run_local(pt, xt, gamma=gg, H=H, rounds=rounds, precond=pce,
-                                             seed=tune_seed).loss[-1], grid)
-        own_g[m] = tr.best
-        own_l[m] = np.array([run_local(probs[("default", s)][0], probs[("default", s)][1], gamma=tr.best,
-                                       H=H, rounds=rounds, precond=pce, seed=int(s)).loss[-1]
-                             if np.isfinite(tr.best) else np.inf for s in seeds])
+        runs.append(((None, m, "own"), (pt_xt, [probs[("default", s)] for s in seeds], grid, seeds, tune_seed, H,
+                                        rounds, pce)))
+    outs = map_chunks(_eps_task, [(key[2], args) for key, args in runs], executor)
+    for ((v, m, pos), _), out in zip(runs, outs):
+        if pos == "own":
+            own_g[m], own_l[m] = out
+            continue
+        L, P, A, D = out
+        loss[(v, m, pos)], pen[(v, m, pos)] = L, P
+        if pos == "eps":
+            amin[(v, m)], mind[(v, m)] = A, D
+    order = [(v, m, pos) for m in methods for v in VARIANTS for pos in ("eps", "clip")]   # the loop's order
+    loss, pen = {k: loss[k] for k in order}, {k: pen[k] for k in order}
     return EpsStudy(int(dead.size), dead_zero, gam, loss, pen, amin, mind, own_g, own_l)
+
+
+def _eps_task(kind, args):
+    """One chunk of :func:`eps_study`: the seeds of one (variant, method, rule), or the eps
+    rule's own tuning and its seeds (``kind == "own"``)."""
+    if kind == "own":
+        (pt, xt), ps, grid, seeds, tune_seed, H, rounds, pce = args
+        tr = tune_gamma(lambda gs: [r.loss[-1] for r in run_local_many(pt, xt, gammas=gs, seeds=tune_seed, H=H,
+                                                                       rounds=rounds, precond=pce, curves=False)],
+                        grid, vectorized=True)
+        if not np.isfinite(tr.best):
+            return tr.best, np.full(len(seeds), np.inf)
+        return tr.best, np.array([r.loss[-1] for r in run_local_many(
+            [p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=tr.best, seeds=seeds, H=H, rounds=rounds,
+            precond=pce, curves=False)])
+    ps, g, seeds, H, rounds, pc, idx, v = args
+    runs = run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=g, seeds=seeds,
+                          H=H, rounds=rounds, precond=pc, curves=False)
+    L, P, A, D = [], [], [], []
+    for (prob, _, _), r in zip(ps, runs):
+        L.append(r.loss[-1])
+        P.append(0.5 * prob.weight_decay * float(np.sum(r.x[idx] ** 2)) if v != "dead pixels dropped" else 0.0)
+        A.append(bool(np.argmin(pc.dhat(r.state)) in idx) if v == "default" else False)
+        D.append(float(np.nanmin(r.dmin)))
+    return np.array(L), np.array(P), np.array(A), np.array(D)
 
 
 # ----------------------------------------------------------------------------- ablation
@@ -473,27 +544,30 @@ ABLATIONS = {"default (averaged point, shared)": {}, "last local gradients": {"s
 
 
 def ablation_study(gamma, *, M, H, split, rounds, seeds, alpha, beta, batch=32, concentration=0.3,
-                   hidden=32) -> dict:
+                   hidden=32, executor="serial") -> dict:
     """Chapter 5's open options on one configuration (Adam-type, clipping, one step size).
 
     Returns ``{variant: array (seeds, 3)}`` with columns initial train loss, final train loss
-    and final test accuracy.
+    and final test accuracy. Each variant is one chunk (``executor`` as in :func:`digits_grid`,
+    default serial), its seeds run together.
     """
     gamma = positive_float("gamma", gamma)
     M, H, rounds = positive_int("M", M), positive_int("H", H), positive_int("rounds", rounds)
     split, seeds = choice("split", split, SPLITS), _seeds("seeds", seeds)
     pc = method_precond("adam", alpha, beta)
-    out = {}
-    for name, kw in ABLATIONS.items():
-        vals = []
-        for s in seeds:
-            prob, x0, (Xte, yte) = digits_problem(M, split, s, batch=batch, concentration=concentration,
-                                                  hidden=hidden)
-            r = run_local(prob, x0, gamma=gamma, H=H, rounds=rounds, precond=pc, seed=int(s),
-                          metrics=_accuracy_metric(prob, Xte, yte), **kw)
-            vals.append((r.loss[0], r.loss[-1], r.metrics["acc"][-1]))
-        out[name] = np.array(vals)
-    return out
+    ps = [digits_problem(M, split, s, batch=batch, concentration=concentration, hidden=hidden) for s in seeds]
+    outs = map_chunks(_ablation_task, [(ps, gamma, seeds, H, rounds, pc, kw) for kw in ABLATIONS.values()],
+                      executor)
+    return dict(zip(ABLATIONS, outs))
+
+
+def _ablation_task(ps, gamma, seeds, H, rounds, pc, kw):
+    """One variant of :func:`ablation_study`, its seeds together."""
+    Xte, yte = ps[0][2]
+    runs = run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=gamma, seeds=seeds, H=H,
+                          rounds=rounds, precond=pc, metrics=_accuracy_metric(ps[0][0], Xte, yte),
+                          curves=False, **kw)
+    return np.array([(r.loss[0], r.loss[-1], r.metrics["acc"][-1]) for r in runs])
 
 
 # ----------------------------------------------------------------------------- chapter summaries
