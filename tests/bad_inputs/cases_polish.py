@@ -78,9 +78,8 @@ CASES[P + "fig_help_hurt"] = vary(P + "fig_help_hurt", (FACT,), f=[
     Bad(FACT._replace(eta={"none": -1.0, "Jacobi": 0.2}), "f.eta"),
     Bad(FACT._replace(eta=[0.5, 0.2]), "f.eta"),
 ])
-CASES[P + "help_hurt_figure"] = vary(P + "help_hurt_figure", (FACT,), dict(B=2, alpha=0.01),
-                                     f=[None, (LAM, {}, {}, {})], B=[0, 2.5, "2", None],
-                                     alpha=[0.0, NAN, "0.01", None])
+CASES[P + "help_hurt_figure"] = vary(P + "help_hurt_figure", (FACT,),
+                                     f=[None, (LAM, {}, {}, {}), Bad(FACT._replace(lam=[NAN] * 3), "f.lam")])
 STAT_ARGS = (LAM, STAT.rel_sd, 2, [("squares", STAT)])
 CASES[P + "fig_statistics"] = vary(
     P + "fig_statistics", STAT_ARGS, lam=[None, "abc", [1.0, NAN, 0.1], [1.0, -0.3, 0.1], []],

@@ -310,17 +310,18 @@ def fixed_check_figure(check, picks):
     return fig, caption
 
 
-def help_hurt_figure(f, *, B: int, alpha: float):
-    """:func:`fig_help_hurt` with its caption; ``B`` and ``alpha`` are the settings of ``f``.
+def help_hurt_figure(f):
+    """:func:`fig_help_hurt` with its caption; the batch size and clipping level are read off ``f``.
+
+    With ``mu = p lam`` the noise factors are ``eta^2 mu^2 / B``, so ``B = eta^2 lam^2 / noise``
+    (no scaling, ``mu = lam``) and ``mu_J = lam (eta / eta_J) sqrt(noise_J / noise)``; clipped
+    Jacobi ``p = 1 / max(alpha lam_max, lam)`` gives ``lam / mu_J = max(alpha lam_max, lam)``,
+    whose minimum over the modes is ``alpha lam_max``.
 
     Parameters
     ----------
     f : twophase.experiments.scaled.Factors
         From :func:`~twophase.experiments.scaled.help_hurt_factors`.
-    B : int
-        The batch size ``f`` was computed with (caption).
-    alpha : float
-        The clipping level relative to ``lam_max`` (caption).
 
     Returns
     -------
@@ -329,12 +330,17 @@ def help_hurt_figure(f, *, B: int, alpha: float):
     from ..experiments.scaled import Factors
 
     f = _expect("f", f, Factors, "help_hurt_factors()")
-    B, alpha = v.positive_int("B", B), v.positive_real("alpha", alpha)
     fig = fig_help_hurt(f)
+    lam = np.asarray(f.lam, dtype=float)
+    e0, e1 = f.eta["none"], f.eta["Jacobi"]
+    n0, n1 = (np.asarray(f.noise[k], dtype=float) for k in ("none", "Jacobi"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        B = np.nanmedian(e0 ** 2 * lam ** 2 / n0)
+        alpha = np.nanmin(lam / (lam * (e0 / e1) * np.sqrt(n1 / n0))) / lam.max()
     caption = (f"Per-step contraction of each mode's loss share (left) and the noise it receives per "
-               f"unit of loss (right), without scaling and with Jacobi clipped at α = {alpha:g} λ_max; "
-               f"power law, D={np.size(f.lam)}, B={B}, each method at half its stability edge "
-               f"(η = {f.eta['none']:.3g} and {f.eta['Jacobi']:.3g}).")
+               f"unit of loss (right), without scaling and with Jacobi clipped at α = {alpha:.3g} λ_max; "
+               f"power law, D={lam.size}, B={B:.3g}, each method at half its stability edge "
+               f"(η = {e0:.3g} and {e1:.3g}).")
     return fig, caption
 
 
