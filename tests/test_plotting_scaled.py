@@ -96,7 +96,7 @@ def test_chapter8_figures_are_column_wide_with_captions_from_the_results(small):
     de = small["de"]
     assert f"{de[3].median_ratio:.2f}" in figs["de"][1]
     assert f"{small['ff'].eta['Jacobi']:.3g}" in figs["help_hurt"][1]
-    assert "α = 0.1 λ_max" in figs["help_hurt"][1] and "B=2," in figs["help_hurt"][1]  # read off f
+    assert "α = 0.1 times" in figs["help_hurt"][1] and "B=2," in figs["help_hurt"][1]  # read off f
     assert f"{small['hc'].rel_sd[-1]:.2g}" in figs["statistics"][1]
 
 

@@ -169,6 +169,7 @@ def fig_fixed_check(rows, picks):
             line = curve_with_band(ax, t, r.mean, r.se, label=f"R={r.R}, S={r.S}, $\\sigma$={r.sigma:g}, "
                                    f"$\\nu$={r.nu:g}")
             ax.plot(t, r.theory, "--", color=line.get_color(), lw=1)
+        ax.plot([], [], "k--", lw=1, label="exact theory")
         ax.set(yscale="log", xlabel="outer step", ylabel="loss", title=f"{spectrum} spectrum, clipped Jacobi")
         ax.legend(fontsize=7)
     _small(fig)
@@ -203,11 +204,16 @@ def fig_statistics(lam, hut_rel_sd, hut_B, gsq):
     axes[0].set(xlabel="mode index $i$", ylabel="sd / mean of $z\\odot\\hat H z$",
                 title="OASIS-type estimate")
     axes[0].legend(fontsize=7)
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    axes[0].yaxis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+    axes[0].yaxis.set_minor_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
     for label, st in gsq:
         axes[1].semilogx(i, st.rel_sd, label=label)
     axes[1].set(xlabel="mode index $i$", ylabel="sd / mean of the statistic",
                 title="Adam-type statistic (sampled)")
-    axes[1].legend(fontsize=7)
+    axes[1].legend(fontsize=7, title="averaged over workers", title_fontsize=7)
     _small(fig)
     return fig
 
@@ -303,10 +309,11 @@ def fixed_check_figure(check, picks):
 
     fc = _expect("check", check, FixedCheck, "fixed_precond_check()")
     fig = fig_fixed_check(fc.rows, picks)
+    n_spectra = len({r.spectrum for r in fc.rows})
     caption = (f"Scaled LA-DiLoCo with a fixed clipped-Jacobi preconditioner, D={fc.D}: exact theory "
                f"(dashed) against the mean of {fc.seeds} simulated runs (band: ±2 standard errors), "
-               f"{len(picks)} of the {len(fc.rows)} configurations. Over all of them the largest "
-               f"deviation is {fc.worst_z:.2f} standard errors.")
+               f"{len(picks)} of the {len(fc.rows) // n_spectra} configurations per spectrum. Over all "
+               f"{len(fc.rows)} runs the largest deviation is {fc.worst_z:.2f} standard errors.")
     return fig, caption
 
 
@@ -338,7 +345,7 @@ def help_hurt_figure(f):
         B = np.nanmedian(e0 ** 2 * lam ** 2 / n0)
         alpha = np.nanmin(lam / (lam * (e0 / e1) * np.sqrt(n1 / n0))) / lam.max()
     caption = (f"Per-step contraction of each mode's loss share (left) and the noise it receives per "
-               f"unit of loss (right), without scaling and with Jacobi clipped at α = {alpha:.3g} λ_max; "
+               f"unit of loss (right), without scaling and with Jacobi clipped at α = {alpha:.3g} times the largest eigenvalue; "
                f"power law, D={lam.size}, B={B:.3g}, each method at half its stability edge "
                f"(η = {e0:.3g} and {e1:.3g}).")
     return fig, caption
