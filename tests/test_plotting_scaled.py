@@ -131,3 +131,13 @@ def test_fig_de_draws_the_rows_it_is_given(small):
     assert np.array_equal(fig.axes[0].lines[-1].get_ydata(), de[2].de)
     assert np.array_equal(fig.axes[1].lines[-1].get_ydata(), de[0].de)
     plt.close(fig)
+
+
+@pytest.mark.parametrize("B, alpha", [(2, 0.1), (8, 0.05), (1, 0.003)])
+def test_help_hurt_caption_reads_batch_and_clipping_off_the_factors(B, alpha):
+    """help_hurt_figure recovers B and the clipping level alpha from the noise factors alone
+    (B = eta^2 lam^2 / noise; alpha lam_max = min lam / mu_J), to the 3 digits it prints."""
+    f = ex.help_hurt_factors(sp.power_law(200, -1.5), B=B, alpha=alpha)
+    fig, caption = pl.help_hurt_figure(f)
+    assert f"α = {alpha:.3g} times" in caption and f"B={B}," in caption, caption
+    plt.close(fig)

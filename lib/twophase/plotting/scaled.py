@@ -313,7 +313,8 @@ def fixed_check_figure(check, picks):
     caption = (f"Scaled LA-DiLoCo with a fixed clipped-Jacobi preconditioner, D={fc.D}: exact theory "
                f"(dashed) against the mean of {fc.seeds} simulated runs (band: ±2 standard errors), "
                f"{len(picks)} of the {len(fc.rows) // n_spectra} configurations per spectrum. Over all "
-               f"{len(fc.rows)} runs the largest deviation is {fc.worst_z:.2f} standard errors.")
+               f"{len(fc.rows)} configurations of both spectra and every outer step, the simulated mean "
+               f"is within {fc.worst_z:.2f} standard errors of the theory.")
     return fig, caption
 
 
@@ -343,11 +344,11 @@ def help_hurt_figure(f):
     n0, n1 = (np.asarray(f.noise[k], dtype=float) for k in ("none", "Jacobi"))
     with np.errstate(divide="ignore", invalid="ignore"):
         B = np.nanmedian(e0 ** 2 * lam ** 2 / n0)
-        alpha = np.nanmin(lam / (lam * (e0 / e1) * np.sqrt(n1 / n0))) / lam.max()
+        alpha = np.nanmin((e1 / e0) * np.sqrt(n0 / n1)) / lam.max()  # min of lam / mu_J
     caption = (f"Per-step contraction of each mode's loss share (left) and the noise it receives per "
-               f"unit of loss (right), without scaling and with Jacobi clipped at α = {alpha:.3g} times the largest eigenvalue; "
-               f"power law, D={lam.size}, B={B:.3g}, each method at half its stability edge "
-               f"(η = {e0:.3g} and {e1:.3g}).")
+               f"unit of loss (right), without scaling and with Jacobi clipped at α = {alpha:.3g} "
+               f"times the largest eigenvalue; power law, D={lam.size}, B={B:.3g}, each method at half its "
+               f"stability edge (η = {e0:.3g} and {e1:.3g}).")
     return fig, caption
 
 
