@@ -16,6 +16,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "book: end-to-end build of the real book (quick profile, Sphinx -W); slow")
+    config.addinivalue_line(  # pytest-xdist's own marker, declared for runs without it (-p no:xdist)
+        "markers", "xdist_group(name): tests that must run on one xdist worker (--dist loadgroup)")
 
 
 @pytest.fixture(scope="session")
