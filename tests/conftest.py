@@ -49,6 +49,27 @@ def fake_book(tmp_path) -> Path:
     return dst
 
 
+@pytest.fixture(scope="session")
+def _built_fake_book_template(tmp_path_factory) -> Path:
+    """The fake book after one ``build --profile quick --no-html`` (built once per session)."""
+    from twophase.book import Runner
+
+    root = tmp_path_factory.mktemp("fakebook_built") / "fakebook"
+    shutil.copytree(FIXTURES / "fakebook", root)
+    res = Runner(root=root, progress=False, out=lambda line: None).build("quick", html=False, jobs=1)
+    assert res.ok, [(c.chapter, c.status, c.error) for c in res.chapters]
+    return root
+
+
+@pytest.fixture
+def built_fake_book(tmp_path, _built_fake_book_template) -> Path:
+    """A fresh copy of the fake book with both chapters already executed at ``quick`` (its
+    ``_build`` copied from one session build), for tests whose first step is that build."""
+    dst = tmp_path / "fakebook"
+    shutil.copytree(_built_fake_book_template, dst, symlinks=True)
+    return dst
+
+
 @pytest.fixture(params=["exact", "hd"])
 def form(request):
     """Both forms of the moment equations (keep or drop the self term)."""

@@ -128,9 +128,8 @@ def test_failing_claim_fails_build(fake_book, capsys):
     assert beta["status"] == "failed" and beta["claims_failed"] == 1
 
 
-def test_interrupt_leaves_nothing_half_written(fake_book, monkeypatch):
-    r = runner(fake_book)
-    assert r.build("quick", html=False).ok
+def test_interrupt_leaves_nothing_half_written(built_fake_book, monkeypatch):
+    fake_book = built_fake_book
     final = fake_book / "_build/chapters/01_alpha"
     before = sorted(p.relative_to(final).as_posix() for p in final.rglob("*"))
 
