@@ -40,3 +40,15 @@ def test_monte_carlo_rows_compare_like_with_like():
     assert len(par) == 1 and par[0]["agree"] == 0.0
     assert all(r["a"] > 0 and r["b"] > 0 and np.isfinite(r["ratio"]) for r in rows)
     assert all(len(n) <= 72 for n in names), names
+
+
+def test_engine_floor_rows_agree():
+    """The issue-12 rows (compiled kernels vs the numpy recursions, quick size) agree to
+    AGREE_RTOL and report ns per mode-step of both sides; no speed is asserted."""
+    pytest.importorskip("numba")
+    rows = bench._engine_floor_rows(True)
+    names = [r["name"] for r in rows]
+    for label in ("SGD", "LA-DiLoCo", "SLA"):
+        assert any(n.startswith(f"engine floor {label}:") and "ns/mode-step" in n for n in names), names
+    assert all(r["agree"] is None or r["agree"] <= bench.AGREE_RTOL for r in rows), rows
+    assert any("fresh process" in n for n in names)

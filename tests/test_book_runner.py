@@ -12,25 +12,9 @@ import yaml
 from twophase.book import BookError, Runner
 from twophase.book.cli import main as cli
 
+from runner_helpers import actions, runner, set_profile
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def runner(root, **kw):
-    lines = []
-    r = Runner(root=root, progress=False, out=lines.append, **kw)
-    r.lines = lines
-    return r
-
-
-def set_profile(root, chapter, profile="quick", **values):
-    path = root / "book" / "profiles.yml"
-    data = yaml.safe_load(path.read_text())
-    data["chapters"][chapter][profile].update(values)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def actions(result):
-    return {r.chapter: r.action for r in result.chapters}
 
 
 def outputs_text(nb_path):
@@ -96,6 +80,10 @@ def test_only_executes_selected_chapters(fake_book):
     assert actions(res) == {"01_alpha": "not run", "02_beta": "executed"}
     assert [c.status for c in res.chapters] == ["skipped", "ok"]
     assert not (fake_book / "_build/chapters/01_alpha").exists()
+    # papermill's injected-parameters cell is collapsed on the page, like the parameters cell
+    nb = nbformat.read(str(fake_book / "_build/chapters/02_beta/02_beta.ipynb"), as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "hide-input" in injected[0].metadata["tags"]
 
 
 # -- failures ----------------------------------------------------------------------------------
@@ -140,9 +128,8 @@ def test_failing_claim_fails_build(fake_book, capsys):
     assert beta["status"] == "failed" and beta["claims_failed"] == 1
 
 
-def test_interrupt_leaves_nothing_half_written(fake_book, monkeypatch):
-    r = runner(fake_book)
-    assert r.build("quick", html=False).ok
+def test_interrupt_leaves_nothing_half_written(built_fake_book, monkeypatch):
+    fake_book = built_fake_book
     final = fake_book / "_build/chapters/01_alpha"
     before = sorted(p.relative_to(final).as_posix() for p in final.rglob("*"))
 
@@ -395,27 +382,27 @@ def test_gitignore_covers_generated_files():
 # -- the real book, end to end -----------------------------------------------------------------
 
 @pytest.mark.book
-def test_real_book_quick_build_end_to_end(tmp_path):
+@pytest.mark.xdist_group("real_book")
+def test_real_book_quick_build_end_to_end(quick_book_build):
     """`build --profile quick` of the real book with the parallel runner, Sphinx with -W,
     every claim checked, the claims page written.
 
-    Builds every chapter of _toc.yml whose source exists (all of them once the book is
-    complete) into a temporary _build, so a developer's own _build is left alone."""
-    r = Runner(root=REPO, build_dir=tmp_path / "_build", progress=False)
+    The build is the session's one quick build of the real book (``quick_book_build`` in
+    conftest.py), which the browser tests read too: the book is built once per test run."""
+    r, res, build = quick_book_build
     existing = [e.name for e in r.chapters if e.kind == "chapter"]
     missing = [e.name for e in r.chapters if e.kind != "chapter"]
     if missing:
         print(f"chapters not written yet (left out): {missing}")
-    res = r.build("quick", only=existing, jobs=None)   # the parallel runner, default -j
     table = "\n".join(f"{c.chapter}: {c.status} {c.error}" for c in res.chapters)
-    assert res.sphinx_status == "ok", f"Sphinx failed; see {tmp_path}/_build/sphinx.log\n{table}"
+    assert res.sphinx_status == "ok", f"Sphinx failed; see {build}/sphinx.log\n{table}"
     assert res.ok, table
     for name in existing:
-        assert (tmp_path / f"_build/html/book/{name}.html").is_file()
-        assert (tmp_path / f"_build/chapters/{name}/{name}.ipynb").is_file()
-    assert (tmp_path / "_build/html/book/report.html").is_file()
+        assert (build / f"html/book/{name}.html").is_file()
+        assert (build / f"chapters/{name}/{name}.ipynb").is_file()
+    assert (build / "html/book/report.html").is_file()
     # the claims page and its machine-readable twin are written by every build
-    assert (tmp_path / "_build/html/book/claims.html").is_file()
-    records = json.loads((tmp_path / "_build/paper_claims.json").read_text())
+    assert (build / "html/book/claims.html").is_file()
+    records = json.loads((build / "paper_claims.json").read_text())
     assert isinstance(records, list) and all({"id", "verdict", "conditions", "chapter",
                                               "evidence"} <= set(x) for x in records)

@@ -31,6 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tools"))
 import browser  # noqa: E402
 
+#: With pytest-xdist, the browser tests run on the worker that holds the session's quick build.
+pytestmark = pytest.mark.xdist_group("real_book")
+
 
 def _need_chromium() -> str:
     exe = browser.find_chromium()
@@ -136,37 +139,16 @@ DOCNAMES = _toc_docnames(yaml.safe_load((REPO / "_toc.yml").read_text()))
 
 
 @pytest.fixture(scope="session")
-def quick_html(request, tmp_path_factory):
-    """The HTML of a quick build of the real book (or ``$TWOPHASE_BROWSER_HTML``).
-
-    If a session fixture ``quick_book_build`` exists (e.g. in conftest.py, shared with the
-    runner's end-to-end test), returning ``(runner, result, build_dir)``, its build is used;
-    otherwise this fixture builds its own."""
+def quick_html(request):
+    """The HTML of the session's quick build of the real book (``quick_book_build`` in
+    conftest.py, shared with the runner's end-to-end test), or ``$TWOPHASE_BROWSER_HTML``."""
     _need_chromium()  # no build when the checks cannot run
     given = os.environ.get("TWOPHASE_BROWSER_HTML")
     if given:
         return Path(given).resolve(), "given"
-    try:
-        _, res, build = request.getfixturevalue("quick_book_build")
-    except pytest.FixtureLookupError:
-        pass
-    else:
-        status = ", ".join(f"{c.chapter}: {c.status}" for c in res.chapters)
-        return Path(build) / "html", f"sphinx {res.sphinx_status}; {status}"
-    import shutil
-
-    from twophase.book import Runner
-
-    build = tmp_path_factory.mktemp("browser") / "_build"
-    # A developer's executed chapters are reused where their cache key still matches (the
-    # runner checks it); the HTML is always built afresh. A fresh clone executes everything.
-    if (REPO / "_build/chapters").is_dir():
-        shutil.copytree(REPO / "_build/chapters", build / "chapters",
-                        ignore=shutil.ignore_patterns(".*"))
-    r = Runner(root=REPO, build_dir=build, progress=False, out=lambda line: None)
-    res = r.build("quick")
+    _, res, build = request.getfixturevalue("quick_book_build")
     status = ", ".join(f"{c.chapter}: {c.status}" for c in res.chapters)
-    return build / "html", f"sphinx {res.sphinx_status}; {status}"
+    return Path(build) / "html", f"sphinx {res.sphinx_status}; {status}"
 
 
 @pytest.fixture(scope="session")

@@ -123,3 +123,31 @@ def test_figure2_and_divergence_timing():
     assert dt.theory == dt.predicted, (dt.theory, dt.predicted)
     with pytest.raises(ValueError, match="R must divide"):
         ex.setup(D, 1.0, B_tot=Bt, S=S, nu=1.0, Rs=[3], etas=[0.1])
+
+
+# --- the chapter's text helpers (issue 10) ------------------------------------------------------
+
+
+def test_final_simulated_loss_is_the_mean_over_seeds_and_helpers_quote_it():
+    """final_simulated_loss is the seed mean at the last cycle (compared with a direct mean to
+    1e-15); the Figure-2 text helpers quote the thresholds and rates they are given."""
+    from twophase import spectra as sp
+    from twophase.experiments import diloco as ex
+
+    lam = sp.identical(20, 1.0)
+    m0 = sp.initial_moments(lam)
+    f2 = ex.figure2(lam, m0, [0.05, 0.4], 1.0, S=3, B_tot=4, Rs=[1, 2], cycles=3, seeds=5, seed=1)
+    final = ex.final_simulated_loss(f2, "fixed", 1)
+    for R in (1, 2):
+        direct = f2.sims["fixed"][R][1][:, -1].mean()
+        assert abs(final[R] - direct) <= 1e-15 * abs(direct), (R, final[R], direct)
+    eta_scan = np.geomspace(0.01, 0.6, 30)
+    iso = dict(S=3, B_tot=4, lam0=1.0, D=20)
+    rho = ex.rate_scan(eta_scan, 1.0, [1, 2], **iso)
+    st = ex.figure2_statements(rho, eta_scan, [0.05, 0.4], 1.0, [1, 2], rate_tol=0.1, **iso)
+    gl = ex.statements_glue(st, 0.1)
+    assert gl["Rmax"] == "2" and gl["eta_indep"] == f"{st.eta_indep_fixed:.3g}"
+    table = ex.statements_markdown(st).splitlines()
+    assert len(table) == 2 + len(st.table) and table[2].startswith("| 0.05 |")
+    assert f"{final[2]:.3g}" in ex.fixed_large_detail(st, final, f2.L0)
+    assert "np.float64" not in ex.statements_text(st, 0.1)

@@ -127,3 +127,55 @@ def test_la_vs_sgd_tuned_contains_sgd_and_verdicts():
                             nu_grid=[0.5, 1.0, 2.0], S_values=[2, 5])
     assert np.all(tc.la <= tc.sgd * (1 + 1e-9)) and tc.ratio.shape == (2,)
     assert "| power | 2 |" in ex.la_vs_sgd_markdown(tc)
+
+
+# --- the chapter's text helpers (issue 10) ------------------------------------------------------
+
+
+def _small_problems():
+    return ex.problems(spiked_D=40, spiked_ratio=20.0, spiked_fraction=0.05, spiked_B_over_D=0.2,
+                       power_D=60, power_alpha=-1.5, power_B_over_D=0.05)
+
+
+def test_figure1_panels_are_the_single_panels():
+    """figure1_panels equals figure1_panel per problem and form, bit for bit, with the source
+    initial condition only in the first form; the summary quotes each panel's optimum."""
+    pr = _small_problems()
+    eta_rel, nu, fine = np.geomspace(0.01, 1.9, 9), np.linspace(0.2, 2.5, 6), np.geomspace(0.01, 1.9, 40)
+    res = ex.figure1_panels(pr, eta_rel, nu, fine, S=4, forms=("hd", "exact"), source_exponent=0.5)
+    assert list(res) == [("spiked", "hd"), ("spiked", "exact"), ("power", "hd"), ("power", "exact"),
+                         ("power-s0.5", "hd")]
+    src = sp.initial_moments(pr.lam_power, "source", exponent=0.5)
+    one = ex.figure1_panel(pr.lam_power, src, eta_rel, nu, fine, S=4, B=pr.power_B, form="hd")
+    assert np.array_equal(res["power-s0.5", "hd"].L, one.L) and res["power-s0.5", "hd"].nu_best == one.nu_best
+    one = ex.figure1_panel(pr.lam_spiked, pr.m0_spiked, eta_rel, nu, fine, S=4, B=pr.spiked_B, form="exact")
+    assert np.array_equal(res["spiked", "exact"].lmin, one.lmin)
+    text = ex.figure1_summary(res).splitlines()
+    assert len(text) == 5 and f"best nu = {one.nu_best:.4f}" in text[1]
+
+
+def test_text_helpers_quote_the_results():
+    """The detail and glue helpers format the numbers of the results they are given (nothing else):
+    the margin and the count of settings where LA helps are computed from those results."""
+    cross = ex.SourceCrossing(np.linspace(0, 1, 3), np.array([1.0123, 0.99, 0.95]), 0.5, True)
+    bd = np.array([0.001, 0.01, 0.1])
+    nu = np.ones((2, 2, 3))
+    nu[0, 0] = [0.9, 1.05, 1.2]
+    nu[1, 0] = [0.95, 0.99, 1.1]
+    ms = ex.map_summary(ex.BestNuMap(bd, nu), ex.BestNuMap(bd, np.full((2, 2, 3), 1.1)), 0.01, 0.1)
+    gl = ex.maps_glue(ms, cross, {500: 0.98, 1000: 1.0123}, B_over_D=0.005, dnu=0.05, sigma_rel_max=1.0)
+    assert gl["margin_pct"] == "1.2" and gl["nu_by_D"] == "0.980 (D=500, B=2), 1.012 (D=1000, B=5)"
+    why = ex.dimension_details({500: 0.98, 1000: 1.0123}, cross, B_over_D=0.005, dnu=0.05)
+    assert why["flips"].endswith("< 1 at D in [500], >= 1 at D in [1000]")
+    assert "0.0123 above 1" in why["margin"]
+    details = ex.map_details(cross, ms, B_over_D=0.01, spiked_B_over_D=0.1, sigma_rel_max=1.0)
+    assert "best nu < 1 for B/D <= 0.001, >= 1 from B/D = 0.01" in details["batch"]
+    text = ex.map_summary_text(ex.BestNuMap(bd, nu), ms, [0.0, 1.0])
+    assert "{0.001: 0.9, 0.01: 1.05, 0.1: 1.2}" in text and "np.float64" not in text
+    tc = ex.TunedComparison([("a", 1, 0.0, 0.0), ("b", 8, 1.0, 0.5)], np.array([1.0, 1.0]),
+                            np.array([0.5, 0.9]), np.array([0.5, 0.9]),
+                            [{"eta_at_edge": False, "nu_at_edge": True}, {"eta_at_edge": False, "nu_at_edge": False}],
+                            100)
+    assert ex.tuning_edges(tc) == [("a", 1, 0.0)]
+    assert ex.tuned_glue(tc) == {"tune_budget": "100", "la_helps": "1 of 2", "ratio_min": "0.50",
+                                 "ratio_max": "0.90"}

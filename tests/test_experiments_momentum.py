@@ -138,3 +138,37 @@ def test_tuned_comparison_tables_and_retune():
     assert edges["S"] == [] and edges["beta"] == []  # one-value lists never count as an edge
     r = ex.retuned_verdict(tu, 0.1, lam, m0, B=4)
     assert r.losses["SLA Nesterov"] <= tu.results[0.1]["SLA Nesterov"][-1] * (1 + 1e-12)
+
+
+# --- the chapter's text helpers (issue 10) ------------------------------------------------------
+
+
+def test_budget_grid_is_the_powers_of_two_every_S_divides():
+    """budget_grid: powers of two from 16 up to budget_max, each a multiple of every S (the list
+    the chapter built inline before issue 10); refused when none qualifies."""
+    assert ex.budget_grid(256, [8]).tolist() == [16, 32, 64, 128, 256]
+    assert ex.budget_grid(1024, [4, 16]).tolist() == [16, 32, 64, 128, 256, 512, 1024]
+    assert ex.budget_grid(100, [32]).tolist() == [32, 64]
+    with pytest.raises(ValueError, match="budget_max"):
+        ex.budget_grid(5000, [3])  # no power of two is a multiple of 3
+
+
+def test_chapter4_text_helpers_quote_the_results():
+    """The Figure-3 and tuned-comparison text helpers quote the numbers of the results they are given."""
+    f3 = ex.figure3(1.0, 0.2, 0.9, 0.8, 2.0, 32)
+    tp = ex.top_panel(f3, 0.8)
+    why = ex.top_panel_details(f3, tp)
+    hb = f3.top["heavy_ball", "reset"]
+    assert why["worsens"] == f"reduced heavy-ball rate strictly increasing over S = 1..32: {hb[0]:.4f} -> {hb[-1]:.5f}"
+    assert ex.top_panel_glue(tp)["hb_carry_mono_S"] == tp.S_mono
+    bp = ex.bottom_panel(f3, 8)
+    gl = ex.bottom_panel_glue(bp, f3.limit, 8)
+    assert gl["stable_r"] == ", ".join(map(str, bp.stable_reset)) and gl["S_small"] == 8
+    neither = ex.bottom_panel_details(f3, bp, 8)["neither"]
+    assert str(sorted(set(range(1, 9)) - set(bp.stable_reset))) in neither
+    rows = [ex.StackingRow(0.0, 16, "SLA Nesterov", 0.5, "stacking helps"),
+            ex.StackingRow(0.0, 32, "SGD", 1.0, "about equal")]
+    table = ex.stacking_markdown(rows).splitlines()
+    assert table[2] == "| 0 | 16 | SLA Nesterov | 0.5 | stacking helps |" and len(table) == 4
+    edges = {"eta_nu": [], "S": [(0.1, "LA", 4)], "beta": []}
+    assert ex.grid_edges_glue(edges) == {"S_edges": "LA (σ=0.1, S=4)", "beta_edges": "none"}

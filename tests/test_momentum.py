@@ -164,3 +164,19 @@ def test_nesterov_tuned_momentum_double_root():
         close(np.trace(A), 2 * (1 - np.sqrt(h)), "trace")
         close(np.linalg.det(A), (1 - np.sqrt(h)) ** 2, "det", rtol=1e-10)
 
+
+
+@pytest.mark.parametrize("inner", ["reset", "carry"])
+def test_noiseless_map_with_precond(inner):
+    """precond = p: the noiseless cycle map is the map at per-mode rate eta p_i (ones: bit for
+    bit the map without p), and its radius equals the radius on the spectrum p lam (change of
+    variables e -> p^{-1/2} e, which only conjugates the map), to 1e-12."""
+    lam = sp.power_law(9, alpha=-1.0)
+    p = np.random.default_rng(2).uniform(0.2, 2.0, lam.size)
+    m = TwoPhase(np.array([0.3, 0.9]), nu=1.5, S=4, beta_in=0.6, beta_out=0.5, inner_momentum=inner)
+    assert np.array_equal(mo.noiseless_cycle_map(m, lam, np.ones(9)), mo.noiseless_cycle_map(m, lam))
+    close(mo.noiseless_radius(m, lam, precond=p), mo.noiseless_radius(m, p * lam), "radius with precond")
+    close(mo.per_step_rate(m, lam, precond=p), mo.per_step_rate(m, p * lam), "per-step rate with precond")
+    for i in (0, 4, 8):
+        one = mo.noiseless_cycle_map(m.replace(eta=np.array([0.3, 0.9]) * p[i]), lam[i:i + 1])[:, 0]
+        close(mo.noiseless_cycle_map(m, lam, precond=p)[:, i], one, "map at eta p_i")

@@ -22,7 +22,7 @@ LAYERS = {
     "twophase.operators": 4, "twophase.momentum": 4, "twophase.simulate": 4, "twophase.summaries": 4,
     "twophase.reference": 4,
     "twophase.theory": 5,
-    "twophase.sweeps": 6, "twophase.bench": 6,
+    "twophase.sweeps": 6, "twophase.bench": 6, "twophase.scaled": 6,
 }
 #: Packages above the numerics: they may import any of the layers but none of them imports these.
 UPPER = ("twophase.experiments", "twophase.plotting", "twophase.notebook", "twophase.book", "twophase.local")

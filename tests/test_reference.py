@@ -36,3 +36,21 @@ def test_dense_sizes_are_refused_with_an_estimate():
         ref.dense_expected_loss(TwoPhase(0.1), lam, lam / lam.size, 1)
     with pytest.raises(ValueError, match="cycles"):
         ref.dense_expected_loss(TwoPhase(0.1), [1.0], [1.0], 0)
+
+
+@pytest.mark.parametrize("R", [1, 3])
+def test_dense_oracles_agree_with_precond(form, R):
+    """With precond = p (no momentum) the two covariance oracles agree (1e-11), and precond = ones
+    and precond = c * ones equal None and eta * c (the dense P is the identity / c I)."""
+    lam = sp.power_law(6, alpha=-1.0)
+    m0 = sp.initial_moments(lam, "source", exponent=0.5)
+    p = np.random.default_rng(1).uniform(0.2, 2.0, lam.size)
+    m = TwoPhase(0.6, nu=1.5, S=3, R=R, B=2)
+    a = ref.dense_expected_loss(m, lam, m0, 4, sigma=0.3, form=form, precond=p)
+    c = ref.dense_sla_expected_loss(m, lam, m0, 4, sigma=0.3, form=form, precond=p)
+    close(a, c, "full covariance vs dense SLA covariance, precond", rtol=1e-11)
+    for f in (ref.dense_expected_loss, ref.dense_sla_expected_loss):
+        close(f(m, lam, m0, 4, sigma=0.3, form=form, precond=np.ones(6)), f(m, lam, m0, 4, sigma=0.3, form=form),
+              "dense precond = ones vs None")
+        close(f(m, lam, m0, 4, sigma=0.3, form=form, precond=np.full(6, 0.5)),
+              f(m.replace(eta=0.3), lam, m0, 4, sigma=0.3, form=form), "dense precond = 0.5 vs eta / 2")

@@ -159,7 +159,8 @@ def test_real_registry_lists_every_claim_id_of_issue_11():
              "I-fig3-critical-nu-S-invariant", "I-fig3-reduced-like-full-large-S",
              "I-fig3-reduced-better-small-S", "I-thm31-eigenvalues-increase-with-R"]
     part2 = ["II-method", "II-unified-scaling", "II-identical-and-heterogeneous", "II-nn-speedup"]
-    assert reg.ids == part1 + part2
+    part3 = ["III-scaling-speeds-up", "III-workers-noise-with-scaling"]  # chapter 8 (issue 13)
+    assert reg.ids == part1 + part2 + part3
     papers = {c["id"]: c["paper"] for c in reg.claims}
     assert {papers[i] for i in part1} == {"agarwala2026twophase"}
     assert {papers[i] for i in part2} == {"chezhegov2024local"}

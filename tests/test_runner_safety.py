@@ -86,8 +86,8 @@ def test_stale_lock_module_refuses_own_pid_twice(tmp_path):
 @pytest.mark.parametrize("out", ["_build/chapters/01_alpha", "_build/chapters",
                                  "_build/chapters/01_alpha/deeper", "_build", "_build/html",
                                  "_build/figures/01_alpha", "elsewhere/_build/chapters/x"])
-def test_run_out_refuses_the_builds_own_folders(fake_book, capsys, out):
-    assert runner(fake_book).build("quick", html=False, jobs=1).ok
+def test_run_out_refuses_the_builds_own_folders(built_fake_book, capsys, out):
+    fake_book = built_fake_book
     before = (fake_book / "_build/chapters/01_alpha/cache.json").read_bytes()
     code = cli(["--root", str(fake_book), "run", "01_alpha", "-p", "n", "9", "--no-progress",
                 "--out", str(fake_book / out)])
@@ -220,10 +220,10 @@ MUTATIONS = {
 }
 
 
-def test_malformed_cache_files_mean_execute_again(fake_book):
+def test_malformed_cache_files_mean_execute_again(built_fake_book):
     """Each corruption of a chapter's cached output (valid key) re-executes that chapter with
     a one-line note, never a traceback and never a reuse."""
-    assert runner(fake_book).build("quick", html=False, jobs=1).ok
+    fake_book = built_fake_book
     good = fake_book / "_build/chapters/01_alpha"
     saved = fake_book / "saved_alpha"
     shutil.copytree(good, saved)

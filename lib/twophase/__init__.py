@@ -18,7 +18,7 @@ from .methods import SGD, TwoPhase  # noqa: E402
 
 #: Submodules reachable as ``twophase.<name>`` (imported lazily on first access).
 SUBMODULES = ("spectra", "methods", "engine", "theory", "operators", "momentum", "simulate", "summaries",
-              "reference", "parallel", "sweeps", "bench", "plotting", "notebook", "local", "experiments", "book")
+              "reference", "parallel", "sweeps", "bench", "scaled", "plotting", "notebook", "local", "experiments", "book")
 
 __all__ = ["SGD", "TwoPhase", "__version__"]
 

@@ -10,7 +10,8 @@ Owns:
   there on -- the same rule for the exact theory and for Monte-Carlo;
 * :func:`loss_loop`, the one loop that advances a state cycle by cycle, records the loss,
   applies the divergence rule and freezes diverged runs so they cannot overflow further;
-* grid broadcasting (:func:`grid_arrays`) and the checks of a method and a problem.
+* grid broadcasting (:func:`grid_arrays`) and the checks of a method, a problem and a diagonal
+  preconditioner (:func:`check_precond`).
 
 May import: :mod:`twophase._validate`, :mod:`twophase.methods`.
 """
@@ -49,6 +50,27 @@ def check_problem(lam, m0, sigma, form):
     sigma = v.nonnegative_real("sigma", sigma)
     check_form(form)
     return lam, m0, sigma
+
+
+def check_precond(precond, D: int):
+    """``None`` or a diagonal preconditioner: a float64 array ``p`` of shape ``(D,)``, finite, > 0.
+
+    Local (inner) steps are ``theta <- theta - eta * p * g`` (with inner momentum the buffer
+    accumulates ``g`` and the step is ``-eta * p * u``); outer steps are not preconditioned.
+    """
+    if precond is None:
+        return None
+    p = v.real_array("precond", precond)
+    if p.shape != (D,):
+        raise ValueError(f"precond must be None or an array of shape ({D},) to match lam, got shape {p.shape}")
+    if not np.all(p > 0):
+        raise ValueError(f"precond must be > 0 in every mode (allowed range (0, inf)), got min {p.min()!r}")
+    return p
+
+
+def step_sizes(eta_c, precond):
+    """Per-mode inner step ``eta * p`` (``eta_c`` of shape ``(..., 1)``); ``eta_c`` itself if ``p is None``."""
+    return eta_c if precond is None else eta_c * precond
 
 
 def grid_arrays(method: TwoPhase):

@@ -21,6 +21,11 @@ are only judged at full size. Targets:
   the two give the same numbers bit for bit (the row's agreement). A reference row beside it
   draws the same normals with numpy alone on as many threads: the parallel headroom the
   machine has at that moment (on a shared, loaded machine it can be ~1x for everything).
+* the engine at its bandwidth floor (issue 12): the compiled kernels of
+  :mod:`twophase.engine` at most 5 ns per mode-step at D = 10^6 for SGD, LA-DiLoCo and SLA,
+  side by side with the numpy recursions (rows "engine floor"; the name gives ns per
+  mode-step of both and the new side's CPU time, which a loaded machine inflates less), and
+  the cost of loading the cached kernels in a fresh process.
 
 Owns: the benchmark rows. May import: every Part I numerics module (it is at the top of them).
 """
@@ -28,11 +33,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
 
 from . import _validate as v
+from . import engine as en
 from . import simulate as sim
 from . import spectra as sp
 from . import theory as th
@@ -134,6 +142,121 @@ def run(quick: bool = False) -> list[dict]:
                      t_n / t_f >= 10))
     rows.append(_row(f"fast gradient vs drawing D={D} normals", t_f, t_r, t_f / t_r, "<= 3x", t_f / t_r <= 3))
     rows += _monte_carlo_rows(quick)
+    rows += _engine_floor_rows(quick)
+    rows += _part2_rows(quick)
+    return rows
+
+
+def _cpu_time(fn, repeats):
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.process_time()
+        fn()
+        best = min(best, time.process_time() - t0)
+    return best
+
+
+def _engine_floor_rows(quick):
+    """ns per mode-step of the compiled kernels vs the numpy recursions, D = 10^6 (issue 12)."""
+    if en.default_backend() == "numpy" or not en._have_compiled():
+        return [_row("engine floor: compiled kernels unavailable (numba missing or TWOPHASE_ENGINE=numpy)",
+                     np.nan, np.nan, np.nan, "<= 5 ns/mode-step", False)]
+    D = 10_000 if quick else 1_000_000
+    lam = sp.power_law(D, -1.5)
+    m0 = sp.initial_moments(lam)
+    cases = [("SGD", TwoPhase(0.5, B=8), 40),
+             ("LA-DiLoCo", TwoPhase(0.5, nu=1.2, S=10, R=4, B=16), 4),
+             ("SLA", TwoPhase(0.5, nu=1.2, S=10, R=4, B=16, beta_in=0.5, beta_out=0.5, outer="nesterov"), 4)]
+    rows = []
+    for label, meth, cyc in cases:
+        def new():
+            return en._expected_loss(meth, lam, m0, cyc, 0.3, backend="compiled")
+
+        def old():
+            return en._expected_loss(meth, lam, m0, cyc, 0.3, backend="numpy")
+
+        steps = D * meth.S * cyc
+        t0 = time.perf_counter()
+        L_old = old()  # the numpy recursions take seconds at D = 10^6: one timed call
+        t_old = time.perf_counter() - t0
+        agree = _rel(new(), L_old)
+        t_new = best_time(new, repeats=7, min_time=0.02)
+        cpu = _cpu_time(new, 5)
+        ns, ns_old, ns_cpu = (1e9 * t / steps for t in (t_new, t_old, cpu))
+        rows.append(_row(f"engine floor {label}: {ns:.2f} vs {ns_old:.1f} ns/mode-step, cpu {ns_cpu:.2f} (D={D:.0e})",
+                         t_new, t_old, t_old / t_new, "<= 5 ns (cpu)", ns_cpu <= 5, agree))
+    code = ("import numpy as np, time; from twophase import TwoPhase, engine as en; t = time.perf_counter(); "
+            "en._expected_loss(TwoPhase(0.5, S=2, beta_in=0.5), np.ones(4), np.ones(4), 2, backend='{}'); "
+            "en._expected_loss(TwoPhase(0.5, S=2), np.ones(4), np.ones(4), 2, backend='{}'); "
+            "print(time.perf_counter() - t)")
+    t = {b: float(subprocess.run([sys.executable, "-c", code.format(b, b)], capture_output=True, text=True,
+                                 check=True).stdout) for b in ("numpy", "compiled")}
+    rows.append(_row("engine floor: first calls in a fresh process, cached kernels vs numpy",
+                     t["compiled"], t["numpy"], np.nan, "< 3 s", t["compiled"] < 3))
+    return rows
+
+
+def _timed(fn, repeats):
+    """Best wall time of ``repeats`` calls of ``fn`` and the last result."""
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def _part2_rows(quick: bool) -> list[dict]:
+    """Chapter 7's main call, ``twophase.local.digits.digits_grid``, at a reduced size: the code
+    before runs became an array axis (``twophase.local._reference.digits_grid_reference``: one
+    run per step size and per seed, BLAS threads as OpenBLAS chooses) against today's (step
+    sizes and seeds stacked, no BLAS threads on full-data passes), both with their defaults,
+    side by side; ratio = old time / new time. A second row times both with BLAS held to one
+    thread, which isolates the array-axis and skipped-evaluation gains from the BLAS-thread
+    effect. Agreement: the train-loss curves of every configuration.
+
+    Part II sits above this module's layer, so it is imported by name when the row runs.
+    """
+    import importlib
+
+    digits = importlib.import_module("twophase.local.digits")
+    ref = importlib.import_module("twophase.local._reference")
+    methods = ["identity", "rmsprop", "adam", "oasis"]
+    if quick:
+        grids = {m: ([1.0, 3.0] if m == "identity" else [0.01, 0.1]) for m in methods}
+        kw = dict(Ms=[2], Hs=[1], splits=["dirichlet"], rounds=3, seeds=[0, 1], hidden=8)
+    else:   # paper grids and seeds, half the paper's rounds; M = 4 at H = 1 and H = 10, one split
+        grids = {m: ([1.0, 3.0, 10.0, 30.0] if m == "identity" else [0.003, 0.01, 0.03, 0.1, 0.3]) for m in methods}
+        kw = dict(Ms=[4], Hs=[1, 10], splits=["dirichlet"], rounds=20, seeds=[0, 1, 2], hidden=32)
+    kw.update(methods=methods, grids=grids, tune_seed=100, alpha=1e-3, beta=0.9)
+    label = f"M={kw['Ms']}, H={kw['Hs']}, {kw['rounds']} rounds, {len(kw['seeds'])} seeds"
+    reps = 1 if quick else 2
+
+    def agree(a, b):
+        return max(_rel(np.concatenate([a[k]["loss"].ravel() for k in a]),
+                        np.concatenate([b[k]["loss"].ravel() for k in a])), 0.0 if
+                   all(a[k]["gamma"] == b[k]["gamma"] for k in a) else np.inf)
+
+    rows = []
+    digits.dead_inputs()       # loads scikit-learn and the data set once, outside the timings
+    t_new = t_old = np.inf
+    for _ in range(reps):      # interleaved, so that both sides see the same load
+        t, new = _timed(lambda: digits.digits_grid(**kw), 1)
+        t_new = min(t_new, t)
+        t, old = _timed(lambda: ref.digits_grid_reference(**kw), 1)
+        t_old = min(t_old, t)
+    rows.append(_row(f"chapter 7 digits_grid old vs new ({label})", t_new, t_old, t_old / t_new, ">= 5x",
+                     t_old / t_new >= 5, agree(new, old)))
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return rows
+    with threadpool_limits(1, user_api="blas"):
+        t_new1, new1 = _timed(lambda: digits.digits_grid(**kw), 1)
+        t_old1, _ = _timed(lambda: ref.digits_grid_reference(**kw), 1)
+    a1 = agree(new1, old)
+    rows.append(_row("  same, one BLAS thread both sides", t_new1, t_old1, t_old1 / t_new1,
+                     "(reported)", True, a1))
     return rows
 
 

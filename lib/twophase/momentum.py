@@ -61,7 +61,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _validate as v
-from ._base import check_method
+from ._base import check_method, check_precond
 from .engine import _inner_matrix_power, _outer_coefficients
 from .methods import TwoPhase
 
@@ -140,20 +140,25 @@ def _check_method(method):
     return check_method(method)
 
 
-def noiseless_cycle_map(method: TwoPhase, lam):
+def noiseless_cycle_map(method: TwoPhase, lam, precond=None):
     """Deterministic (noiseless) cycle map of each eigenmode, EMA coordinates.
 
     Reset: a 2 x 2 map on ``(e_0, v)``; carry: 3 x 3 on ``(e_0, v, u)`` where
     ``u`` is the (common) inner buffer at the start of the cycle. ``R`` does not
     matter without noise. In PyTorch coordinates ``(e_0, w = v / (1 - b))`` the
-    map is conjugated by ``diag(1, 1 - b)``: same eigenvalues.
+    map is conjugated by ``diag(1, 1 - b)``: same eigenvalues. ``precond = p`` (shape
+    ``(D,)``, > 0): the inner steps of mode ``i`` are ``eta p_i`` (the outer step is not
+    preconditioned), as in :func:`twophase.engine.expected_loss`.
 
     Returns shape ``grid_shape + (D, n, n)``.
     """
     method = _check_method(method)
     lam = v.eigenvalues(lam)
+    precond = check_precond(precond, lam.size)
     v.array_size("lam", 9.0 * float(np.prod(method.grid_shape)) * lam.size, "the per-mode cycle maps")
     eta = np.asarray(method.eta, dtype=np.float64)[..., None]
+    if precond is not None:
+        eta = eta * precond
     nu = np.broadcast_to(np.asarray(method.nu, dtype=np.float64), method.grid_shape)[..., None]
     with np.errstate(over="ignore", invalid="ignore"):
         MS = _inner_matrix_power(lam, eta, method.beta_in, method.S)
@@ -179,13 +184,14 @@ def noiseless_cycle_map(method: TwoPhase, lam):
         return L @ pre
 
 
-def noiseless_radius(method: TwoPhase, lam):
+def noiseless_radius(method: TwoPhase, lam, precond=None):
     """Spectral radius of :func:`noiseless_cycle_map` for each mode: shape ``grid_shape + (D,)``.
 
     The contraction of a mode's *mean* error per cycle; the second moments (with minibatch
     noise) contract by :func:`twophase.operators.second_moment_radius` instead.
+    ``precond``: diagonal preconditioner of the inner steps (see :func:`noiseless_cycle_map`).
     """
-    A = noiseless_cycle_map(method, lam)
+    A = noiseless_cycle_map(method, lam, precond)
     out = np.full(A.shape[:-2], np.inf)
     ok = np.all(np.isfinite(A), axis=(-2, -1))
     if np.any(ok):
@@ -193,6 +199,7 @@ def noiseless_radius(method: TwoPhase, lam):
     return out
 
 
-def per_step_rate(method: TwoPhase, lam):
-    """Per-inner-step convergence rate ``rho^{1/S}`` of each mode (noiseless)."""
-    return noiseless_radius(method, lam) ** (1.0 / method.S)
+def per_step_rate(method: TwoPhase, lam, precond=None):
+    """Per-inner-step convergence rate ``rho^{1/S}`` of each mode (noiseless; ``precond`` as in
+    :func:`noiseless_cycle_map`)."""
+    return noiseless_radius(method, lam, precond) ** (1.0 / method.S)

@@ -149,10 +149,12 @@ def claim(key: str, holds, detail: str = "") -> None:
     """
     import numpy as np
 
+    from ._validate import ArgumentTypeError
+
     if not isinstance(key, str) or not key.strip():
-        raise TypeError(f"claim key must be a non-empty str, got {key!r}")
+        raise ArgumentTypeError(f"claim key must be a non-empty str, got {key!r}")
     if not isinstance(holds, (bool, np.bool_)):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"claim {key!r}: holds must be a bool or numpy.bool_ (the computed truth value), "
             f"got {type(holds).__name__} {holds!r}")
     ok = bool(holds)
@@ -199,13 +201,17 @@ def paper_claim(id: str, verdict: str, conditions: str, evidence: str, checks=()
         The record written to ``<out>/paper_claims.json``:
         ``{"id", "verdict", "conditions", "chapter", "evidence", "checks"}``.
     """
+    from ._validate import ArgumentTypeError
+
     for name, value in (("id", id), ("conditions", conditions), ("evidence", evidence)):
         if not isinstance(value, str) or not value.strip():
-            raise TypeError(f"paper_claim {name} must be a non-empty str, got {value!r}")
+            raise ArgumentTypeError(f"paper_claim {name} must be a non-empty str, got {value!r}")
+    if not isinstance(verdict, str):
+        raise ArgumentTypeError(f"paper_claim {id!r}: verdict must be one of {VERDICTS}, got {verdict!r}")
     if verdict not in VERDICTS:
         raise ValueError(f"paper_claim {id!r}: verdict must be one of {VERDICTS}, got {verdict!r}")
-    if isinstance(checks, str) or not all(isinstance(c, str) for c in checks):
-        raise TypeError(f"paper_claim {id!r}: checks must be a sequence of claim keys, got {checks!r}")
+    if not isinstance(checks, (list, tuple)) or not all(isinstance(c, str) for c in checks):
+        raise ArgumentTypeError(f"paper_claim {id!r}: checks must be a sequence of claim keys, got {checks!r}")
     ctx = context()
     record = {"id": id, "verdict": verdict, "conditions": conditions, "chapter": ctx["chapter"],
               "evidence": evidence, "checks": list(checks)}
@@ -356,12 +362,18 @@ def show_figure(fig, name: str, caption: str = "", display: bool = True) -> Path
         The PNG's path (not echoed when it ends a notebook cell).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
+    from ._validate import ArgumentTypeError, flag
+
+    if not isinstance(fig, Figure):
+        raise ArgumentTypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__} {fig!r:.60}")
+    flag("display", display)
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
         raise ValueError(f"name must be a plain file stem like 'fig1_loss' (letters, digits, "
                          f"'_' and '-'), got {name!r}")
     if not isinstance(caption, str):
-        raise TypeError(f"caption must be a str, got {type(caption).__name__}")
+        raise ArgumentTypeError(f"caption must be a str, got {type(caption).__name__}")
     if display and not caption.strip():
         raise ValueError(f"figure {name!r}: caption must be a non-empty str (every figure of "
                          "the book is numbered and captioned)")

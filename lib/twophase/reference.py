@@ -10,6 +10,10 @@ Owns every slow, independent implementation the fast engine is checked or timed 
   dense matrix (the speed baseline of :mod:`twophase.bench`);
 * :func:`dense_sla_expected_loss`, the full covariance of ``(e_0, v, e^1, u^1, ..., e^R, u^R)``
   over all modes for stacked momentum (no exchangeability, no assumed closure);
+* both covariance references take ``precond=p``, a diagonal preconditioner of the local steps
+  (``theta <- theta - eta P g``, ``P = diag(p)``, buffer ``u`` accumulating ``g`` and the step
+  ``-eta P u``; outer step unpreconditioned), written as the ``D x D`` matrix ``P`` and
+  propagated without using that ``P`` is diagonal: the oracle of the engine's ``precond``;
 * :func:`old_expected_loss`, the one-number-per-mode LA-DiLoCo engine as it was before the
   engines were merged into :mod:`twophase.engine` (kept until the switch is proven; the tests
   and the benchmark compare the two).
@@ -25,7 +29,7 @@ import numpy as np
 
 from . import _base
 from . import _validate as v
-from ._base import check_method, check_problem
+from ._base import check_method, check_precond, check_problem
 from .engine import _sgd_operator_dense
 from .methods import TwoPhase
 
@@ -51,28 +55,38 @@ def _check_dense(method, lam, m0, cycles, sigma, form, *, momentum_ok=False, n_b
     return method, cycles, lam, m0, sigma
 
 
-def dense_expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, form: str = "exact"):
+def _dense_precond(precond, D):
+    """The preconditioner as a dense ``D x D`` matrix ``P`` (identity for ``None``)."""
+    p = check_precond(precond, D)
+    return np.eye(D) if p is None else np.diag(p)
+
+
+def dense_expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, form: str = "exact",
+                        precond=None):
     """Expected loss of LA-DiLoCo from full covariance matrices (reference; scalar eta, nu).
 
     Worker covariance ``M = E[e_r e_r^T]``, cross-worker ``Q = E[e_r e_r'^T]`` and
     cross-with-start ``X = E[e_r e_0^T]`` evolve over the ``S`` inner steps; the
     outer step gives ``G' = (1-nu)^2 G + nu^2 (M/R + (1-1/R) Q) + nu (1-nu)(X + X^T)``.
-    In the ``"hd"`` form the self term ``H M H / B`` is dropped.
+    In the ``"hd"`` form the self term ``H M H / B`` is dropped. With ``precond = p`` an
+    inner step is ``e <- (I - eta P Ĥ) e + eta P (noise)``, so ``C = I - eta P H`` and the
+    minibatch noise is ``eta^2 P (H tr(H M) + sigma^2 H [+ H M H]) P / B``.
     """
     method, cycles, lam, m0, sigma = _check_dense(method, lam, m0, cycles, sigma, form)
     eta, nu, S, R, B = float(method.eta), float(method.nu), method.S, method.R, method.B
+    P = _dense_precond(precond, lam.size)
     H = np.diag(lam)
-    C = np.eye(lam.size) - eta * H
+    C = np.eye(lam.size) - eta * P @ H
     G = np.diag(m0)
     out = [0.5 * (np.trace(H @ G) + sigma ** 2)]
     for _ in range(cycles):
         M, Q, X = G.copy(), G.copy(), G.copy()
         for _ in range(S):
-            noise = (eta ** 2 / B) * (H * (np.trace(H @ M) + sigma ** 2))
+            K = H * (np.trace(H @ M) + sigma ** 2)
             if form == "exact":
-                noise = noise + (eta ** 2 / B) * (H @ M @ H)
-            M = C @ M @ C + noise
-            Q = C @ Q @ C
+                K = K + H @ M @ H
+            M = C @ M @ C.T + (eta ** 2 / B) * (P @ K @ P.T)
+            Q = C @ Q @ C.T
             X = C @ X
         G = (1 - nu) ** 2 * G + nu ** 2 * (M / R + (1 - 1 / R) * Q) + nu * (1 - nu) * (X + X.T)
         out.append(0.5 * (np.trace(H @ G) + sigma ** 2))
@@ -102,18 +116,22 @@ def dense_operator_expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: 
     return np.array(out)
 
 
-def dense_sla_expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, form: str = "exact"):
+def dense_sla_expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float = 0.0, form: str = "exact",
+                            precond=None):
     """Expected loss of SLA from the full covariance of ``(e_0, v, e^1, u^1, ..., e^R, u^R)``.
 
     Independent of :mod:`twophase.engine`: all ``D`` modes and all ``R`` workers are kept
     (no exchangeability, no assumed diagonal closure); each worker's minibatch noise has the
     covariance given by the Gaussian fourth-moment identity. EMA outer convention. Scalar
     ``eta``, ``nu``; any momentum (or none). Costs O(S ((2 + 2R) D)^3) per cycle.
+    ``precond = p``: the inner step is ``u <- beta_in u + Ĥ e + noise; e <- e - eta P u`` with the
+    dense matrix ``P = diag(p)`` (the outer step is not preconditioned).
     """
     method, cycles, lam, m0, sigma = _check_dense(method, lam, m0, cycles, sigma, form, momentum_ok=True,
                                                   n_blocks=2 + 2 * method.R if isinstance(method, TwoPhase) else 1)
     D, R, S, B = lam.size, method.R, method.S, method.B
     eta, nu, bi, bo = float(method.eta), float(method.nu), method.beta_in, method.beta_out
+    P = _dense_precond(precond, D)
     n = (2 + 2 * R) * D
     H = np.diag(lam)
     eye = np.eye(D)
@@ -129,15 +147,15 @@ def dense_sla_expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float
         start[blk(2 + 2 * r), blk(0)] = eye
         if method.inner_momentum == "reset":
             start[blk(3 + 2 * r), :] = 0.0
-    step = np.eye(n)  # one inner step: u <- bi u + H e + zeta ; e <- e - eta u
+    step = np.eye(n)  # one inner step: u <- bi u + H e + zeta ; e <- e - eta P u
     for r in range(R):
         e, u = blk(2 + 2 * r), blk(3 + 2 * r)
         step[u, :] = 0.0
         step[u, u] = bi * eye
         step[u, e] = H
         step[e, :] = 0.0
-        step[e, e] = eye - eta * H
-        step[e, u] = -eta * bi * eye
+        step[e, e] = eye - eta * P @ H
+        step[e, u] = -eta * bi * P
     outer = np.eye(n)  # outer step on (e0, v, ebar), EMA convention
     delta = np.zeros((D, n))
     delta[:, blk(0)] = eye
@@ -162,9 +180,9 @@ def dense_sla_expected_loss(method: TwoPhase, lam, m0, cycles: int, sigma: float
                     K = (H * (np.trace(H @ M) + sigma ** 2)) / B
                     if form == "exact":
                         K = K + H @ M @ H / B
-                    noise[e, e] += eta ** 2 * K
-                    noise[e, u] += -eta * K
-                    noise[u, e] += -eta * K
+                    noise[e, e] += eta ** 2 * P @ K @ P.T
+                    noise[e, u] += -eta * P @ K
+                    noise[u, e] += -eta * K @ P.T
                     noise[u, u] += K
                 cov = step @ cov @ step.T + noise
             cov = outer @ cov @ outer.T

@@ -16,6 +16,8 @@ and one LA-DiLoCo cycle maps the global moments ``g`` to
 
 with the effective eigenvalue ``h = 1 - (1 - eta lam)^S``. Re-derived for this companion; the
 paper :cite:`agarwala2026twophase` states the same structure.
+A diagonal preconditioner of the local steps (``precond = p``: ``theta <- theta - eta p g``)
+replaces ``eta`` by ``eta p_i`` in mode ``i`` (see :func:`expected_loss`).
 
 Owns: the closed forms of SGD's stationary state (:func:`noise_kernel`, :func:`sgd_stable`,
 :func:`sgd_stationary_loss`, :func:`sgd_critical_eta`, :func:`sgd_stationary_moments`).

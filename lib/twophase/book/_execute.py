@@ -36,7 +36,25 @@ def main(argv) -> int:
                "evalue": getattr(exc, "evalue", str(exc))}
         Path(spec["error_file"]).write_text(json.dumps(err), encoding="utf-8")
         return 1
+    _collapse_injected_parameters(spec["output"])
     return 0
+
+
+def _collapse_injected_parameters(path) -> None:
+    """Collapse papermill's injected-parameters cell on the page (``hide-input``), as the
+    chapters' own parameters cell is: the values used are one click away, and the page's
+    "How this page was made" box lists them all."""
+    import nbformat
+
+    nb = nbformat.read(str(path), as_version=4)
+    changed = False
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags and "hide-input" not in tags:
+            cell.metadata["tags"] = list(tags) + ["hide-input"]
+            changed = True
+    if changed:
+        nbformat.write(nb, str(path))
 
 
 if __name__ == "__main__":

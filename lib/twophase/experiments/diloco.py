@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _validate as v
+from . import _checks as c
 from ..methods import TwoPhase
 from ..operators import cycle_operator, isotropic_eigenvalues, isotropic_noise, second_moment_radius
 from ..summaries import max_z, mean_se
@@ -47,10 +48,49 @@ __all__ = [
     "Setup",
     "setup",
     "paper_verdicts",
+    "radius_text",
+    "radius_detail",
+    "radius_glue",
+    "closed_form_detail",
+    "figure2_detail",
+    "statements_text",
+    "statements_markdown",
+    "final_simulated_loss",
+    "fixed_large_detail",
+    "sqrt_universal_detail",
+    "thresholds_detail",
+    "statements_glue",
+    "timing_detail",
+    "timing_glue",
+    "other_spectrum_text",
+    "other_spectrum_detail",
 ]
 
 
 # --- rates over R with identical eigenvalues (moved from twophase.sweeps) ----------------------
+
+
+def _iso(S, B_tot, lam0, D, form):
+    """The checks of the identical-eigenvalue problem shared by the closed-form rates."""
+    v.choice("form", form, FORMS)
+    return v.positive_int("S", S), v.positive_int("B_tot", B_tot), v.positive_real("lam0", lam0), v.dimension("D", D)
+
+
+def _is_key(R, d) -> bool:
+    """``R`` is a worker count (an int, not a bool) among the keys of ``d``."""
+    try:
+        return not isinstance(R, (bool, np.bool_)) and R in d
+    except TypeError:  # unhashable
+        return False
+
+
+def _n_divisors(n: int) -> int:
+    k, count = 1, 0
+    while k * k <= n:
+        if n % k == 0:
+            count += 1 if k * k == n else 2
+        k += 1
+    return count
 
 
 def isotropic_tau(eta, nu, R: int, rule: str, *, S: int, B_tot: int, lam0: float, D: int,
@@ -80,6 +120,11 @@ def isotropic_tau(eta, nu, R: int, rule: str, *, S: int, B_tot: int, lam0: float
     float or ndarray
         A float for scalar ``eta``, else an array of ``eta``'s shape.
     """
+    eta = c.scalar_or_grid("eta", eta)
+    nu = v.positive_real("nu", nu)
+    R = v.positive_int("R", R)
+    v.choice("rule", rule, RULES)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, form)
     B = batch_per_worker(B_tot, R)
     e, n = scaled_hyperparameters(eta, nu, R, rule)
     if e.ndim == 0 and n.ndim == 0:
@@ -111,6 +156,25 @@ def rate_spread(tau_by_R: dict, Rs=None, reference: int = 1):
     -------
     ndarray, the common shape of the ``tau``.
     """
+    c.mapping("tau_by_R", tau_by_R, what="a non-empty dict {R: tau}")
+    shapes = set()
+    for R, tau in tau_by_R.items():
+        if isinstance(tau, (str, bytes, bool, np.bool_)) or tau is None or np.asarray(tau).dtype.kind not in "iuf":
+            raise v.ArgumentTypeError(f"tau_by_R must map R to real rates (arrays of one shape), got "
+                                      f"{type(tau).__name__} {tau!r:.60} at R={R!r}")
+        if np.any(np.isnan(np.asarray(tau, dtype=np.float64))):
+            raise ValueError(f"tau_by_R must hold rates, not nan (allowed range [0, inf]), at R={R!r}")
+        shapes.add(np.shape(tau))
+    if len(shapes) > 1:
+        raise ValueError(f"tau_by_R must hold rates of one shape, got shapes {sorted(shapes)}")
+    if Rs is not None:
+        if isinstance(Rs, (str, bytes, dict)) or np.ndim(Rs) != 1 or not len(Rs):
+            raise v.ArgumentTypeError(f"Rs must be None or a non-empty sequence of keys of tau_by_R, got {Rs!r:.60}")
+        missing = [R for R in Rs if not _is_key(R, tau_by_R)]
+        if missing:
+            raise ValueError(f"Rs must hold keys of tau_by_R {sorted(tau_by_R)}, got {missing}")
+    if not _is_key(reference, tau_by_R):
+        raise ValueError(f"reference must be a key of tau_by_R {sorted(tau_by_R)}, got {reference!r}")
     Rs = list(tau_by_R) if Rs is None else list(Rs)
     with np.errstate(invalid="ignore", divide="ignore"):
         base = np.log(tau_by_R[reference])
@@ -124,6 +188,11 @@ def isotropic_rate_spread(eta: float, nu: float, Rs, rule: str, *, S: int, B_tot
 
     Returns ``max_{R in Rs} |log tau_R - log tau_1| / |log tau_1|`` as a float.
     """
+    eta = v.positive_real("eta", eta)
+    nu = v.positive_real("nu", nu)
+    Rs = c.ints("Rs", Rs)
+    v.choice("rule", rule, RULES)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, form)
     kw = dict(S=S, B_tot=B_tot, lam0=lam0, D=D, form=form)
     b = np.log(isotropic_tau(eta, nu, 1, rule, **kw))
     return float(max(abs(np.log(isotropic_tau(eta, nu, R, rule, **kw)) - b) for R in Rs) / abs(b))
@@ -144,6 +213,10 @@ def last_true_from_start(mask, grid) -> float:
         ``grid[k - 1]`` where ``k`` is the first index with ``mask`` false
         (``grid[-1]`` if it never fails); ``nan`` if ``mask[0]`` is false.
     """
+    if isinstance(mask, (str, bytes)) or mask is None or np.asarray(mask).dtype.kind != "b":
+        raise v.ArgumentTypeError(f"mask must be an array of bools (no coercion from numbers or strings), "
+                                  f"got {type(mask).__name__} {mask!r:.60}")
+    grid = c.grid("grid", grid, lower=None)
     mask = np.asarray(mask, dtype=bool)
     grid = np.asarray(grid, dtype=np.float64)
     if mask.ndim != 1 or mask.shape != grid.shape or mask.size == 0:
@@ -197,6 +270,20 @@ def theorem31_check(eta_rel, nu, *, forms=FORMS, S_values=(1, 2, 5, 10, 20), B_t
         ``(n_checks, n_strict, failures)``; the theorem holds on the grid iff
         ``failures`` is empty (and ``n_checks > 0``).
     """
+    eta_rel = c.grid("eta_rel", eta_rel, scalar_ok=False)
+    nu = c.grid("nu", nu, scalar_ok=False)
+    forms = c.choices("forms", forms, FORMS)
+    S_values = c.ints("S_values", S_values)
+    B_tots = c.ints("B_tots", B_tots)
+    lam0s = c.grid("lam0s", lam0s, scalar_ok=False)
+    Ds = c.ints("Ds", Ds, maximum=v.MAX_D)
+    rtol_S1 = v.nonnegative_real("rtol_S1", rtol_S1)
+    scan = len(forms) * len(S_values) * 5e-8 * sum(B_tots)  # the divisor scans
+    n_R = sum(_n_divisors(b) for b in B_tots) if max(B_tots) <= 10 ** 10 else np.inf
+    calls = len(forms) * len(S_values) * n_R * lam0s.size * len(Ds)
+    v.work_estimate(scan + calls * (3e-4 + 1e-7 * eta_rel.size * nu.size),
+                    f"theorem31_check ({calls:.3g} closed-form evaluations of {eta_rel.size * nu.size:,} points)",
+                    "use coarser eta_rel and nu grids, or fewer settings")
     eta_rel = np.asarray(eta_rel, dtype=np.float64)
     nu = np.asarray(nu, dtype=np.float64)
     if eta_rel.ndim != 1 or nu.ndim != 1:
@@ -253,6 +340,12 @@ def domination_draws(n_trials: int = 60, seed: int = 0, B_tots=(4, 8, 12, 16)) -
     entry-wise larger than that of ``T_1`` when ``S >= 2`` (equal to rounding when ``S = 1``), and
     that ``rho(T_R) >= rho(T_1)``.
     """
+    n_trials = v.positive_int("n_trials", n_trials)
+    B_tots = c.ints("B_tots", B_tots)
+    n_R = max(_n_divisors(b) for b in B_tots) if max(B_tots) <= 10 ** 10 else np.inf
+    v.work_estimate(n_trials * (5e-8 * max(B_tots) + 2e-3 * n_R),
+                    f"domination_draws ({n_trials:,} draws, up to {n_R:.3g} worker counts each)",
+                    "use fewer n_trials or smaller B_tots")
     rng = np.random.default_rng(v.nonnegative_int("seed", seed))
     n, bad = 0, []
     for trial in range(v.positive_int("n_trials", n_trials)):
@@ -293,6 +386,13 @@ class RadiusOverR(NamedTuple):
 
 def radius_over_R(lam, eta_rel, *, nu: float, S: int, B_tot: int, Rs, form: str = "exact") -> RadiusOverR:
     """``rho(T_R)`` at fixed ``B_tot`` for each ``R`` in ``Rs`` (secular solver for large ``D``)."""
+    lam = c.spectrum(lam)
+    eta_rel = c.grid("eta_rel", eta_rel)
+    nu = v.positive_real("nu", nu)
+    S = v.positive_int("S", S)
+    B_tot = v.positive_int("B_tot", B_tot)
+    Rs = c.divisors_of("Rs", Rs, B_tot)
+    c.form(form)
     lam = v.eigenvalues(lam)
     eta_rel = np.asarray(eta_rel, dtype=np.float64)
     eta = eta_rel / lam.max()
@@ -322,6 +422,11 @@ def closed_form_vs_operator(eta, nu: float, R: int, *, S: int, B_tot: int, lam0:
     * at the full ``D`` the structured operator is applied to the all-ones vector, which must come
       back multiplied by ``tau_sym`` in every entry (it is the eigenvector).
     """
+    eta = c.grid("eta", eta)
+    nu = v.positive_real("nu", nu)
+    R = v.positive_int("R", R)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, form)
+    D_dense = v.positive_int("D_dense", D_dense)
     eta = np.atleast_1d(np.asarray(eta, dtype=np.float64))
     B = batch_per_worker(B_tot, R)
     errs_d, errs_a = [], []
@@ -339,6 +444,10 @@ def closed_form_vs_operator(eta, nu: float, R: int, *, S: int, B_tot: int, lam0:
 
 def rate_scan(eta, nu: float, Rs, *, S: int, B_tot: int, lam0: float, D: int, form: str = "exact") -> dict:
     """``{(rule, R): tau_sym(eta)}`` for both scaling rules (:data:`twophase.sweeps.RULES`)."""
+    eta = c.scalar_or_grid("eta", eta)
+    nu = v.positive_real("nu", nu)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, form)
+    Rs = c.divisors_of("Rs", Rs, B_tot)
     return {(rule, int(R)): isotropic_tau(eta, nu, int(R), rule, S=S, B_tot=B_tot, lam0=lam0, D=D, form=form)
             for rule in RULES for R in Rs}
 
@@ -365,6 +474,16 @@ def figure2(lam, m0, etas, nu: float, *, S: int, B_tot: int, Rs, cycles: int, se
     ``R = 1`` is one run shared by the two rules. Theory and simulation are compared at every cycle
     where the expected loss is below ``10 L0`` (beyond, the loss is heavy-tailed).
     """
+    lam = c.spectrum(lam)
+    m0 = v.moments(m0, lam.size)
+    c.grid("etas", etas)
+    nu = v.positive_real("nu", nu)
+    S = v.positive_int("S", S)
+    B_tot = v.positive_int("B_tot", B_tot)
+    Rs = c.divisors_of("Rs", Rs, B_tot, need_one=True)
+    cycles = v.positive_int("cycles", cycles)
+    seeds = v.integer("seeds", seeds, minimum=2)  # a standard error needs two runs
+    seed = v.nonnegative_int("seed", seed)
     L0 = 0.5 * float(np.asarray(lam) @ np.asarray(m0))
     theory = {rule: r_sweep(lam, m0, etas, nu, S=S, B_tot=B_tot, Rs=Rs, rule=rule, cycles=cycles, form="exact")
               for rule in RULES}
@@ -417,6 +536,15 @@ def divergence_timing(fig2: Figure2, j: int, rule: str = "fixed", *, nu: float, 
     The loss is ``L0 tau_R^t`` here, so a run with ``tau_R > 1`` passes ``level · L0`` at cycle
     ``ceil(log(level) / log(tau_R))``: the larger ``tau_R`` (the larger ``R``, Theorem 3.1), the earlier.
     """
+    c.instance("fig2", fig2, Figure2, "figure2")
+    v.choice("rule", rule, RULES)
+    j = c.index("j", j, min(np.shape(x)[0] for x in fig2.theory[rule].values()))
+    nu = v.positive_real("nu", nu)
+    eta = v.positive_real("eta", eta)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, "exact")
+    level = v.positive_real("level", level)
+    if not level > 1:
+        raise ValueError(f"level must be a multiple of L0 > 1 (allowed range (1, inf)), got {level!r}")
     Rs = sorted(fig2.theory[rule])
     cyc = fig2.theory[rule][Rs[0]].shape[-1] - 1
     th = {R: _first_above(fig2.theory[rule][R][j], level * fig2.L0) for R in Rs}
@@ -446,6 +574,19 @@ def figure2_statements(rho: dict, eta_scan, etas, nu: float, Rs, *, rate_tol: fl
                        lam0: float, D: int) -> Figure2Statements:
     """Spreads of the per-cycle log-rate over ``R`` (fine grid and Figure-2 rates), and where each
     rule stops being ``R``-independent or diverges (``rho`` from :func:`rate_scan`)."""
+    c.mapping("rho", rho, what="a dict {(rule, R): tau} (the result of rate_scan)")
+    eta_scan = c.grid("eta_scan", eta_scan)
+    c.grid("etas", etas)
+    nu = v.positive_real("nu", nu)
+    rate_tol = v.positive_real("rate_tol", rate_tol)
+    S, B_tot, lam0, D = _iso(S, B_tot, lam0, D, "exact")
+    Rs = c.divisors_of("Rs", Rs, B_tot, need_one=True)
+    missing = [(rule, R) for rule in RULES for R in Rs if (rule, R) not in rho]
+    if missing:
+        raise ValueError(f"rho must hold every (rule, R) of rate_scan for Rs={Rs}, missing {missing}")
+    bad = [(rule, R) for rule in RULES for R in Rs if np.shape(rho[rule, R]) != eta_scan.shape]
+    if bad:
+        raise ValueError(f"rho must hold rates on eta_scan (shape {eta_scan.shape}), not at {bad}")
     eta_scan = np.asarray(eta_scan, dtype=np.float64)
     iso = dict(S=S, B_tot=B_tot, lam0=lam0, D=D, form="exact")
     sf = rate_spread({R: rho["fixed", R] for R in Rs}, Rs)
@@ -480,6 +621,15 @@ def other_spectrum_statements(lam, m0, eta_rel, nu: float, *, S: int, B_tot: int
     to ``R = 1``: ``max_R |log L_R(T) - log L_1(T)| / |log(L_1(T)/L0)|``; a run diverges at ``eta`` if
     ``L_R(T) > L0``.
     """
+    lam = c.spectrum(lam)
+    m0 = v.moments(m0, lam.size)
+    eta_rel = c.grid("eta_rel", eta_rel)
+    nu = v.positive_real("nu", nu)
+    S = v.positive_int("S", S)
+    B_tot = v.positive_int("B_tot", B_tot)
+    Rs = c.divisors_of("Rs", Rs, B_tot, need_one=True)
+    cycles = v.positive_int("cycles", cycles)
+    rate_tol = v.positive_real("rate_tol", rate_tol)
     lam = v.eigenvalues(lam)
     eta_rel = np.asarray(eta_rel, dtype=np.float64)
     L0 = 0.5 * float(lam @ np.asarray(m0))
@@ -511,6 +661,13 @@ class Setup(NamedTuple):
 
 def setup(D: int, lam0: float, *, B_tot: int, S: int, nu: float, Rs, etas) -> Setup:
     """Identical eigenvalues and isotropic ``m0``; refuses an ``R`` that does not divide ``B_tot``."""
+    D = v.dimension("D", D)
+    lam0 = v.positive_real("lam0", lam0)
+    B_tot = v.positive_int("B_tot", B_tot)
+    S = v.positive_int("S", S)
+    nu = v.positive_real("nu", nu)
+    Rs = c.divisors_of("Rs", Rs, B_tot)
+    c.grid("etas", etas)
     from ..spectra import identical, initial_moments
 
     for R in Rs:
@@ -528,6 +685,25 @@ def paper_verdicts(thm: Theorem31Check, dom: DominationCheck, st: Figure2Stateme
 
     Returns a list of :class:`~twophase.experiments.PaperVerdict` computed from the chapter's results.
     """
+    c.instance("thm", thm, Theorem31Check, "theorem31_check")
+    c.instance("dom", dom, DominationCheck, "domination_draws")
+    c.instance("st", st, Figure2Statements, "figure2_statements")
+    c.instance("f2", f2, Figure2, "figure2")
+    c.instance("dt", dt, DivergenceTiming, "divergence_timing")
+    c.instance("oth", oth, OtherSpectrum, "other_spectrum_statements")
+    if not f2.z:
+        raise ValueError("f2 must compare theory and simulation at some point (f2.z is empty)")
+    if not st.table:
+        raise ValueError("st must hold a table of Figure-2 rates (st.table is empty)")
+    Rs = c.ints("Rs", Rs)
+    if any(R not in st.eta_div["fixed"] or R not in oth.diverges["fixed"] for R in (1, max(Rs))):
+        raise ValueError(f"Rs must be the worker counts of st and oth (with 1), got {Rs}")
+    rate_tol = v.positive_real("rate_tol", rate_tol)
+    k_se = v.positive_real("k_se", k_se)
+    seeds = v.positive_int("seeds", seeds)
+    D = v.dimension("D", D)
+    B_tot = v.positive_int("B_tot", B_tot)
+    other_alpha = v.real("other_alpha", other_alpha)
     from ._verdict import PaperVerdict, grade
 
     small, large = st.table[0], st.table[-1]
@@ -571,3 +747,190 @@ def paper_verdicts(thm: Theorem31Check, dom: DominationCheck, st: Figure2Stateme
                      "ch3-statements", ["ch3-fig2-sqrt-universal-except-largest",
                                         "ch3-sqrt-large-R-slower-beyond-universality"]),
     ]
+
+
+# --- the chapter's text: printed summaries, claim details and glued numbers ---------------------
+# Each helper formats numbers that the functions above computed; only final_simulated_loss
+# computes (a mean over seeds).
+
+
+def _results(name, value, cls, producer):
+    from ._verdict import expect
+
+    return expect(name, value, cls, producer)
+
+
+def _mask(name, mask, n):
+    mask = np.asarray(mask)
+    if mask.dtype != bool or mask.shape != (n,):
+        raise ValueError(f"{name} must be a boolean array of shape ({n},) (one entry per rate), got "
+                         f"{mask.dtype} of shape {mask.shape}")
+    return mask
+
+
+def radius_text(radius: RadiusOverR, D: int) -> str:
+    """One line: ``rho(T_R) - 1`` per ``R`` at each rate of :func:`radius_over_R`."""
+    r = _results("radius", radius, RadiusOverR, "radius_over_R()")
+    D = v.positive_int("D", D)
+    return (f"power law D={D}: rho(T_R) - 1 at eta*lam_max = {r.eta.tolist()} "
+            f"{ {R: np.round(x - 1, 12) for R, x in r.rho.items()} }")
+
+
+def radius_detail(radius: RadiusOverR, equal, *, D: int, alpha: float) -> str:
+    """Detail of the claim that ``rho(T_R)`` does not fall with ``R`` on a power law.
+
+    ``equal`` marks the rates where ``rho(T_R)`` is ``R``-free to rounding (the slowest mode's
+    signal factor sets it); the detail quotes the growth at the other rates.
+    """
+    r = _results("radius", radius, RadiusOverR, "radius_over_R()")
+    eq = _mask("equal", equal, r.eta.size)
+    D, alpha = v.positive_int("D", D), v.real("alpha", alpha)
+    Rs = list(r.rho)
+    return (f"power law alpha={alpha:g}, D={D}: rho(T_R) non-decreasing in R over {Rs} at "
+            f"eta*lam_max={r.eta.tolist()}; it grows with R at {r.eta[~eq].tolist()} (by up to "
+            f"{r.gain.max():.3g}, R={Rs[0]} to {Rs[-1]}); at {r.eta[eq].tolist()} it equals the "
+            f"slowest mode's signal factor to {r.equal_to_signal[eq].max():.1e} for every R")
+
+
+def radius_glue(radius: RadiusOverR, equal) -> dict:
+    """Glue strings of the power-law radius check: ``pl_equal``, ``pl_eq_etas``, ``pl_eta_top``,
+    ``pl_gain`` (``equal`` as in :func:`radius_detail`)."""
+    r = _results("radius", radius, RadiusOverR, "radius_over_R()")
+    eq = _mask("equal", equal, r.eta.size)
+    return {"pl_equal": f"{r.equal_to_signal[eq].max():.0e}",
+            "pl_eq_etas": ", ".join(f"{x:g}" for x in r.eta[eq]),
+            "pl_eta_top": ", ".join(f"{x:g}" for x in r.eta[~eq]),
+            "pl_gain": f"{r.gain.max():.3g}"}
+
+
+def closed_form_detail(check: ClosedFormCheck, D: int) -> str:
+    """Detail of the check of the closed form ``tau_sym`` against the operator (both ways)."""
+    cf = _results("check", check, ClosedFormCheck, "closed_form_vs_operator()")
+    D = v.positive_int("D", D)
+    return (f"isotropic closed form tau_sym vs the largest eigenvalue of the dense {cf.D_dense} x "
+            f"{cf.D_dense} operator (max rel. diff {cf.dense_err:.1e}) and vs T applied to the all-ones "
+            f"vector at D={D} ({cf.action_err:.1e})")
+
+
+def figure2_detail(fig2: Figure2, k_se: float) -> str:
+    """Detail of the Figure-2 claim: the largest z against ``k_se``, and the divergence agreement."""
+    f2 = _results("fig2", fig2, Figure2, "figure2()")
+    k = v.positive_real("k_se", k_se)
+    zmax = max(f2.z)
+    return (f"max z = {zmax[0]:.2f} < k = {k:g} over {len(f2.z)} curves (points with expected loss "
+            f"< 10 L0), and the simulation ends above L0 exactly where the theory does "
+            f"({len(f2.divergence_agrees)} curves)")
+
+
+def statements_text(statements: Figure2Statements, rate_tol: float) -> str:
+    """Three lines: where each rule stops being ``R``-independent, and where each ``R`` diverges."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    tol = v.positive_real("rate_tol", rate_tol)
+    div = {rule: {R: round(x, 5) for R, x in d.items()} for rule, d in st.eta_div.items()}
+    return "\n".join([f"fixed rule: R-independent (rates within {tol:.0%}) for eta <= {st.eta_indep_fixed:.4g}",
+                      f"sqrt rule:  universal for eta <= {st.eta_univ_sqrt:.4g}",
+                      f"first eta with rho(T_R) >= 1 (divergence): {div}"])
+
+
+def statements_markdown(statements: Figure2Statements) -> str:
+    """The Figure-2 rates as a Markdown table: ``tau`` at ``R = 1`` and ``R_max``, and the spreads."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    head = ("| base η | τ₁ | τ_Rmax fixed | τ_Rmax sqrt | rate spread fixed | rate spread sqrt |\n"
+            "|---|---|---|---|---|---|\n")
+    return head + "\n".join(f"| {r['eta']:g} | {r['tau1']:.4f} | {r['tauRmax_fixed']:.4f} | "
+                            f"{r['tauRmax_sqrt']:.4f} | {r['fixed_spread']:.3f} | {r['sqrt_spread']:.3f} |"
+                            for r in st.table)
+
+
+def final_simulated_loss(fig2: Figure2, rule: str, j: int) -> dict:
+    """``{R: simulated mean loss at the last cycle}`` at base rate ``etas[j]`` under ``rule``."""
+    f2 = _results("fig2", fig2, Figure2, "figure2()")
+    v.choice("rule", rule, RULES)
+    n = next(iter(f2.sims[rule].values())).shape[0]
+    j = v.integer("j", j, minimum=0, maximum=n - 1)
+    return {R: float(mean_se(x[j])[0][-1]) for R, x in f2.sims[rule].items()}
+
+
+def _rows(st):
+    return st.table[0], st.table[-1], max(st.eta_div["fixed"])
+
+
+def fixed_large_detail(statements: Figure2Statements, final: dict, L0: float) -> str:
+    """Detail of "at the largest rate the large-R run diverges": ``tau`` at ``R = 1`` and ``R_max``
+    and the simulated final losses ``final`` (:func:`final_simulated_loss`) against ``L0``."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    if not isinstance(final, dict) or 1 not in final or len(final) < 2:
+        raise ValueError(f"final must be a dict {{R: loss}} with R = 1 and a larger R, got {final!r:.60}")
+    L0 = v.positive_real("L0", L0)
+    _, large, _ = _rows(st)
+    Rmax = max(final)
+    return (f"eta={large['eta']:g}: tau_1={large['tau1']:.3f} < 1 < tau_{Rmax}={large['tauRmax_fixed']:.3f}; "
+            f"simulated final loss R=1: {final[1]:.3g}, R={Rmax}: {final[Rmax]:.3g} (L0={L0:g})")
+
+
+def sqrt_universal_detail(statements: Figure2Statements, rate_tol: float) -> str:
+    """Detail of "the square-root rule is universal except at the largest rate"."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    tol = v.positive_real("rate_tol", rate_tol)
+    fails = [r["eta"] for r in st.table if r["fixed_spread"] > tol]
+    return (f"sqrt-rule rate spreads {[round(float(r['sqrt_spread']), 3) for r in st.table]} (tol {tol:g}); "
+            f"universal for eta <= {st.eta_univ_sqrt:.4g}; smaller than the fixed rule's at every rate where "
+            f"the fixed rule is not R-independent ({fails})")
+
+
+def thresholds_detail(statements: Figure2Statements) -> str:
+    """Detail of the ordering of the thresholds (fixed independence, sqrt universality, divergence)."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    _, _, Rmax = _rows(st)
+    d = st.eta_div["fixed"]
+    return (f"fixed R-independence ends at {st.eta_indep_fixed:.4g} < sqrt universality ends at "
+            f"{st.eta_univ_sqrt:.4g}; fixed-rule divergence starts at {d[Rmax]:.4g} for R={Rmax} vs "
+            f"{d[1]:.4g} for R=1")
+
+
+def statements_glue(statements: Figure2Statements, rate_tol: float) -> dict:
+    """Glue strings of the Figure-2 verdicts (thresholds, ``R_max``, and the rates where both
+    rules are within ``rate_tol``)."""
+    st = _results("statements", statements, Figure2Statements, "figure2_statements()")
+    tol = v.positive_real("rate_tol", rate_tol)
+    _, _, Rmax = _rows(st)
+    both_ok = [r for r in st.table if r["fixed_spread"] <= tol]
+    return {"eta_indep": f"{st.eta_indep_fixed:.3g}", "eta_univ": f"{st.eta_univ_sqrt:.3g}", "Rmax": str(Rmax),
+            "eta_div_fixed_R": f"{st.eta_div['fixed'][Rmax]:.3g}", "eta_div_fixed_1": f"{st.eta_div['fixed'][1]:.3g}",
+            "eta_div_sqrt_R": f"{st.eta_div['sqrt'][Rmax]:.3g}",
+            "both_small": ", ".join(f"η={r['eta']:g}: sqrt {r['sqrt_spread']:.3f}, fixed {r['fixed_spread']:.3f}"
+                                    for r in both_ok) or "none"}
+
+
+def timing_detail(timing: DivergenceTiming, eta: float, cycles: int) -> str:
+    """Detail of "the large-R runs diverge earlier": first cycle above ``level · L0`` per ``R``."""
+    dt = _results("timing", timing, DivergenceTiming, "divergence_timing()")
+    eta, cycles = v.positive_real("eta", eta), v.positive_int("cycles", cycles)
+    return (f"eta={eta:g}, fixed rule: first cycle with loss > {dt.level:g} L0 per R (inf = never within "
+            f"{cycles}): theory {dt.theory}, closed form {dt.predicted}, simulated mean {dt.simulation} "
+            f"(within one cycle)")
+
+
+def timing_glue(timing: DivergenceTiming) -> str:
+    """``"R=1: never, R=2: 9, ..."``: the theory's first cycle above the level, per ``R``."""
+    dt = _results("timing", timing, DivergenceTiming, "divergence_timing()")
+    return ", ".join(f"R={R}: {c if np.isfinite(c) else 'never'}" for R, c in dt.theory.items())
+
+
+def other_spectrum_text(other: OtherSpectrum) -> str:
+    """One line: the thresholds on the second spectrum and the first diverging rate per rule and ``R``."""
+    o = _results("other", other, OtherSpectrum, "other_spectrum_statements()")
+    return (f"power law: fixed rule R-independent for eta*lam_max <= {o.eta_indep_fixed:.3g}, sqrt "
+            f"universal for <= {o.eta_univ_sqrt:.3g}; first eta with L(T) > L0: {o.diverges}")
+
+
+def other_spectrum_detail(other: OtherSpectrum, reported: dict, *, alpha: float) -> str:
+    """Detail of the second-spectrum claim, with the ``reported`` (not asserted) statements."""
+    o = _results("other", other, OtherSpectrum, "other_spectrum_statements()")
+    if not isinstance(reported, dict):
+        raise ValueError(f"reported must be a dict {{statement: bool}}, got {type(reported).__name__}")
+    alpha = v.real("alpha", alpha)
+    d = o.diverges["fixed"]
+    Rmax = max(d)
+    return (f"power law alpha={alpha:g}, fixed rule: L_R(T) > L0 from eta*lam_max = {d[Rmax]:.3g} at "
+            f"R={Rmax}, {d[1]:.3g} at R=1 (domination: never later); reported: {reported}")

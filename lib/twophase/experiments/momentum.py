@@ -9,11 +9,13 @@ nothing below ``twophase.experiments`` imports it.
 """
 from __future__ import annotations
 
+import numbers
 from typing import NamedTuple
 
 import numpy as np
 
 from .. import _validate as v
+from . import _checks as c
 from ..methods import TwoPhase
 from ..engine import effective_spectrum, expected_loss, residual_polynomials
 from ..momentum import critical_nu, from_pytorch, noiseless_cycle_map, noiseless_radius, per_step_rate, to_pytorch
@@ -60,6 +62,23 @@ __all__ = [
     "McCase",
     "sla_theory_vs_simulation",
     "paper_verdicts",
+    "top_panel_details",
+    "top_panel_glue",
+    "bottom_panel_details",
+    "octave_text",
+    "bottom_panel_glue",
+    "spectrum_text",
+    "spectrum_details",
+    "spectrum_glue",
+    "budget_grid",
+    "stacking_markdown",
+    "tuned_params_markdown",
+    "grid_edges_detail",
+    "grid_edges_glue",
+    "retune_detail",
+    "retuned_markdown",
+    "mc_text",
+    "mc_z_text",
 ]
 
 
@@ -89,6 +108,12 @@ def family_methods(family, eta, nu_pt=(1.0,), betas=(0.0,), S_values=(1,), inner
     ``nu`` shape ``(n_nu,)`` (grid ``(n_eta, n_nu)``).
     """
     v.choice("family", family, FAMILIES)
+    c.grid("eta", eta)
+    c.grid("nu_pt", nu_pt)
+    c.grid("betas", betas, closed=True, upper=1.0)
+    c.ints("S_values", S_values)
+    c.choices("inner", inner, ("reset", "carry"))
+    v.positive_int("B", B)
     eta = np.asarray(eta, dtype=np.float64).reshape(-1, 1)
     nu_pt = np.asarray(nu_pt, dtype=np.float64).reshape(-1)
     out = []
@@ -128,6 +153,10 @@ def tuned_losses(methods, lam, m0, budgets, sigma=0.0, form="exact"):
         For each budget, the tuned ``eta``, ``nu`` (EMA), ``nu_pt``, ``S``, ``beta_in``,
         ``beta_out``, ``inner_momentum`` and whether ``eta``/``nu`` sit at the edge of their grid.
     """
+    _methods(methods)
+    c.ints("budgets", budgets)
+    sigma = v.nonnegative_real("sigma", sigma)
+    c.form(form)
     lam = v.eigenvalues(lam)
     budgets = np.asarray([v.positive_int("budget", int(b)) for b in budgets])
     best = np.full(budgets.size, np.inf)
@@ -157,10 +186,56 @@ def tuned_losses(methods, lam, m0, budgets, sigma=0.0, form="exact"):
     return best, params
 
 
+def _methods(methods):
+    if isinstance(methods, TwoPhase) or isinstance(methods, (str, bytes, dict)) or not hasattr(methods, "__iter__"):
+        raise v.ArgumentTypeError(f"methods must be a non-empty list of twophase.TwoPhase (from family_methods), "
+                                  f"got {type(methods).__name__}")
+    methods = list(methods)
+    if not methods:
+        raise ValueError("methods must be a non-empty list of twophase.TwoPhase, got an empty one")
+    for m in methods:
+        c.instance("methods", m, TwoPhase)
+    return methods
+
+
+_PARAM_KEYS = ("eta", "nu", "nu_pt", "S", "beta_in", "beta_out", "outer", "inner_momentum")
+
+
+def _params(params):
+    """A winner of :func:`tuned_losses` (a dict with at least :data:`_PARAM_KEYS`)."""
+    c.mapping("params", params, what="a dict of tuned hyper-parameters (from tuned_losses)")
+    missing = [k for k in _PARAM_KEYS if k not in params]
+    if missing:
+        raise ValueError(f"params must hold the keys {_PARAM_KEYS} (a winner of tuned_losses), missing {missing}")
+    for k in ("eta", "nu", "nu_pt"):
+        v.positive_real(f"params[{k!r}]", params[k])
+    v.positive_int("params['S']", params["S"])
+    return params
+
+
+def _figure3(f3):
+    c.instance("f3", f3, Figure3, "figure3")
+    if np.size(f3.S) < 4:
+        raise ValueError(f"f3 must hold rates up to S_max >= 4 (the panels fit halves and quarters of S), "
+                         f"got S_max = {np.size(f3.S)}")
+    return f3
+
+
+def _tuned(t):
+    c.instance("t", t, Tuned, "tuned_comparison")
+    for s, res in t.results.items():
+        missing = [f for f in SINGLE + STACKED if f not in res]
+        if missing:
+            raise ValueError(f"t must hold the momentum families {SINGLE + STACKED}, missing {missing} at sigma={s}")
+    return t
+
+
 # --------------------------------------------------------------------------- Figure 3 helpers
 def rates_vs_S(method: TwoPhase, lam: float, S_values):
     """Per-step rate ``rho^{1/S}`` of one mode ``lam`` for each ``S`` in ``S_values``
     (all other fields of ``method`` kept; scalar ``eta``, ``nu``)."""
+    c.grid("lam", lam, closed=True)
+    c.ints("S_values", S_values)
     if not isinstance(method, TwoPhase):
         raise ValueError(f"method must be a twophase.TwoPhase, got {type(method).__name__}")
     if method.grid_shape != ():
@@ -191,6 +266,7 @@ def band_bound(S, beta_in):
 def h_slope_at_zero(eta, beta_in, S):
     """``dh/dlam`` at ``lam = 0``: ``eta sum_{k=1}^{S} (1 - beta^k) / (1 - beta)``
     (``-> eta S / (1 - beta)`` for large ``S``; ``eta S`` without momentum)."""
+    eta = v.positive_real("eta", eta)
     b = v.unit_interval("beta_in", beta_in)
     S = v.positive_int("S", S)
     k = np.arange(1, S + 1)
@@ -204,6 +280,10 @@ def removed_modes(eta, beta_in, S, lam_max=None, n=200001):
     Located by sign changes on a fine grid and refined by bisection. ``lam_max``
     defaults to the stability edge ``2 (1 + beta_in) / eta`` of inner heavy ball.
     """
+    if lam_max is not None:
+        lam_max = v.positive_real("lam_max", lam_max)
+    n = v.integer("n", n, minimum=3)
+    v.array_size("n", float(n) * (v.positive_int("S", S) + 1), "the residual polynomials on the grid")
     b = v.unit_interval("beta_in", beta_in)
     eta = v.positive_real("eta", eta)
     S = v.positive_int("S", S)
@@ -239,6 +319,14 @@ def refine_tuned(params, lam, m0, budget, sigma=0.0, B=1, factor=1.6, n=9, form=
     ``params`` updated to the new optimum, so it can be applied repeatedly with a
     shrinking ``factor`` to check that the tuning has converged.
     """
+    params = _params(params)
+    factor = v.positive_real("factor", factor)
+    if not factor > 1:
+        raise ValueError(f"factor must be a finite number > 1 (allowed range (1, inf)), got {factor!r}")
+    n = v.positive_int("n", n)
+    B = v.positive_int("B", B)
+    sigma = v.nonnegative_real("sigma", sigma)
+    c.form(form)
     lam = v.eigenvalues(lam)
     budget = v.positive_int("budget", budget)
     S = int(params["S"])
@@ -270,6 +358,16 @@ def retune(params, lam, m0, budget, sigma=0.0, B=1, factors=(1.6, 1.25, 1.1, 1.0
     Returns ``(loss, params, history, converged)``: ``history`` lists the excess loss after
     each round (the first entry is the starting point's).
     """
+    params = _params(params)
+    lam = c.spectrum(lam)
+    m0 = v.moments(m0, lam.size)
+    budget = v.positive_int("budget", budget)
+    sigma = v.nonnegative_real("sigma", sigma)
+    B = v.positive_int("B", B)
+    factors = c.grid("factors", factors, lower=1.0).tolist()
+    n = v.positive_int("n", n)
+    tol = v.nonnegative_real("tol", tol)
+    c.form(form)
     floor = 0.5 * float(sigma) ** 2
     loss, p = None, dict(params)
     history = []
@@ -314,6 +412,12 @@ def stacking_ratio(stacked, single, floor=0.0):
     float
         The ratio ``r``; ``r < 1`` means stacking reaches the lower excess loss.
     """
+    stacked = np.float64(v.real("stacked", stacked))
+    single = np.float64(v.real("single", single))
+    floor = np.float64(v.nonnegative_real("floor", floor))
+    for name, x in (("stacked", stacked), ("single", single)):
+        if x < floor:
+            raise ValueError(f"{name} must be >= floor = {floor!r} (a loss above the noise floor), got {x!r}")
     return (stacked - floor) / (single - floor)
 
 
@@ -345,6 +449,12 @@ def stacking_verdict(ratio, lo=STACKING_LO, hi=STACKING_HI):
     >>> stacking_verdict(0.5), stacking_verdict(1.0), stacking_verdict(2.0)
     ('stacking helps', 'about equal', 'single-loop momentum is better')
     """
+    if (isinstance(ratio, (bool, np.bool_)) or not isinstance(ratio, (numbers.Real, np.ndarray, np.generic))
+            or np.asarray(ratio).dtype.kind not in "iuf"):
+        raise v.ArgumentTypeError(f"ratio must be a real scalar, not nan (allowed range [0, inf]), "
+                                  f"got {type(ratio).__name__} {ratio!r:.60}")
+    if np.asarray(ratio).ndim == 0 and ratio < 0:
+        raise ValueError(f"ratio must be >= 0 (a ratio of excess losses; allowed range [0, inf]), got {ratio!r}")
     lo = v.positive_real("lo", lo)
     hi = v.positive_real("hi", hi)
     if hi < lo:
@@ -368,6 +478,11 @@ def octave_max(S, x, lo=8):
 
     (Moved from ``twophase.plotting.momentum``: it computes numbers that decide a claim.)
     """
+    S = np.asarray(c.ints("S", S))
+    x = c.real_values("x", x)
+    if x.shape != S.shape:
+        raise ValueError(f"x must have the shape of S {S.shape}, got {x.shape}")
+    lo = v.positive_int("lo", lo)
     S = np.asarray(S)
     x = np.asarray(x)
     starts, out = [], []
@@ -390,6 +505,15 @@ class CriticalChecks(NamedTuple):
 
 def critical_checks(eta, beta_in, beta_out, nu, lam, S_values=(1, 3, 8, 20)) -> CriticalChecks:
     """``A_N^2 = 0`` at the critical rate ``nu_pt h = 1`` (per mode), ``det A_HB = beta_out`` at ``nu``."""
+    eta = v.positive_real("eta", eta)
+    v.unit_interval("beta_in", beta_in)
+    v.unit_interval("beta_out", beta_out)
+    v.positive_real("nu", nu)
+    lam = c.grid("lam", lam)
+    S_values = c.ints("S_values", S_values)
+    v.work_estimate(len(S_values) * (3e-4 * lam.size + 2e-7 * sum(S_values) * lam.size),
+                    f"critical_checks ({lam.size:,} modes, one cycle map each, at {len(S_values)} S)",
+                    "use fewer modes lam or S_values")
     lam = np.asarray(lam, dtype=np.float64)
     sq, det = 0.0, 0.0
     for S in S_values:
@@ -416,6 +540,14 @@ class Figure3(NamedTuple):
 
 def figure3(eta, lam, beta_in, beta_out, nu, S_max: int) -> Figure3:
     """Rates of both outer momenta with the inner buffer reset or carried, at ``nu`` and at critical ``nu``."""
+    v.positive_real("eta", eta)
+    v.positive_real("lam", lam)
+    v.unit_interval("beta_in", beta_in)
+    v.unit_interval("beta_out", beta_out)
+    v.positive_real("nu", nu)
+    S_max = v.positive_int("S_max", S_max)
+    v.work_estimate(2e-3 * S_max * (1 + S_max / 2000), f"figure3 (8 rate curves over S = 1..{S_max:,})",
+                    "use a smaller S_max")
     S = np.arange(1, v.positive_int("S_max", S_max) + 1)
     base = TwoPhase(eta, beta_in=beta_in, beta_out=beta_out)
     nc = critical_nu(beta_out)
@@ -444,6 +576,8 @@ class TopPanel(NamedTuple):
 
 def top_panel(f3: Figure3, beta_out: float) -> TopPanel:
     """Measure Figure 3's top-panel statements (heavy ball worsens with S and tends to one; Nesterov faster)."""
+    _figure3(f3)
+    beta_out = v.open_unit("beta_out", beta_out)
     S, top = f3.S, f3.top
     hb_r, ne_r = top["heavy_ball", "reset"], top["nesterov", "reset"]
     hb_c, ne_c = top["heavy_ball", "carry"], top["nesterov", "carry"]
@@ -481,6 +615,8 @@ class BottomPanel(NamedTuple):
 
 def bottom_panel(f3: Figure3, S_small: int) -> BottomPanel:
     """Measure Figure 3's bottom-panel statements."""
+    _figure3(f3)
+    S_small = v.positive_int("S_small", S_small)
     S, bot = f3.S, f3.bottom
     ne_r, ne_c, hb_r = bot["nesterov", "reset"], bot["nesterov", "carry"], bot["heavy_ball", "reset"]
     n = S[-1]
@@ -511,6 +647,10 @@ class SmallS(NamedTuple):
 
 def small_S_comparison(f3: Figure3, S_small: int, panel: str = "bottom", outer: str = "nesterov") -> SmallS:
     """Stability and median rate of the reduced and full systems for ``S <= S_small``."""
+    _figure3(f3)
+    S_small = v.positive_int("S_small", S_small)
+    v.choice("panel", panel, ("bottom", "top"))
+    v.choice("outer", outer, ("heavy_ball", "nesterov"))
     rates = f3.bottom if panel == "bottom" else f3.top
     r, c, S = rates[outer, "reset"], rates[outer, "carry"], f3.S
     small = S <= S_small
@@ -537,6 +677,15 @@ def spectrum_checks(betas, S_values, eta: float = 1.0, n_x: int = 1500) -> Spect
     Without inner momentum the recursion is compared with the closed form ``(1 - eta lam)^S``, whose
     only zero is ``eta lam = 1`` (an independent check of the single removed mode).
     """
+    c.grid("betas", betas, closed=True, upper=1.0)
+    S_values = c.ints("S_values", S_values)
+    eta = v.positive_real("eta", eta)
+    n_x = v.positive_int("n_x", n_x)
+    v.array_size("S_values", (max(S_values) + 1) * 200001.0, "the residual polynomials on removed_modes' grid")
+    v.array_size("n_x", float(n_x) * len(betas) * len(S_values), "the effective-spectrum curves")
+    v.work_estimate(len(betas) * len(S_values) * (0.02 + 5e-9 * max(S_values) * (200001 + 4001 + n_x)),
+                    f"spectrum_checks ({len(betas) * len(S_values)} curves up to S = {max(S_values)})",
+                    "use fewer or smaller S_values")
     x = np.geomspace(1e-3, 2 * (1 + max(betas)) * 0.999, n_x)
     curves, roots, bands, absp, rows = {}, {}, {}, {}, []
     err0 = 0.0
@@ -565,6 +714,7 @@ def spectrum_checks(betas, S_values, eta: float = 1.0, n_x: int = 1500) -> Spect
 def sqrt_speedup(hs):
     """Per-cycle factor of outer Nesterov (``nu_pt = 1``) with ``beta_out = (1 - sqrt h)/(1 + sqrt h)`` on a
     mode of effective eigenvalue ``h``; returns ``(rho, 1 - sqrt(h))``."""
+    c.grid("hs", hs, upper=1.0, upper_closed=True)
     hs = np.asarray(hs, dtype=np.float64)
     bo = (1 - np.sqrt(hs)) / (1 + np.sqrt(hs))
     rho = np.array([noiseless_radius(TwoPhase(1.0, nu=from_pytorch(1.0, b), S=1, beta_out=b, outer="nesterov"),
@@ -585,6 +735,19 @@ class Tuned(NamedTuple):
 def tuned_comparison(lam, m0, budgets, *, eta_grid, nu_pt_grid, betas, S_values, inner, B: int, sigmas,
                      families=None, progress: bool = True) -> Tuned:
     """Tune every family of :data:`FAMILIES` separately at each budget (exact theory, shared grids)."""
+    lam = c.spectrum(lam)
+    m0 = v.moments(m0, lam.size)
+    c.ints("budgets", budgets)
+    if families is not None:
+        c.choices("families", families, FAMILIES)
+    c.grid("eta_grid", eta_grid)
+    c.grid("nu_pt_grid", nu_pt_grid)
+    c.grid("betas", betas, closed=True, upper=1.0)
+    c.ints("S_values", S_values)
+    c.choices("inner", inner, ("reset", "carry"))
+    B = v.positive_int("B", B)
+    c.grid("sigmas", sigmas, closed=True)
+    v.flag("progress", progress)
     families = FAMILIES if families is None else tuple(families)
     results, params, sizes = {}, {}, {}
     for s in sigmas:
@@ -617,6 +780,7 @@ class StackingRow(NamedTuple):
 
 def stacking_table(t: Tuned) -> list:
     """Best stacked against best single-loop momentum, per noise level and budget (shared grid)."""
+    _tuned(t)
     rows = []
     for s in t.results:
         for k, N in enumerate(t.budgets):
@@ -634,6 +798,9 @@ def grid_edges(t: Tuned, *, betas, S_values) -> dict:
     Returns ``{"eta_nu": [(sigma, family)], "S": [...], "beta": [...]}``; ``S`` and ``beta`` only count
     when their list has more than one value.
     """
+    _tuned(t)
+    c.grid("betas", betas, closed=True, upper=1.0)
+    c.ints("S_values", S_values)
     out = {"eta_nu": [], "S": [], "beta": []}
     for s in t.params:
         for f, ps in t.params[s].items():
@@ -664,6 +831,17 @@ class Retuned(NamedTuple):
 
 def retuned_verdict(t: Tuned, sigma: float, lam, m0, *, B: int, tol: float = 0.01) -> Retuned:
     """Re-tune the four momentum families at the largest budget (:func:`retune`) and give the verdict."""
+    _tuned(t)
+    try:
+        known = not isinstance(sigma, (str, bytes, bool, np.bool_)) and sigma in t.params
+    except TypeError:  # unhashable
+        known = False
+    if not known:
+        raise ValueError(f"sigma must be one of the noise levels of t {list(t.params)}, got {sigma!r}")
+    lam = c.spectrum(lam)
+    m0 = v.moments(m0, lam.size)
+    B = v.positive_int("B", B)
+    tol = v.nonnegative_real("tol", tol)
     N = int(t.budgets[-1])
     losses, pars, hist, conv = {}, {}, {}, {}
     for f in SINGLE + STACKED:
@@ -689,6 +867,17 @@ class McCase(NamedTuple):
 def sla_theory_vs_simulation(lam, m0, *, eta, nu, S: int, B: int, beta: float, sigma: float, cycles: int,
                              seeds: int, seed: int = 2024) -> list:
     """Heavy-ball and Nesterov outer momentum, reset and carried inner buffers, ``R`` in ``{1, 4}``."""
+    lam = c.spectrum(lam)
+    m0 = v.moments(m0, lam.size)
+    v.positive_real("eta", eta)
+    v.positive_real("nu", nu)
+    S = v.positive_int("S", S)
+    B = v.positive_int("B", B)
+    v.unit_interval("beta", beta)
+    sigma = v.nonnegative_real("sigma", sigma)
+    cycles = v.positive_int("cycles", cycles)
+    seeds = v.integer("seeds", seeds, minimum=2)  # a standard error needs two runs
+    seed = v.nonnegative_int("seed", seed)
     cases = []
     for outer in ("heavy_ball", "nesterov"):
         for inner in ("reset", "carry"):
@@ -712,6 +901,27 @@ def paper_verdicts(f3: Figure3, tp: TopPanel, bp: BottomPanel, small: dict, cc: 
     ``rate_tol`` of their size (chapter 3's tolerance). Returns a list of
     :class:`~twophase.experiments.PaperVerdict`.
     """
+    _figure3(f3)
+    c.instance("tp", tp, TopPanel, "top_panel")
+    c.instance("bp", bp, BottomPanel, "bottom_panel")
+    if not np.size(bp.diff_max):
+        raise ValueError("bp must compare the systems over at least one octave of S (figure3 with S_max >= 16)")
+    c.mapping("small", small, what="a dict {(panel, outer): SmallS} (results of small_S_comparison)")
+    for k, x in small.items():
+        c.instance(f"small[{k!r}]", x, SmallS, "small_S_comparison")
+    if ("bottom", "nesterov") not in small:
+        raise ValueError(f"small must hold the key ('bottom', 'nesterov'), got keys {list(small)}")
+    c.instance("cc", cc, CriticalChecks, "critical_checks")
+    if not isinstance(speedup, tuple) or len(speedup) != 2:
+        raise v.ArgumentTypeError(f"speedup must be the pair (rho, 1 - sqrt(h)) of sqrt_speedup, got "
+                                  f"{type(speedup).__name__} {speedup!r:.60}")
+    _tuned(t)
+    c.mapping("ret", ret, what="a dict {sigma: Retuned} (results of retuned_verdict)")
+    for k, x in ret.items():
+        c.instance(f"ret[{k!r}]", x, Retuned, "retuned_verdict")
+    c.text("setting", setting)
+    S_small = v.positive_int("S_small", S_small)
+    rate_tol = v.positive_real("rate_tol", rate_tol)
     from ._verdict import PaperVerdict, grade
 
     S_max, N = int(f3.S[-1]), int(t.budgets[-1])
@@ -760,3 +970,250 @@ def paper_verdicts(f3: Figure3, tp: TopPanel, bp: BottomPanel, small: dict, cc: 
                      "ch4-tuned", ["fig3-top-nesterov-faster"] + [f"tuning-converged-sigma-{s:g}-SLA Nesterov"
                                                                   for s in t.results]),
     ]
+
+
+# --------------------------------------------------------------------------- the chapter's text
+# Printed summaries, claim details and glued numbers of chapter 4. Each helper formats numbers the
+# functions above computed; only budget_grid computes (the list of budgets).
+
+
+def _results(name, value, cls, producer):
+    from ._verdict import expect
+
+    return expect(name, value, cls, producer)
+
+
+def top_panel_details(fig3: Figure3, top: TopPanel) -> dict:
+    """Details of the claims on Figure 3's top panel, keyed ``"worsens"``, ``"unstable"``,
+    ``"tends_to_one"``, ``"nesterov_faster"`` and ``"subcritical"``."""
+    f3 = _results("fig3", fig3, Figure3, "figure3()")
+    tp = _results("top", top, TopPanel, "top_panel()")
+    S_max = int(f3.S[-1])
+    hb_r = f3.top["heavy_ball", "reset"]
+    return {
+        "worsens": f"reduced heavy-ball rate strictly increasing over S = 1..{S_max}: "
+                   f"{hb_r[0]:.4f} -> {hb_r[-1]:.5f}",
+        "unstable": f"full heavy ball: not monotone below S = {tp.S_mono}, unstable at S = {tp.unstable_carry}",
+        "tends_to_one": f"beta_out^(1/2S) <= rate < 1 at every S, so 1 - rate <= -log(beta_out)/(2S) -> 0: "
+                        f"at S={S_max} 1 - rate = {tp.hb_gap_last:.3g} <= {tp.hb_gap_bound:.3g}; fitted "
+                        f"1 - rate ~ S^{tp.hb_slope:.3f} on S >= {S_max // 2}",
+        "nesterov_faster": f"reduced: Nesterov rate < heavy-ball rate at every S = 1..{S_max}; "
+                           f"full: at {100 * tp.nesterov_faster_carry:.0f}% of S",
+        "subcritical": f"nu_pt = {tp.nu_pt:g} < 1; reduced Nesterov rate strictly increasing on S >= "
+                       f"{S_max // 2}, {tp.nesterov_late[0]:.5f} -> {tp.nesterov_late[1]:.5f}, still below "
+                       f"heavy ball's {hb_r[-1]:.5f}",
+    }
+
+
+def top_panel_glue(top: TopPanel) -> dict:
+    """Glue values of the top-panel prose: ``hb_carry_mono_S`` (an int), ``nest_faster_carry_pct``,
+    ``nu_pt3``, ``hb_top_slope``."""
+    tp = _results("top", top, TopPanel, "top_panel()")
+    return {"hb_carry_mono_S": tp.S_mono, "nest_faster_carry_pct": f"{100 * tp.nesterov_faster_carry:.0f}",
+            "nu_pt3": f"{tp.nu_pt:g}", "hb_top_slope": f"{tp.hb_slope:.2f}"}
+
+
+def bottom_panel_details(fig3: Figure3, bottom: BottomPanel, S_small: int) -> dict:
+    """Details of the claims on Figure 3's bottom panel, keyed ``"S_independent"``, ``"hb"``,
+    ``"agree"``, ``"small_S"`` and ``"neither"``."""
+    f3 = _results("fig3", fig3, Figure3, "figure3()")
+    bp = _results("bottom", bottom, BottomPanel, "bottom_panel()")
+    S_small = v.positive_int("S_small", S_small)
+    S_max = int(f3.S[-1])
+    sq = np.sqrt(bp.q)
+    unstable = lambda stable: sorted(set(range(1, S_small + 1)) - set(stable))  # noqa: E731
+    return {
+        "S_independent": f"worst Nesterov rate on S in [{S_max // 2},{3 * S_max // 4}) = {bp.env[0]:.4f}, on "
+                         f"[{3 * S_max // 4},{S_max}] = {bp.env[1]:.4f}: gap ratio {bp.gap_ratio:.3f} in "
+                         f"({sq:.3f}, {1 / sq:.3f}); heavy ball's {bp.hb_gap_ratio:.3f} is not (1/S predicts "
+                         f"{bp.q:.3f}); |env - beta_in^(1/4)| = {bp.limit_err:.1%} of the gap {1 - f3.limit:.4f}",
+        "hb": f"heavy ball: 1 - rate ~ S^{bp.hb_slope:.3f} on S >= {S_max // 2} (rate -> 1 like beta^(1/2S))",
+        "agree": f"octave maxima of |difference| decrease: {np.round(bp.diff_max, 4).tolist()} (last < "
+                 f"first/10); as a share of the log-rate: {np.round(bp.rel_diff_max, 3).tolist()}",
+        "small_S": f"S <= {S_small}: reduced stable at {bp.stable_reset}, full at {bp.stable_carry}; median "
+                   f"rate reduced {bp.median_reset:.4f} < full {bp.median_carry:.4f}; full has the smaller "
+                   f"rate at S = {bp.full_wins}",
+        "neither": f"S <= {S_small}: reduced unstable at {unstable(bp.stable_reset)}, "
+                   f"full unstable at {unstable(bp.stable_carry)}",
+    }
+
+
+def octave_text(bottom: BottomPanel) -> str:
+    """The largest reduced-against-full rate difference per octave of ``S`` (one line)."""
+    bp = _results("bottom", bottom, BottomPanel, "bottom_panel()")
+    return "max |rate_reduced - rate_full| per octave of S: " + str(
+        {f"[{s},{2 * s})": round(float(d), 4) for s, d in zip(bp.octaves, bp.diff_max)})
+
+
+def bottom_panel_glue(bottom: BottomPanel, limit: float, S_small: int) -> dict:
+    """Glue values of the bottom-panel prose (rates, gap ratios, the small-``S`` lists)."""
+    bp = _results("bottom", bottom, BottomPanel, "bottom_panel()")
+    limit = v.open_unit("limit", limit)
+    S_small = v.positive_int("S_small", S_small)
+    return {"nest_env": f"{bp.env[1]:.4f}", "nest_limit": f"{limit:.4f}", "hb_slope": f"{bp.hb_slope:.2f}",
+            "nest_gap_ratio": f"{bp.gap_ratio:.3f}", "hb_gap_ratio": f"{bp.hb_gap_ratio:.3f}",
+            "agree_last": f"{bp.diff_max[-1]:.3f}", "agree_rel_last": f"{100 * bp.rel_diff_max[-1]:.0f}",
+            "S_small": S_small, "stable_r": ", ".join(map(str, bp.stable_reset)),
+            "stable_c": ", ".join(map(str, bp.stable_carry)),
+            "full_wins": ", ".join(map(str, bp.full_wins)) or "none"}
+
+
+def spectrum_text(checks: SpectrumChecks) -> str:
+    """One line per ``(beta_in > 0, S)``: zeros in the band, the band bound and the slope at zero."""
+    spc = _results("checks", checks, SpectrumChecks, "spectrum_checks()")
+    return "\n".join(f"beta_in={b:g} S={S:3d}: zeros of p_S in band = {n:3d}; sup_band |1-h| = {sup:.2e} <= "
+                     f"bound {bound:.2e}; h'(0) = {slope:.4f} (formula {pred:.4f})"
+                     for b, S, n, sup, bound, slope, pred in spc.rows)
+
+
+def _spectrum_ends(betas, S_values):
+    c.grid("betas", betas, closed=True, upper=1.0)
+    c.ints("S_values", S_values)
+    betas = np.atleast_1d(v.real_array("betas", betas))
+    S_values = [v.positive_int("S_values", S) for S in S_values]
+    pos = betas[betas > 0]
+    if pos.size == 0:
+        raise ValueError(f"betas must hold at least one beta_in > 0, got {betas.tolist()}")
+    return float(pos.min()), float(betas.max()), max(S_values)
+
+
+def spectrum_details(checks: SpectrumChecks, betas, S_values) -> dict:
+    """Details of the band-compression claim (``"compression"``, at the largest ``S``) and of the
+    no-momentum check (``"no_momentum"``)."""
+    spc = _results("checks", checks, SpectrumChecks, "spectrum_checks()")
+    b_lo, b_hi, S_top = _spectrum_ends(betas, S_values)
+    sup = {b: s for b, S, n, s, *_ in spc.rows if S == S_top}
+    return {
+        "compression": f"S = {S_top}: sup_band |1 - h| = {sup[b_hi]:.2e} at beta_in = {b_hi:g}, {sup[b_lo]:.2e} "
+                       f"at beta_in = {b_lo:g}; the band bound at beta_in = {b_hi:g} is below 0.1 only from "
+                       f"S = {spc.S_tight}",
+        "no_momentum": f"without inner momentum the recursion gives p_S = (1 - eta lam)^S on [0, 2/eta] for S in "
+                       f"{list(S_values)} (max abs. difference {spc.no_momentum_err:.1e}), whose only zero is "
+                       f"eta lam = 1",
+    }
+
+
+def spectrum_glue(checks: SpectrumChecks, betas, S_values) -> dict:
+    """Glue strings of the effective-spectrum prose: both betas, the largest ``S``, the band sup at
+    each, and ``S_tight``."""
+    spc = _results("checks", checks, SpectrumChecks, "spectrum_checks()")
+    b_lo, b_hi, S_top = _spectrum_ends(betas, S_values)
+    sup = {b: s for b, S, n, s, *_ in spc.rows if S == S_top}
+    return {"b_lo": f"{b_lo:g}", "b_hi": f"{b_hi:g}", "S_top": str(S_top), "sup_lo": f"{sup[b_lo]:.1e}",
+            "sup_hi": f"{sup[b_hi]:.1f}", "S_tight": str(spc.S_tight)}
+
+
+def budget_grid(budget_max: int, S_values, smallest: int = 16) -> np.ndarray:
+    """Budgets of gradient steps for the tuned comparison: the powers of two from ``smallest`` up
+    to ``budget_max`` that every ``S`` in ``S_values`` divides.
+
+    Raises ``ValueError`` if no budget qualifies.
+    """
+    budget_max = v.positive_int("budget_max", budget_max)
+    smallest = v.positive_int("smallest", smallest)
+    c.ints("S_values", S_values)
+    S_values = [v.positive_int("S_values", S) for S in S_values]
+    out = [b for b in (2 ** k for k in range(int(np.log2(smallest)), 63)) if smallest <= b <= budget_max
+           and all(b % s == 0 for s in S_values)]
+    if not out:
+        raise ValueError(f"budget_max must allow a power of two >= {smallest} that every S in {S_values} "
+                         f"divides, got budget_max={budget_max}")
+    return np.array(out)
+
+
+def stacking_markdown(rows) -> str:
+    """:func:`stacking_table` as a Markdown table."""
+    c.iterable("rows", rows)
+    rows = list(rows)
+    for i, r in enumerate(rows):
+        _results(f"rows[{i}]", r, StackingRow, "stacking_table()")
+    head = ("| sigma | steps | best family | excess(SLA) / excess(single-loop) | verdict |\n"
+            "|---|---|---|---|---|\n")
+    return head + "\n".join(f"| {r.sigma:g} | {r.budget} | {r.winner} | {r.ratio:.3g} | {r.verdict} |"
+                            for r in rows)
+
+
+def tuned_params_markdown(tuned: Tuned) -> str:
+    """The tuned hyper-parameters of every family at the largest budget, as a Markdown table."""
+    t = _results("tuned", tuned, Tuned, "tuned_comparison()")
+    rows = [f"| {s:g} | {f} | {t.results[s][f][-1] - t.floors[s]:.3g} | {p['eta']:.3g} | {p['nu_pt']:.3g} | "
+            f"{p['S']} | {p['beta_in']:g} | {p['beta_out']:g} | {p['inner_momentum'] if p['beta_in'] else '-'} |"
+            for s in t.params for f, p in ((f, t.params[s][f][-1]) for f in FAMILIES if f in t.params[s])]
+    return (f"Tuned hyper-parameters at {t.budgets[-1]} steps:\n\n| sigma | family | excess loss | eta | nu_pt | "
+            "S | beta_in | beta_out | inner |\n|---|---|---|---|---|---|---|---|---|\n" + "\n".join(rows))
+
+
+def _edges(edges):
+    from ._verdict import expect_keys
+
+    return expect_keys("edges", edges, ["eta_nu", "S", "beta"])
+
+
+def grid_edges_detail(edges: dict, budget: int) -> str:
+    """Detail of the claim that the tuned ``eta`` and ``nu_pt`` are inside their grids (:func:`grid_edges`)."""
+    e = _edges(edges)
+    budget = v.positive_int("budget", budget)
+    return (f"every family's tuned eta and nu_pt at {budget} steps lie inside their grids (edge cases: "
+            f"{e['eta_nu']}); at an end of their list: S {e['S']}, beta {e['beta']}")
+
+
+def grid_edges_glue(edges: dict) -> dict:
+    """Glue strings ``S_edges`` and ``beta_edges``: the tuned ``S`` and ``beta`` at an end of their lists."""
+    e = _edges(edges)
+    return {"S_edges": ", ".join(f"{f} (σ={s:g}, S={S})" for s, f, S in e["S"]) or "none",
+            "beta_edges": ", ".join(f"{f} (σ={s:g}, β={b})" for s, f, b in e["beta"]) or "none"}
+
+
+def retune_detail(tuned: Tuned, retuned: Retuned, family: str) -> str:
+    """Detail of one family's converged re-tuning: grid excess loss, the rounds, the final rates."""
+    t = _results("tuned", tuned, Tuned, "tuned_comparison()")
+    r = _results("retuned", retuned, Retuned, "retuned_verdict()")
+    v.choice("family", family, list(r.history))
+    s = r.sigma
+    return (f"sigma={s:g}, {family}: excess loss {t.results[s][family][-1] - t.floors[s]:.4g} on the grid, then "
+            f"{', '.join(f'{h:.4g}' for h in r.history[family])} over local re-tuning rounds (last gain < 1%); "
+            f"eta={r.params[family]['eta']:.4g}, nu_pt={r.params[family]['nu_pt']:.4g}")
+
+
+def retuned_markdown(retuned: dict, rows) -> str:
+    """One bullet per noise level: the re-tuned verdict at the largest budget, and the budgets at
+    which stacking helps on the shared grid (``rows`` from :func:`stacking_table`)."""
+    if not isinstance(retuned, dict) or not retuned:
+        raise ValueError(f"retuned must be a non-empty dict {{sigma: Retuned}}, got {type(retuned).__name__}")
+    for s, r in retuned.items():
+        _results(f"retuned[{s!r}]", r, Retuned, "retuned_verdict()")
+    c.iterable("rows", rows)
+    rows = list(rows)
+    for i, r in enumerate(rows):
+        _results(f"rows[{i}]", r, StackingRow, "stacking_table()")
+    verdicts = {(r.sigma, r.budget): (r.ratio, r.verdict) for r in rows}
+    N = max(r.budget for r in rows)
+    return "\n".join(
+        f"* $\\sigma={s:g}$: at {N} steps, after converged re-tuning, the best stacked method ({r.best_stacked}) "
+        f"reaches {r.ratio:.2g}× the excess loss of the best single-loop momentum method ({r.best_single}) "
+        f"(grid value {verdicts[(s, N)][0]:.2g}): **{r.verdict}**. On the shared grid, stacking helps (ratio < "
+        f"{STACKING_LO:g}) at budgets "
+        f"{[b for (ss, b), (_, x) in verdicts.items() if ss == s and x == 'stacking helps'] or 'none'}."
+        for s, r in retuned.items())
+
+
+def _cases(cases):
+    if isinstance(cases, (str, bytes, dict)) or cases is None or not hasattr(cases, "__iter__"):
+        raise v.ArgumentTypeError(f"cases must be a sequence of McCase, got {type(cases).__name__} {cases!r:.60}")
+    cases = list(cases)
+    if not cases:
+        raise ValueError("cases must be a non-empty list of McCase (from sla_theory_vs_simulation())")
+    for i, c in enumerate(cases):
+        _results(f"cases[{i}]", c, McCase, "sla_theory_vs_simulation()")
+    return cases
+
+
+def mc_text(cases) -> str:
+    """One line per case of :func:`sla_theory_vs_simulation`: final theory and simulated loss, max z."""
+    return "\n".join(f"{c.title}: theory final {c.theory[-1]:.5f}, simulation {c.mean[-1]:.5f} ± {c.se[-1]:.5f}; "
+                     f"max |z| = {c.z:.2f}" for c in _cases(cases))
+
+
+def mc_z_text(cases) -> str:
+    """``"heavy_ball/reset/R=1: 1.23, ..."``: the largest z of every case."""
+    return ", ".join(f"{c.title.replace(', ', '/')}: {c.z:.2f}" for c in _cases(cases))

@@ -16,14 +16,17 @@ It imports only lower modules of :mod:`twophase.local`.
 """
 from __future__ import annotations
 
+import concurrent.futures as cf
 import math
+import threading
 from typing import NamedTuple
 
 import numpy as np
 
+from ..parallel import map_chunks
 from ._checks import (boolean, choice, float_list, int_list, nonneg_float, positive_float,
                       positive_int, seed_int)
-from .method import run_local
+from .method import run_local_many
 from .nn import MLP
 from .precond import PRECONDITIONERS, Preconditioner, make_precond
 from .problems import MLPClassifier, dirichlet_shards, iid_shards, load_digits_split
@@ -33,7 +36,9 @@ __all__ = ["SPLITS", "FAMILIES", "method_precond", "digits_problem", "dead_input
            "oracle_cost", "equal_cost_runs", "equal_cost_finals", "win_tie_loss", "family_tally",
            "sign_test", "EpsStudy", "eps_study", "ablation_study", "grid_table", "learning_checks",
            "Comparison", "compare_to_local_sgd", "comparison_checks", "speedup_verdict", "more_H_check",
-           "eps_table", "eps_checks", "eps_sentences", "ablation_checks"]
+           "eps_table", "eps_checks", "eps_sentences", "ablation_checks",
+           "method_costs", "cost_numbers", "grid_numbers", "comparison_numbers", "more_H_text",
+           "eps_numbers"]
 
 SPLITS = ("iid", "dirichlet")
 #: Scaled methods grouped by the statistic they estimate: RMSProp- and Adam-type fold in the
@@ -113,11 +118,21 @@ def _seeds(name, seeds):
 
 
 def _accuracy_metric(prob, Xte, yte):
-    return {"acc": lambda x: prob.accuracy(x, Xte, yte)}
+    """``{"acc": f}``: test accuracy, ``f(x)`` for one iterate or ``f(X)`` for all runs' at once
+    (``f.batched``, see :func:`~twophase.local.method.run_local_many`); the same numbers as
+    ``prob.accuracy(x, Xte, yte)``."""
+    net, feats, labels = prob.net, np.asarray(Xte, dtype=float), np.asarray(yte)
+
+    def acc(x):
+        hit = np.argmax(net._full_logits(np.atleast_2d(x), feats), axis=2) == labels
+        return np.mean(hit, axis=1) if np.ndim(x) == 2 else float(np.mean(hit[0]))
+
+    acc.batched = True
+    return {"acc": acc}
 
 
 def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alpha, beta,
-                batch=32, concentration=0.3, hidden=32, progress=None, equal_work=True):
+                batch=32, concentration=0.3, hidden=32, progress=None, equal_work=True, executor="serial"):
     r"""Run chapter 7's grid.
 
     For every (M, H, split, method): tune gamma on ``grids[method]`` by the
@@ -129,6 +144,16 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
     With ``equal_work`` the Local SGD seeds run on to the gradient work of the most expensive
     scaled method (:func:`oracle_cost`); that longer curve is ``loss_long`` (its first
     ``rounds + 1`` entries are ``loss``), used by :func:`equal_cost_runs`.
+
+    Every configuration is one chunk of work (:func:`twophase.parallel.map_chunks`), run where
+    ``executor`` says: "serial" (the default), None (every local core, in threads), or any
+    ``concurrent.futures.Executor`` - a ``ProcessPoolExecutor`` or a Dask cluster's executor
+    for real parallelism. The default is serial because threads do not pay here: the chunks
+    are many small numpy calls, each releasing and re-taking the GIL, and two threads slowed
+    this grid down (measured on 2 loaded cores, interleaved: about 10 % at the chapter's
+    sizes). The chunks are fixed by the grid and every run's random numbers by its own seed,
+    so the results do not depend on the executor. Inside a chunk the step sizes of the grid
+    run together, then the seeds (:func:`~twophase.local.method.run_local_many`).
     """
     Ms, Hs = int_list("Ms", Ms), int_list("Hs", Hs)
     for name, v in (("splits", splits), ("methods", methods)):
@@ -147,7 +172,7 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
         raise ValueError("seeds must hold at least 1 seed")
     if progress is not None and not hasattr(progress, "update"):
         raise TypeError("progress must be None or have an update(n) method (e.g. tqdm)")
-    results = {}
+    tasks = []
     for M in Ms:
         for split in splits:
             probs = {s: digits_problem(M, split, s, batch=batch, concentration=concentration,
@@ -155,12 +180,33 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
             for H in Hs:
                 R_ext = _equal_work_rounds(methods, H, rounds, alpha, beta, batch) if equal_work else rounds
                 for name in methods:
-                    results[(M, H, split, name)] = _one_config(probs, name, grids[name], M, H, rounds,
-                                                               seeds, tune_seed, alpha, beta,
-                                                               R_ext if name == "identity" else rounds)
-                    if progress is not None:
-                        progress.update(1)
-    return results
+                    tasks.append(((M, H, split, name), (probs, name, grids[name], M, H, rounds, seeds, tune_seed,
+                                                        alpha, beta, R_ext if name == "identity" else rounds)))
+    done = _tick(progress, executor)
+    outs = map_chunks(_config_task, [(args, done) for _, args in tasks], executor)
+    if progress is not None and done is None:
+        progress.update(len(tasks))
+    return {key: out for (key, _), out in zip(tasks, outs)}
+
+
+def _tick(progress, executor):
+    """A callback advancing ``progress`` from the tasks where they share this process."""
+    if progress is None or not (executor is None or executor == "serial"
+                                or isinstance(executor, cf.ThreadPoolExecutor)):
+        return None
+    lock = threading.Lock()
+
+    def done():
+        with lock:
+            progress.update(1)
+    return done
+
+
+def _config_task(args, done=None):
+    out = _one_config(*args)
+    if done is not None:
+        done()
+    return out
 
 
 def _equal_work_rounds(methods, H, rounds, alpha, beta, batch, hvp_batch=128) -> int:
@@ -177,20 +223,22 @@ def _one_config(probs, name, grid, M, H, rounds, seeds, tune_seed, alpha, beta, 
     pc = method_precond(name, alpha, beta)
     prob, x0, _ = probs[tune_seed]
 
-    def score(g):
-        return run_local(prob, x0, gamma=g, H=H, rounds=rounds, precond=pc, seed=tune_seed).loss[-1]
+    def scores(gammas):   # the whole grid at once: runs stacked along an array axis
+        return [r.loss[-1] for r in run_local_many(prob, x0, gammas=gammas, seeds=tune_seed, H=H,
+                                                   rounds=rounds, precond=pc, curves=False)]
 
-    tr = tune_gamma(score, grid)
+    tr = tune_gamma(scores, grid, vectorized=True)
     R = rounds if run_rounds is None else run_rounds
     L = np.full((len(seeds), R + 1), np.inf)
     A = np.full((len(seeds), R + 1), np.nan)
     clipped = np.full(len(seeds), np.nan)
     xs = [None] * len(seeds)
     if np.isfinite(tr.best):
-        for i, s in enumerate(seeds):
-            prob_s, x0_s, (Xte, yte) = probs[s]
-            r = run_local(prob_s, x0_s, gamma=tr.best, H=H, rounds=R, precond=pc, seed=int(s),
-                          metrics=_accuracy_metric(prob_s, Xte, yte))
+        ps = [probs[s] for s in seeds]
+        Xte, yte = ps[0][2]
+        runs = run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=tr.best, seeds=seeds,
+                              H=H, rounds=R, precond=pc, metrics=_accuracy_metric(ps[0][0], Xte, yte))
+        for i, r in enumerate(runs):
             L[i], A[i], xs[i] = r.loss, r.metrics["acc"], r.x
             if pc.name != "identity" and pc.positivity == "clip":
                 clipped[i] = np.mean(pc.dhat(r.state) <= pc.alpha)
@@ -258,10 +306,9 @@ def equal_cost_runs(res, *, rounds, seeds, alpha, beta, batch=32, hvp_batch=128,
         if have is not None and have.shape == (len(seeds), R + 1):
             out[(M, H, sp)] = {"cost": H * batch * np.arange(R + 1, dtype=float), "loss": have}
             continue
-        L = np.full((len(seeds), R + 1), np.inf)
-        for i, s in enumerate(seeds):
-            prob, x0, _ = digits_problem(M, sp, s, batch=batch, concentration=concentration, hidden=hidden)
-            L[i] = run_local(prob, x0, gamma=g, H=H, rounds=R, precond="identity", seed=int(s)).loss
+        ps = [digits_problem(M, sp, s, batch=batch, concentration=concentration, hidden=hidden) for s in seeds]
+        L = np.stack([r.loss for r in run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=g,
+                                                     seeds=seeds, H=H, rounds=R, precond="identity")])
         out[(M, H, sp)] = {"cost": H * batch * np.arange(R + 1, dtype=float), "loss": L}
     return out
 
@@ -401,7 +448,7 @@ def _dead_weight_index(dead, hidden):
 
 
 def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alpha, beta, batch=32,
-              concentration=0.3, hidden=32, eps=1e-8) -> EpsStudy:
+              concentration=0.3, hidden=32, eps=1e-8, executor="serial") -> EpsStudy:
     r"""The additive-epsilon rule against clipping on one configuration of the grid.
 
     For each method in ``methods`` (RMSProp/Adam), at the clip-tuned step of ``res``, every seed
@@ -410,6 +457,11 @@ def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alph
     penalty :math:`\tfrac\lambda2\|w_{dead}\|^2` of the first-layer weights of those pixels
     (whose data gradient is exactly zero, so weight decay is all they see), and tunes the eps
     rule on ``grid`` (tuning seed, default problem).
+
+    Each (variant, method, rule) is one chunk, and so is each method's own tuning of the eps
+    rule (:func:`twophase.parallel.map_chunks`, ``executor`` as in :func:`digits_grid`, default
+    serial); the
+    seeds of a chunk run together (:func:`~twophase.local.method.run_local_many`).
     """
     res = _results("res", res, ("gamma",))
     M, H, rounds = positive_int("M", M), positive_int("H", H), positive_int("rounds", rounds)
@@ -430,39 +482,60 @@ def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alph
     probs = {(v, s): digits_problem(M, split, s, weight_decay=0.0 if v == "no weight decay" else 1e-4,
                                     drop_dead=v == "dead pixels dropped", **kw)
              for v in VARIANTS for s in seeds}
+    runs, pt_xt = [], digits_problem(M, split, tune_seed, **kw)[:2]
     for m in methods:
         g = res[(M, H, split, m)]["gamma"]
         gam[m] = g
+        cached = res[(M, H, split, m)]
         for v in VARIANTS:
             for pos in ("eps", "clip"):
-                pc = method_precond(m, alpha, beta, positivity=pos, eps=eps)
-                L, P, A, D = [], [], [], []
-                cached = res[(M, H, split, m)]
                 if v == "default" and pos == "clip" and cached.get("x_final") and len(cached["x_final"]) == len(seeds):
                     loss[(v, m, pos)] = cached["loss"][:, -1].copy()
                     pen[(v, m, pos)] = np.array([0.5 * probs[(v, s)][0].weight_decay * float(np.sum(x[idx] ** 2))
                                                  for s, x in zip(seeds, cached["x_final"])])
                     continue
-                for s in seeds:
-                    prob, x0, _ = probs[(v, s)]
-                    r = run_local(prob, x0, gamma=g, H=H, rounds=rounds, precond=pc, seed=int(s))
-                    L.append(r.loss[-1])
-                    P.append(0.5 * prob.weight_decay * float(np.sum(r.x[idx] ** 2)) if v != "dead pixels dropped" else 0.0)
-                    dh = pc.dhat(r.state)
-                    A.append(bool(np.argmin(dh) in idx) if v == "default" else False)
-                    D.append(float(np.nanmin(r.dmin)))
-                loss[(v, m, pos)], pen[(v, m, pos)] = np.array(L), np.array(P)
-                if pos == "eps":
-                    amin[(v, m)], mind[(v, m)] = np.array(A), np.array(D)
+                pc = method_precond(m, alpha, beta, positivity=pos, eps=eps)
+                runs.append(((v, m, pos), ([probs[(v, s)] for s in seeds], g, seeds, H, rounds, pc, idx, v)))
         pce = method_precond(m, alpha, beta, positivity="eps", eps=eps)
-        pt, xt, _ = digits_problem(M, split, tune_seed, **kw)
-        tr = tune_gamma(lambda gg: run_local(pt, xt, gamma=gg, H=H, rounds=rounds, precond=pce,
-                                             seed=tune_seed).loss[-1], grid)
-        own_g[m] = tr.best
-        own_l[m] = np.array([run_local(probs[("default", s)][0], probs[("default", s)][1], gamma=tr.best,
-                                       H=H, rounds=rounds, precond=pce, seed=int(s)).loss[-1]
-                             if np.isfinite(tr.best) else np.inf for s in seeds])
+        runs.append(((None, m, "own"), (pt_xt, [probs[("default", s)] for s in seeds], grid, seeds, tune_seed, H,
+                                        rounds, pce)))
+    outs = map_chunks(_eps_task, [(key[2], args) for key, args in runs], executor)
+    for ((v, m, pos), _), out in zip(runs, outs):
+        if pos == "own":
+            own_g[m], own_l[m] = out
+            continue
+        L, P, A, D = out
+        loss[(v, m, pos)], pen[(v, m, pos)] = L, P
+        if pos == "eps":
+            amin[(v, m)], mind[(v, m)] = A, D
+    order = [(v, m, pos) for m in methods for v in VARIANTS for pos in ("eps", "clip")]   # the loop's order
+    loss, pen = {k: loss[k] for k in order}, {k: pen[k] for k in order}
     return EpsStudy(int(dead.size), dead_zero, gam, loss, pen, amin, mind, own_g, own_l)
+
+
+def _eps_task(kind, args):
+    """One chunk of :func:`eps_study`: the seeds of one (variant, method, rule), or the eps
+    rule's own tuning and its seeds (``kind == "own"``)."""
+    if kind == "own":
+        (pt, xt), ps, grid, seeds, tune_seed, H, rounds, pce = args
+        tr = tune_gamma(lambda gs: [r.loss[-1] for r in run_local_many(pt, xt, gammas=gs, seeds=tune_seed, H=H,
+                                                                       rounds=rounds, precond=pce, curves=False)],
+                        grid, vectorized=True)
+        if not np.isfinite(tr.best):
+            return tr.best, np.full(len(seeds), np.inf)
+        return tr.best, np.array([r.loss[-1] for r in run_local_many(
+            [p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=tr.best, seeds=seeds, H=H, rounds=rounds,
+            precond=pce, curves=False)])
+    ps, g, seeds, H, rounds, pc, idx, v = args
+    runs = run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=g, seeds=seeds,
+                          H=H, rounds=rounds, precond=pc, curves=False)
+    L, P, A, D = [], [], [], []
+    for (prob, _, _), r in zip(ps, runs):
+        L.append(r.loss[-1])
+        P.append(0.5 * prob.weight_decay * float(np.sum(r.x[idx] ** 2)) if v != "dead pixels dropped" else 0.0)
+        A.append(bool(np.argmin(pc.dhat(r.state)) in idx) if v == "default" else False)
+        D.append(float(np.nanmin(r.dmin)))
+    return np.array(L), np.array(P), np.array(A), np.array(D)
 
 
 # ----------------------------------------------------------------------------- ablation
@@ -471,27 +544,30 @@ ABLATIONS = {"default (averaged point, shared)": {}, "last local gradients": {"s
 
 
 def ablation_study(gamma, *, M, H, split, rounds, seeds, alpha, beta, batch=32, concentration=0.3,
-                   hidden=32) -> dict:
+                   hidden=32, executor="serial") -> dict:
     """Chapter 5's open options on one configuration (Adam-type, clipping, one step size).
 
     Returns ``{variant: array (seeds, 3)}`` with columns initial train loss, final train loss
-    and final test accuracy.
+    and final test accuracy. Each variant is one chunk (``executor`` as in :func:`digits_grid`,
+    default serial), its seeds run together.
     """
     gamma = positive_float("gamma", gamma)
     M, H, rounds = positive_int("M", M), positive_int("H", H), positive_int("rounds", rounds)
     split, seeds = choice("split", split, SPLITS), _seeds("seeds", seeds)
     pc = method_precond("adam", alpha, beta)
-    out = {}
-    for name, kw in ABLATIONS.items():
-        vals = []
-        for s in seeds:
-            prob, x0, (Xte, yte) = digits_problem(M, split, s, batch=batch, concentration=concentration,
-                                                  hidden=hidden)
-            r = run_local(prob, x0, gamma=gamma, H=H, rounds=rounds, precond=pc, seed=int(s),
-                          metrics=_accuracy_metric(prob, Xte, yte), **kw)
-            vals.append((r.loss[0], r.loss[-1], r.metrics["acc"][-1]))
-        out[name] = np.array(vals)
-    return out
+    ps = [digits_problem(M, split, s, batch=batch, concentration=concentration, hidden=hidden) for s in seeds]
+    outs = map_chunks(_ablation_task, [(ps, gamma, seeds, H, rounds, pc, kw) for kw in ABLATIONS.values()],
+                      executor)
+    return dict(zip(ABLATIONS, outs))
+
+
+def _ablation_task(ps, gamma, seeds, H, rounds, pc, kw):
+    """One variant of :func:`ablation_study`, its seeds together."""
+    Xte, yte = ps[0][2]
+    runs = run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=gamma, seeds=seeds, H=H,
+                          rounds=rounds, precond=pc, metrics=_accuracy_metric(ps[0][0], Xte, yte),
+                          curves=False, **kw)
+    return np.array([(r.loss[0], r.loss[-1], r.metrics["acc"][-1]) for r in runs])
 
 
 # ----------------------------------------------------------------------------- chapter summaries
@@ -708,3 +784,95 @@ def ablation_checks(abl: dict) -> tuple[dict, str]:
     return {"ch7-ablation-variants-train": (ok, "every variant lowers the train loss in every seed and ends above "
                                             f"0.8 test accuracy at the default's tuned step; train loss vs the "
                                             f"default: {vs}")}, table
+
+
+# ----------------------------------------------------------------------------- chapter 7 texts
+# The numbers chapter 7's prose quotes, as {glue name: value}, built from its results so that the
+# chapter's cells stay short. Each docstring says what every entry is.
+def method_costs(methods, *, H: int, rounds: int, alpha: float, beta: float, batch: int = 32,
+                 hvp_batch: int = 128) -> dict:
+    """``{method: oracle_cost(...)}``: every method's cumulative per-worker gradient work over
+    ``rounds`` rounds of ``H`` local steps (:func:`oracle_cost` with chapter 7's
+    preconditioners, a gradient costing ``batch`` and an HVP ``2 * hvp_batch`` per-sample
+    gradients)."""
+    if isinstance(methods, (str, bytes)) or not hasattr(methods, "__iter__"):
+        raise TypeError(f"methods must be a list of method names, got {methods!r}")
+    methods = list(methods)
+    if not methods:
+        raise ValueError("methods must name at least 1 method")
+    batch, hvp_batch = positive_int("batch", batch), positive_int("hvp_batch", hvp_batch)
+    return {m: oracle_cost(method_precond(m, alpha, beta), H=H, rounds=rounds, grad_cost=batch,
+                           hvp_cost=2 * hvp_batch) for m in methods}
+
+
+def cost_numbers(*, alpha: float, beta: float, batch: int = 32, hvp_batch: int = 128) -> dict:
+    """The per-worker work of one round at ``H = 1`` after the first, in per-sample gradients:
+    ``ch7_cost_sgd`` (Local SGD), ``ch7_cost_adam`` (RMSProp/Adam: a local gradient plus a
+    refresh gradient) and ``ch7_cost_oasis`` (a local gradient plus one HVP), and
+    ``ch7_cost_warm``, OASIS's statistics before round 1 (its warm-start probes)."""
+    c = method_costs(["identity", "adam", "oasis"], H=1, rounds=2, alpha=alpha, beta=beta,
+                     batch=batch, hvp_batch=hvp_batch)
+    return {"ch7_cost_sgd": f"{c['identity'][2] - c['identity'][1]:.0f}",
+            "ch7_cost_adam": f"{c['adam'][2] - c['adam'][1]:.0f}",
+            "ch7_cost_oasis": f"{c['oasis'][2] - c['oasis'][1]:.0f}",
+            "ch7_cost_warm": f"{c['oasis'][0]:.0f}"}
+
+
+def grid_numbers(res) -> dict:
+    """From a :func:`digits_grid` result: ``ch7_clip_<method>`` for every scaled method, the
+    mean over configurations of the seed-mean share of clipped coordinates; ``ch7_min_acc``,
+    the lowest final test accuracy of any run; ``ch7_iid_gap``, the mean over (M, H, method)
+    of the iid split's seed-mean final test accuracy minus the Dirichlet split's (``n/a``
+    unless both splits were run)."""
+    res = _results("res", res, ("acc", "clipped"))
+    scaled = list(dict.fromkeys(k[3] for k in res if k[3] != "identity"))
+    out = {}
+    for m in scaled:
+        share = np.mean([np.mean(v["clipped"]) for k, v in res.items() if k[3] == m])
+        out[f"ch7_clip_{m}"] = f"{share:.0%}"
+    out["ch7_min_acc"] = f"{min(v['acc'][:, -1].min() for v in res.values()):.3f}"
+
+    def fin(key):
+        return res[key]["acc"][:, -1].mean()
+
+    gaps = [fin(k) - fin((k[0], k[1], "dirichlet", k[3])) for k in res
+            if k[2] == "iid" and (k[0], k[1], "dirichlet", k[3]) in res]
+    out["ch7_iid_gap"] = f"{np.mean(gaps):+.3f}" if gaps else "n/a"
+    return out
+
+
+def comparison_numbers(cmp: Comparison) -> dict:
+    """From :func:`compare_to_local_sgd`: ``ch7_counts_<tally>`` ("w wins, t ties, l losses
+    (of n)") for every tally, ``ch7_verdict_rounds`` and ``ch7_verdict_work`` (the family
+    verdicts at equal rounds and at equal gradient work) and ``ch7_p_acc`` (the sign test)."""
+    _need("cmp", cmp, Comparison)
+    out = {f"ch7_counts_{x}": "{} wins, {} ties, {} losses (of {})".format(*c)
+           for x, c in cmp.counts.items()}
+    return out | {"ch7_verdict_rounds": cmp.verdict["fam_rounds"],
+                  "ch7_verdict_work": cmp.verdict["fam_work"], "ch7_p_acc": f"{cmp.p_acc:.2g}"}
+
+
+def more_H_text(mh: dict) -> str:
+    """The sentence on more local steps: the detail of :func:`more_H_check`'s claim, or that a
+    single H was run."""
+    if not isinstance(mh, dict):
+        raise TypeError(f"mh must be the dict returned by more_H_check, got {type(mh).__name__}")
+    key = "ch7-more-local-steps-lower-loss"
+    if not mh:
+        return "This profile runs a single H, so the effect of more local steps is not measured."
+    if key not in mh:
+        raise ValueError(f"mh must be the dict returned by more_H_check (key {key!r}), got {list(mh)}")
+    return f"At a fixed number of rounds, the {mh[key][1]}."
+
+
+def eps_numbers(es: EpsStudy, *, M: int, H: int, split: str, hidden: int) -> dict:
+    """From :func:`eps_study` on configuration ``(M, H, split)``: ``ch7_eps_cfg``,
+    ``ch7_n_dead`` (pixels zero in every training image), ``ch7_n_dead_w`` (their first-layer
+    weights, ``hidden`` each) and the two sentences of :func:`eps_sentences`
+    (``ch7_eps_base``, ``ch7_eps_own``)."""
+    _need("es", es, EpsStudy)
+    M, H, hidden = positive_int("M", M), positive_int("H", H), positive_int("hidden", hidden)
+    split = choice("split", split, SPLITS)
+    base, own = eps_sentences(es)
+    return {"ch7_eps_cfg": f"M={M}, H={H}, {split}", "ch7_n_dead": es.n_dead,
+            "ch7_n_dead_w": es.n_dead * hidden, "ch7_eps_base": base, "ch7_eps_own": own}

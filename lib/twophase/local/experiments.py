@@ -48,7 +48,9 @@ __all__ = ["stationary_floor", "drift_fixed_point", "tail_floor", "compare_round
            "Drift", "drift_study", "SharedHessian", "shared_hessian_study",
            "BetaBounds", "beta_study", "IllConditioned", "ill_conditioned_study",
            "noise_floor_checks", "drift_checks", "beta_checks", "ill_checks", "convergence_verdict",
-           "floor_table", "ill_table", "drift_table", "beta_table"]
+           "floor_table", "ill_table", "drift_table", "beta_table",
+           "ReductionTexts", "reduction_texts", "EstimateSummary", "estimate_summary",
+           "ill_numbers"]
 
 
 def _quadratic(name: str, q) -> Quadratic:
@@ -718,3 +720,117 @@ def beta_table(bb: BetaBounds) -> str:
     return "\n".join(f"gamma={g}: fraction of rounds with a loss increase per beta: "
                      f"{ {b: round(bb.increase_frac[g, b], 3) for b in bs} }  diverged runs: "
                      f"{ {b: bb.diverged[g, b] for b in bs} }" for g in gs)
+
+
+# ----------------------------------------------------------------------------- chapter 5 texts
+# What chapter 5 prints and the detail texts of its claims, built from its results so that the
+# chapter's cells stay short. The claims' truth values stay in the chapter.
+class ReductionTexts(NamedTuple):
+    """Result of :func:`reduction_texts`."""
+
+    summary: str       #: two printed lines, one per reduction
+    details: dict      #: claim key -> detail text
+    conditions: str    #: conditions of the paper claim ``II-method``
+
+
+def reduction_texts(red: Reductions, *, rounds: int, H: int) -> ReductionTexts:
+    """Texts of chapter 5's two reductions (:func:`reduction_checks`).
+
+    ``details`` holds the detail of ``ch5-identity-is-local-sgd`` (identity scaling against
+    Local SGD, the largest absolute difference after ``rounds`` rounds of ``H`` steps) and of
+    ``ch5-h1-is-minibatch-scaled-sgd`` (``H = 1`` against mini-batch scaled SGD, the largest
+    relative difference, bound 1e-12).
+    """
+    _need("red", red, Reductions)
+    rounds, H = positive_int("rounds", rounds), positive_int("H", H)
+    i, h = red.identity_max_diff, red.h1_rel_diff
+    summary = (f"identity scaling vs Local SGD: max |difference| {i:.1e}\n"
+               f"H=1 vs textbook mini-batch scaled SGD: max relative difference {h:.1e}")
+    details = {"ch5-identity-is-local-sgd": f"max |difference| = {i:.1e} after {rounds} "
+                                            f"rounds of H={H}",
+               "ch5-h1-is-minibatch-scaled-sgd": f"relative difference {h:.1e} (bound 1e-12)"}
+    cond = (f"our re-implementation from the description (the paper's code is not public): "
+            f"identity scaling equals Local SGD bit for bit (max difference {i:.1e} after "
+            f"{rounds} rounds of H = {H}); H = 1 equals mini-batch scaled SGD to {h:.1e} "
+            f"relative (rounding)")
+    return ReductionTexts(summary, details, cond)
+
+
+class EstimateSummary(NamedTuple):
+    """Result of :func:`estimate_summary`: the numbers chapter 5's checks compare, and texts."""
+
+    z_hutch: np.ndarray    #: (measured - exact) / s.e. of Hutchinson's error, per probe count
+    med_oasis: float       #: median |standardised error| of OASIS's Dhat against diag A
+    corr_far: float        #: correlation of Adam's Dhat far from x* with sqrt(grad^2 + sigma^2)
+    near: np.ndarray       #: Adam's Dhat near x* divided by sigma
+    gap: np.ndarray        #: :func:`bias_correction_gap` after 1 and 20 refreshes
+    details: dict          #: claim key -> detail text
+    conditions: str        #: conditions of the paper claim ``II-unified-scaling``
+
+
+def estimate_summary(est: Estimates, *, beta: float, kappa: float, n_reps: int,
+                     k: float = 4.0) -> EstimateSummary:
+    r"""The numbers behind chapter 5's checks of :func:`preconditioner_estimates`, with texts.
+
+    * ``z_hutch`` :math:`=(\mathrm{mse}-\mathrm{exact})/\mathrm{s.e.}` per probe count
+      (claim ``ch5-hutchinson-error-rate``: every :math:`|z|\le k`);
+    * ``med_oasis``: the median of :math:`|\hat D_{ii}-A_{ii}|/\mathrm{s.e.}` (``oasis_z``;
+      claim ``ch5-oasis-tracks-diagonal``: below 2, where a Gaussian gives 0.67);
+    * ``near`` :math:`=\hat D^{\rm Adam}/\sigma` near :math:`x^\star` (claim
+      ``ch5-adam-near-optimum-is-noise-level``: within 50 % of one);
+    * ``corr_far``: the correlation of :math:`\hat D^{\rm Adam}` far from :math:`x^\star`
+      with :math:`\sqrt{(\nabla_i f)^2+\sigma^2}` (claim ``ch5-adam-far-tracks-gradient-size``:
+      above 0.9);
+    * ``gap``: Adam's bias-correction factor minus one after 1 and 20 refreshes.
+
+    ``kappa`` (the condition number asked of the quadratic) and ``n_reps`` (repetitions per
+    probe count) only enter the texts; ``k`` is the bound quoted in the Hutchinson detail.
+    """
+    _need("est", est, Estimates)
+    beta, kappa = open_unit("beta", beta), positive_float("kappa", kappa)
+    n_reps, k = positive_int("n_reps", n_reps), positive_float("k", k)
+    hm = est.hutchinson
+    z = (hm.mse - hm.exact) / hm.mse_se
+    med = float(np.median(np.abs(est.oasis_z)))
+    size = np.sqrt(est.grad_far ** 2 + est.sigma ** 2)
+    corr = float(np.corrcoef(est.adam_far, size)[0, 1])
+    near = est.adam_near / est.sigma
+    gap = bias_correction_gap(beta, [1, 20])
+    span = f"[{near.min():.2f}, {near.max():.2f}]"
+    details = {
+        "ch5-hutchinson-error-rate": f"(measured - exact)/s.e. per probe count: "
+                                     f"{np.round(z, 2).tolist()} (|z| <= {k}, {n_reps} "
+                                     f"repetitions each)",
+        "ch5-oasis-tracks-diagonal": f"median standardized error {med:.2f} (< 2; a Gaussian "
+                                     f"gives 0.67)",
+        "ch5-adam-near-optimum-is-noise-level": f"Dhat/sigma in {span} (within 50%)",
+        "ch5-adam-far-tracks-gradient-size": f"correlation {corr:.3f} > 0.9"}
+    cond = (f"one Preconditioner interface (init / update / dhat, refreshed only at "
+            f"communication) runs the RMSProp-, Adam- and OASIS-type rules in the same "
+            f"run_local; on a quadratic (d = {est.diagA.size}, kappa ~ {kappa:g}) OASIS tracks "
+            f"diag A (median standardized error {med:.2f}), Adam/RMSProp track the gradient "
+            f"size (correlation {corr:.3f} far from x*, Dhat/sigma in {span} near it) and "
+            f"differ only by the bias correction ({gap[1]:.1%} after 20 refreshes at beta = "
+            f"{beta})")
+    return EstimateSummary(z, med, corr, near, gap, details, cond)
+
+
+# ----------------------------------------------------------------------------- chapter 6 texts
+def ill_numbers(ic: IllConditioned, *, kappa: float, target: float) -> dict:
+    """The numbers chapter 6's section 4 quotes, as ``{glue name: text}``.
+
+    Per basis ``b`` (``"axis"``, ``"rotated"``): ``ch6_speedup_b`` (Local SGD's median rounds
+    to the target over the best scaled method's, one decimal), ``ch6_best_b`` (that method's
+    label), ``ch6_sgd_rounds_b`` and ``ch6_best_rounds_b`` (the two medians); and the
+    problem's ``ch6_ill_kappa`` and ``ch6_ill_target`` as given to
+    :func:`ill_conditioned_study`.
+    """
+    _need("ic", ic, IllConditioned)
+    kappa, target = positive_float("kappa", kappa), positive_float("target", target)
+    out = {}
+    for b in ic.runs:
+        best = ic.best_scaled[b]
+        out |= {f"ch6_speedup_{b}": f"{ic.speedup[b]:.1f}", f"ch6_best_{b}": best,
+                f"ch6_sgd_rounds_{b}": f"{ic.median_rounds[b]['Local SGD']:.0f}",
+                f"ch6_best_rounds_{b}": f"{ic.median_rounds[b][best]:.0f}"}
+    return out | {"ch6_ill_kappa": f"{kappa:g}", "ch6_ill_target": f"{target:g}"}

@@ -96,13 +96,70 @@ class MLP:
         if A.shape[2] != self.sizes[0] or A.shape[0] != theta.shape[0]:
             raise ValueError(f"A must have shape ({theta.shape[0]}, b, {self.sizes[0]}), got {A.shape}")
         need_grad = boolean("need_grad", need_grad)
+        return self._loss_grad(theta, A, y, need_grad)
+
+    def _forward(self, theta, A):
+        """Layer outputs ``[A, h_1, ..., z_L]`` for ``theta (N, P)``; ``A`` is ``(N, b, n_in)`` or
+        ``(1, b, n_in)`` (the same inputs for every parameter vector)."""
+        hs, h = [A], A
         layers = self.unpack(theta)
-        hs = [A]
-        h = A
         for li, (W, b) in enumerate(layers):
             z = np.matmul(h, W) + b[:, None, :]
             h = np.tanh(z) if li < len(layers) - 1 else z
             hs.append(h)
+        return hs, layers
+
+    #: rows per matrix product when one parameter vector meets a whole data set: 128 rows x 64
+    #: inputs x 32 outputs is at OpenBLAS's threshold for one thread (m n k <= 4 * 65536), so
+    #: full-data passes never start BLAS threads, which cost more than they save on a loaded
+    #: machine at these sizes; each row's numbers are the same however the rows are grouped.
+    _CHUNK = 128
+
+    def _padded(self, features):
+        """``features`` with zero rows up to a multiple of :attr:`_CHUNK`, as ``(1, J, chunk, n_in)``
+        (kept for the last few data sets seen: the same train and test sets come every round)."""
+        cache = self.__dict__.setdefault("_pad_cache", [])
+        for f, padded in cache:
+            if f is features:
+                return padded
+        n, n_in = features.shape
+        J = -(-n // self._CHUNK)
+        A = np.zeros((J * self._CHUNK, n_in))
+        A[:n] = features
+        cache.insert(0, (features, A.reshape(1, J, self._CHUNK, n_in)))
+        del cache[4:]
+        return cache[0][1]
+
+    def _full_logits(self, theta, features):
+        """Logits ``(N, n, n_out)`` of ``theta (N, P)`` on one data set ``features (n, n_in)``,
+        unchecked, in products of :attr:`_CHUNK` rows."""
+        N, n = theta.shape[0], features.shape[0]
+        h = self._padded(features)
+        layers = self.unpack(theta)
+        for li, (W, b) in enumerate(layers):
+            z = np.matmul(h, W[:, None])
+            z += b[:, None, None, :]
+            if li < len(layers) - 1:
+                np.tanh(z, out=z)
+            h = z
+        return h.reshape(N, -1, h.shape[-1])[:, :n]
+
+    def _nll(self, theta, features, y):
+        """Per-sample cross-entropy ``(N, n)`` of ``theta (N, P)`` on ``(features, y)``,
+        unchecked: ``-log softmax(z_L)_y`` with the operations of :meth:`loss_grad`, formed at
+        the labels only."""
+        z = self._full_logits(theta, features)
+        zmax = z.max(axis=2, keepdims=True)
+        e = z - zmax
+        np.exp(e, out=e)
+        se = e.sum(axis=2)
+        yy = np.broadcast_to(y, z.shape[:2])
+        zy = np.take_along_axis(z, yy[:, :, None], axis=2)[:, :, 0]
+        return -(zy - zmax[:, :, 0] - np.log(se))
+
+    def _loss_grad(self, theta, A, y, need_grad=True):
+        """:meth:`loss_grad` without the argument checks (for callers that made them)."""
+        hs, layers = self._forward(theta, A)
         z = hs[-1]
         zmax = z.max(axis=2, keepdims=True)
         ez = np.exp(z - zmax)
@@ -131,11 +188,55 @@ class MLP:
             flat.append(gb)
         return loss, np.concatenate(flat, axis=1)
 
+    def _loss_grad_into(self, theta, A, y, wd=0.0):
+        """Gradients ``(N, P)`` of the mean cross-entropy plus ``wd * theta``, unchecked; the
+        floating-point operations of :meth:`loss_grad` (then ``g + wd * theta``) in the same
+        order, with fewer temporaries: updates in place, each layer's gradient written straight
+        into its block of the result, the log-softmax formed only at the labels (the loss is
+        not returned). Tests compare it with :meth:`loss_grad` bit for bit."""
+        N, B = y.shape
+        layers = self.unpack(theta)
+        L = len(layers)
+        hs, h = [A], A
+        for li, (W, b) in enumerate(layers):
+            z = np.matmul(h, W)
+            z += b[:, None, :]
+            if li < L - 1:
+                np.tanh(z, out=z)
+            h = z
+            hs.append(h)
+        z = hs[-1]
+        zmax = z.max(axis=2, keepdims=True)
+        ez = z - zmax
+        np.exp(ez, out=ez)
+        se = ez.sum(axis=2, keepdims=True)
+        ez /= se
+        delta = ez
+        delta[np.arange(N)[:, None], np.arange(B)[None, :], y] -= 1.0
+        delta /= B
+        G = np.empty((N, self.n_params))
+        ends = np.cumsum([0] + [i * o + o for i, o in self._shapes])
+        for li in range(L - 1, -1, -1):
+            W, _ = layers[li]
+            n_in, n_out = self._shapes[li]
+            k = ends[li]
+            hin = hs[li]
+            np.matmul(np.swapaxes(hin, 1, 2), delta, out=G[:, k:k + n_in * n_out].reshape(N, n_in, n_out))
+            np.sum(delta, axis=1, out=G[:, k + n_in * n_out:ends[li + 1]])
+            if li > 0:
+                back = np.matmul(delta, np.swapaxes(W, 1, 2))
+                sq = hin * hin
+                np.subtract(1.0, sq, out=sq)
+                back *= sq
+                delta = back
+        if wd:
+            G += wd * theta
+        return G
+
     def predict(self, theta, features) -> np.ndarray:
         """Class predictions for one parameter vector ``(P,)`` on ``(n, n_in)``."""
         theta = real_array("theta", theta, shape=(self.n_params,))
         features = real_array("features", features, ndim=2)
         if features.shape[1] != self.sizes[0]:
             raise ValueError(f"features must have {self.sizes[0]} columns, got {features.shape}")
-        z = self.logits(np.atleast_2d(theta), features[None])
-        return np.argmax(z[0], axis=1)
+        return np.argmax(self._full_logits(theta[None], features)[0], axis=1)

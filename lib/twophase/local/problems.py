@@ -525,3 +525,127 @@ class MLPClassifier(_Sharded):
     def accuracy(self, x, features, labels) -> float:
         pred = self.net.predict(x, np.asarray(features, dtype=float))
         return float(np.mean(pred == np.asarray(labels)))
+
+
+# --------------------------------------------------------------------------- runs as an array axis
+class _RunStack:
+    """R independent runs' problems behind one oracle with a leading run axis (private).
+
+    Arrays are ``(R, M, d)``: run ``r`` holds ``problems[r]``'s M workers. ``rngs`` is a list of
+    R generators, run ``r`` drawing from ``rngs[r]`` exactly what ``problems[r]``'s own oracle
+    would draw from it, in the same order, so a stacked run sees the random numbers of a run on
+    its own. This generic stack loops over the runs; :class:`_MLPStack` does them in one call.
+    """
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        self.M = self.problems[0].M
+
+    def take(self, idx) -> "_RunStack":
+        """The stack of the runs ``idx`` (a list of run indices), same order."""
+        return type(self)([self.problems[i] for i in idx])
+
+    def stoch_grad(self, X, rngs):
+        if len(self.problems) == 1:
+            return self.problems[0].stoch_grad(X[0], rngs[0])[None]
+        return np.stack([p.stoch_grad(x, g) for p, x, g in zip(self.problems, X, rngs)])
+
+    def probe(self, X, rngs):
+        """One Hutchinson probe per run: ``z * hvp(X, z)``, ``z`` Rademacher, drawn first."""
+        out = np.empty_like(X)
+        for r, (p, g) in enumerate(zip(self.problems, rngs)):
+            z = rademacher(g, X[r].shape)
+            out[r] = z * p.hvp(X[r], z, g)
+        return out
+
+    def loss(self, Xbar):
+        """``(R,)`` global losses at the averaged iterates ``Xbar (R, d)``."""
+        return np.array([p.loss(x) for p, x in zip(self.problems, Xbar)], dtype=float)
+
+    def loss_bounds(self, Xbar):
+        """``(lo, hi)``, each ``(R,)``: bounds with ``lo <= loss(Xbar) <= hi`` (as computed in
+        floating point), cheaper than the loss itself; none known here: ``(-inf, inf)``."""
+        R = Xbar.shape[0]
+        return np.full(R, -np.inf), np.full(R, np.inf)
+
+
+class _MLPStack(_RunStack):
+    """:class:`_RunStack` of :class:`MLPClassifier` problems on the same data, network and
+    options (shards may differ): every local step of every worker of every run is one batched
+    matrix product per layer, ``(R M, b, n_in) @ (R M, n_in, n_out)``; each worker's product
+    is the same BLAS call as on its own, so the numbers equal the per-run ones."""
+
+    def __init__(self, problems):
+        super().__init__(problems)
+        p0 = self.problems[0]
+        self.net, self.a, self.y, self.wd = p0.net, p0.a, p0.y, p0.weight_decay
+
+    @staticmethod
+    def fits(problems) -> bool:
+        """Same data, network and options, and no oracle replaced on an instance (a wrapped
+        ``stoch_grad``, e.g. one that counts calls, is then called as given)."""
+        p0 = problems[0]
+        return all(isinstance(p, MLPClassifier) and not {"stoch_grad", "hvp", "loss", "sample"} & set(vars(p))
+                   and p.net.sizes == p0.net.sizes and p.M == p0.M
+                   and (p.a is p0.a or np.array_equal(p.a, p0.a)) and (p.y is p0.y or np.array_equal(p.y, p0.y))
+                   and (p.weight_decay, p.batch, p.hvp_batch, p.fd_eps)
+                   == (p0.weight_decay, p0.batch, p0.hvp_batch, p0.fd_eps) for p in problems)
+
+    def take(self, idx):
+        return _MLPStack([self.problems[i] for i in idx])
+
+    def _grad(self, X, rows):
+        R, M, d = X.shape
+        b = rows.shape[-1]
+        flat = X.reshape(R * M, d)
+        g = self.net._loss_grad_into(flat, self.a[rows].reshape(R * M, b, -1), self.y[rows].reshape(R * M, b),
+                                     self.wd)
+        return g.reshape(R, M, d)
+
+    def stoch_grad(self, X, rngs):
+        return self._grad(X, np.stack([p.sample(g) for p, g in zip(self.problems, rngs)]))
+
+    def probe(self, X, rngs):
+        R, M, d = X.shape
+        Z, rows = np.empty_like(X), []
+        for r, (p, g) in enumerate(zip(self.problems, rngs)):
+            Z[r] = rademacher(g, (M, d))
+            rows.append(p.sample(g, p.hvp_batch))
+        rows = np.stack(rows)
+        hz = fd_hvp(lambda F: self._grad(F.reshape(R, M, d), rows).reshape(R * M, d),
+                    X.reshape(R * M, d), Z.reshape(R * M, d), eps=self.problems[0].fd_eps)
+        return Z * hz.reshape(R, M, d)
+
+    def loss(self, Xbar):
+        """Forward pass of every run on the whole train set at once; per-shard means as in
+        :meth:`MLPClassifier.loss` (same rows, same order, same reductions)."""
+        R, M = Xbar.shape[0], self.M
+        nll = self.net._nll(Xbar, self.a, self.y)                          # (R, n)
+        vals = np.empty((R, M))
+        for r, p in enumerate(self.problems):       # row by row: a (k, n) mean may sum in another order
+            for m, s in enumerate(p.shards):
+                vals[r, m] = nll[r, s].mean()
+        return np.array([float(np.mean(vals[r]) + 0.5 * self.wd * Xbar[r] @ Xbar[r]) for r in range(R)])
+
+    def loss_bounds(self, Xbar):
+        r"""Bounds on :meth:`loss` from the parameters alone.
+
+        Lower: the weight-decay term :math:`\tfrac\lambda2\|x\|^2`, computed as in
+        :meth:`loss`; the cross-entropy part is a sum of terms :math:`\log\sum_c e^{z_c-z_{max}}
+        -(z_y-z_{max})`, each >= 0 in floating point too. Upper: per sample, the cross-entropy is
+        at most :math:`2\max_c|z_c| + \log C`, and :math:`|z_c|\le\sum_j|W_{jc}|\,h_{max}+|b_c|`
+        with :math:`h_{max}=1` after a tanh layer (the largest input entry without hidden
+        layers); widened by a relative 1e-9 for rounding.
+        """
+        R = Xbar.shape[0]
+        lo = np.array([0.5 * self.wd * Xbar[r] @ Xbar[r] for r in range(R)])
+        W, b = self.net.unpack(Xbar)[-1]
+        hmax = 1.0 if len(self.net.sizes) > 2 else float(np.abs(self.a).max())
+        zmax = (np.abs(W).sum(axis=1) * hmax + np.abs(b)).max(axis=1)
+        hi = (2.0 * zmax + np.log(self.net.sizes[-1]) + lo) * (1 + 1e-9) + 1e-9
+        return lo, hi
+
+
+def _stack(problems) -> _RunStack:
+    """The batched oracle for the runs' problems: :class:`_MLPStack` where it applies."""
+    return _MLPStack(problems) if _MLPStack.fits(problems) else _RunStack(problems)

@@ -10,7 +10,8 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from ._checks import positive_float, positive_int, real_array
+from ..parallel import map_chunks
+from ._checks import boolean, positive_float, positive_int, real_array
 
 __all__ = ["TuneResult", "tune_gamma", "rounds_to_target", "log_grid", "OUTCOMES", "compare_final"]
 
@@ -35,11 +36,29 @@ def log_grid(lo: float, hi: float, n: int) -> np.ndarray:
     return np.logspace(np.log10(lo), np.log10(hi), n)
 
 
-def tune_gamma(score: Callable[[float], float], grid: Sequence[float]) -> TuneResult:
-    """Evaluate ``score(gamma)`` on ``grid`` and return the minimiser.
+def tune_gamma(score: Callable, grid: Sequence[float], *, vectorized: bool = False,
+               executor="serial") -> TuneResult:
+    """Evaluate ``score`` on ``grid`` and return the minimiser.
 
     Non-finite scores (diverged runs) count as ``inf``. Ties go to the larger
     step size (earlier progress). If every grid point diverges, ``best`` is nan.
+
+    Parameters
+    ----------
+    score : callable
+        ``score(gamma) -> float``; with ``vectorized=True``, ``score(grid) -> scores``: one call
+        with the whole grid (an array) returning one score per step size, e.g. runs stacked
+        along an array axis (:func:`twophase.local.method.run_local_many`).
+    grid : sequence of float > 0
+        The step sizes.
+    vectorized : bool
+        See ``score``. Default False.
+    executor : "serial", None or a concurrent.futures.Executor
+        Where the ``len(grid)`` calls of a non-vectorized ``score`` run, one grid point per
+        chunk (:func:`twophase.parallel.map_chunks`; None: every local core, in threads).
+        Default "serial": Part II's runs are many small numpy calls, and threads contending
+        for the GIL made them slower, not faster (see :func:`twophase.local.digits.digits_grid`).
+        The scores do not depend on it. Ignored with ``vectorized=True`` (one call).
     """
     if not callable(score):
         raise TypeError(f"score must be callable gamma -> float, got {type(score).__name__}")
@@ -48,12 +67,24 @@ def tune_gamma(score: Callable[[float], float], grid: Sequence[float]) -> TuneRe
     grid = np.asarray([positive_float(f"grid[{i}]", g) for i, g in enumerate(grid)])
     if grid.size == 0:
         raise ValueError("grid must contain at least one step size")
-    scores = np.array([score(float(g)) for g in grid], dtype=float)
+    vectorized = boolean("vectorized", vectorized)
+    if vectorized:
+        raw = score(grid.copy())
+        if isinstance(raw, (str, bytes)) or np.shape(raw) != grid.shape or np.asarray(raw).dtype.kind not in "iuf":
+            raise ValueError(f"score(grid) must return {grid.size} real scores (one per step size), "
+                             f"got {raw!r:.80}")
+        scores = np.array(raw, dtype=float)
+    else:
+        scores = np.array(map_chunks(_call, [(score, float(g)) for g in grid], executor), dtype=float)
     scores = np.where(np.isfinite(scores), scores, np.inf)
     if not np.any(np.isfinite(scores)):
         return TuneResult(float("nan"), grid, scores)
     best = np.flatnonzero(scores == scores.min())
     return TuneResult(float(grid[best[np.argmax(grid[best])]]), grid, scores)
+
+
+def _call(fn, x):
+    return fn(x)
 
 
 def rounds_to_target(loss: np.ndarray, target: float) -> float:

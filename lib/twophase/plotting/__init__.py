@@ -11,11 +11,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _checks as c
+
 __all__ = ["curve_with_band"]
 
 
 def curve_with_band(ax, x, mean, se, *, k: float = 2.0, color=None, label=None, **kw):
     """Solid ``mean`` with a shaded ``mean ± k se`` band (non-finite points dropped)."""
+    c.axes("ax", ax)
+    x = c.axis("x", x)
+    c.curve("mean", mean, x.size)
+    se = c.curve("se", se, x.size)
+    if np.any(se[np.isfinite(se)] < 0):
+        raise ValueError("se must be >= 0 where finite (standard errors; allowed range [0, inf))")
+    c.scalar("k", k, positive=True)
+    c.text("label", label, optional=True)
     mean = np.asarray(mean, dtype=float)
     se = np.asarray(se, dtype=float)
     ok = np.isfinite(mean)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _validate as v
 from . import curve_with_band
+from . import _checks as c
 
 __all__ = ["fig_model", "fig_noise_kernel", "fig_theory_vs_sim"]
 
@@ -16,6 +18,13 @@ def _plt():
 
 def fig_model(lam, lam_spiked, alpha, shares):
     """Left: the power-law and spiked spectra. Right: the initial-loss share per mode (``{s: shares}``)."""
+    lam = c.axis("lam", lam, positive=True)
+    c.curve("lam_spiked", lam_spiked, lam.size)
+    c.axis("lam_spiked", lam_spiked, positive=True)
+    c.scalar("alpha", alpha)
+    for s, share in c.mapping("shares", shares, "a non-empty dict {s: share per mode}").items():
+        c.scalar("shares", s)
+        c.curve(f"shares[{s!r}]", share, lam.size)
     fig, axes = _plt().subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
     i = np.arange(1, lam.size + 1)
     axes[0].loglog(i, lam, label=f"power law, $\\alpha={alpha}$")
@@ -33,6 +42,23 @@ def fig_model(lam, lam_spiked, alpha, shares):
 
 def fig_noise_kernel(kc, B, small_B, sigma):
     """Noise kernel per batch and form, and the stationary loss (a :class:`KernelCurves`)."""
+    for field in ("x", "K", "L_inf"):
+        if not hasattr(kc, field):
+            raise c.TypeErr(f"kc must be a KernelCurves (the result of experiments.sgd.kernel_curves), got "
+                            f"{type(kc).__name__}")
+    x = c.axis("kc.x", kc.x)
+    B = v.positive_int("B", B)
+    small_B = v.positive_int("small_B", small_B)
+    for b, name in ((B, "B"), (small_B, "small_B")):
+        for f in ("exact", "hd"):
+            if (b, f) not in kc.K:
+                raise ValueError(f"{name} must be a batch size of kc (kc.K has no ({b}, {f!r}))")
+            c.curve(f"kc.K[{b}, {f!r}]", kc.K[b, f], x.size)
+    for f in ("exact", "hd"):
+        if f not in kc.L_inf:
+            raise ValueError(f"kc must hold the stationary loss of both forms (kc.L_inf has no {f!r})")
+        c.curve(f"kc.L_inf[{f!r}]", kc.L_inf[f], x.size)
+    v.nonnegative_real("sigma", sigma)
     fig, axes = _plt().subplots(1, 2, figsize=(11, 3.8), constrained_layout=True)
     for b, ls in ((B, "-"), (small_B, "--")):
         for f, color in (("exact", "C0"), ("hd", "C1")):
@@ -51,6 +77,17 @@ def fig_noise_kernel(kc, B, small_B, sigma):
 
 def fig_theory_vs_sim(panels):
     """One panel per ``(B, rows)`` of :class:`SimRow`: simulated mean ± 2 SE, exact (dashed), hd (dotted)."""
+    for item in c.sequence("panels", panels, "a non-empty list of (B, rows of SimRow)"):
+        b, rows = c.tuple_of("panels", item, 2, "a non-empty list of (B, rows of SimRow)")
+        v.positive_int("panels", b)
+        rows = c.sequence("panels", rows, "a non-empty list of (B, rows of SimRow)")
+        for r in rows:
+            if not all(hasattr(r, f) for f in ("eta", "mean", "se", "exact", "hd")):
+                raise c.TypeErr(f"panels must hold rows of SimRow (experiments.sgd.theory_vs_simulation), got "
+                                f"{type(r).__name__}")
+            n = np.size(r.mean)
+            for f in ("se", "exact", "hd"):
+                c.curve(f"panels: SimRow.{f}", getattr(r, f), n)
     fig, axes = _plt().subplots(1, len(panels), figsize=(12, 4.2), constrained_layout=True)
     for ax, (b, rows) in zip(np.atleast_1d(axes), panels):
         t = np.arange(rows[0].mean.size) + 1
