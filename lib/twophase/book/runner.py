@@ -126,7 +126,8 @@ def cpu_count() -> int:
 
 #: Environment variables that cap the threads of BLAS/OpenMP/numba in a chapter's kernel.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "NUMBA_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+               "NUMBA_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS",
+               "TWOPHASE_MAX_WORKERS")  # twophase.parallel's own cap (executor=None)
 #: Names the runner itself writes into an output folder (``run --out``): a new run replaces
 #: all of them, so no file of an earlier run survives beside a new (failed) one.
 RUN_FILES = ("claims.json", "paper_claims.json", "run.json", "figures")
