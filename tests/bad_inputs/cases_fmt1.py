@@ -99,3 +99,17 @@ CASES = {
     PM + "effective_spectrum_with_caption": [((None,), {}, (T,), "checks")],
     PM + "tuned_with_caption": [((None,), {}, (T,), "tuned")],
 }
+
+# betas and S in range but never run by spectrum_checks(): refused by name, not a KeyError
+_SPC = _spc_checks = None
+try:
+    from twophase.experiments import momentum as _mo4
+    _SPC = _mo4.spectrum_checks([0.0, 0.5], [1, 4], n_x=50)
+except Exception:  # noqa: BLE001 - the collector reports the import problem elsewhere
+    pass
+if _SPC is not None:
+    for _name in ("spectrum_details", "spectrum_glue"):
+        CASES.setdefault(EX4 + _name, []).extend([
+            ((_SPC, [0.0, 0.9], [1, 4]), {}, (ValueError,), "betas"),
+            ((_SPC, [0.0, 0.5], [1, 8]), {}, (ValueError,), "S_values"),
+        ])

@@ -1077,12 +1077,23 @@ def _spectrum_ends(betas, S_values):
     return float(pos.min()), float(betas.max()), max(S_values)
 
 
+def _band_sups(spc, b_lo, b_hi, S_top) -> dict:
+    """``{beta_in: sup_band |1 - h|}`` at ``S_top``; refuses betas or an ``S`` the checks never ran."""
+    sup = {b: s for b, S, n, s, *_ in spc.rows if S == S_top}
+    missing = [b for b in (b_lo, b_hi) if b not in sup]
+    if not sup or missing:
+        ran = sorted({b for b, *_ in spc.rows}), sorted({S for _, S, *_ in spc.rows})
+        raise ValueError(f"betas and S_values must be among those spectrum_checks() ran (beta_in in "
+                         f"{ran[0]}, S in {ran[1]}), got beta_in {missing or [b_lo, b_hi]} at S = {S_top}")
+    return sup
+
+
 def spectrum_details(checks: SpectrumChecks, betas, S_values) -> dict:
     """Details of the band-compression claim (``"compression"``, at the largest ``S``) and of the
     no-momentum check (``"no_momentum"``)."""
     spc = _results("checks", checks, SpectrumChecks, "spectrum_checks()")
     b_lo, b_hi, S_top = _spectrum_ends(betas, S_values)
-    sup = {b: s for b, S, n, s, *_ in spc.rows if S == S_top}
+    sup = _band_sups(spc, b_lo, b_hi, S_top)
     return {
         "compression": f"S = {S_top}: sup_band |1 - h| = {sup[b_hi]:.2e} at beta_in = {b_hi:g}, {sup[b_lo]:.2e} "
                        f"at beta_in = {b_lo:g}; the band bound at beta_in = {b_hi:g} is below 0.1 only from "
@@ -1098,7 +1109,7 @@ def spectrum_glue(checks: SpectrumChecks, betas, S_values) -> dict:
     each, and ``S_tight``."""
     spc = _results("checks", checks, SpectrumChecks, "spectrum_checks()")
     b_lo, b_hi, S_top = _spectrum_ends(betas, S_values)
-    sup = {b: s for b, S, n, s, *_ in spc.rows if S == S_top}
+    sup = _band_sups(spc, b_lo, b_hi, S_top)
     return {"b_lo": f"{b_lo:g}", "b_hi": f"{b_hi:g}", "S_top": str(S_top), "sup_lo": f"{sup[b_lo]:.1e}",
             "sup_hi": f"{sup[b_hi]:.1f}", "S_tight": str(spc.S_tight)}
 
