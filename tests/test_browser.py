@@ -9,7 +9,7 @@ a reader would see it (the checks run in the page, ``tools/browser.py`` ``PAGE_C
 * nothing (script, stylesheet, font, image, ...) is fetched from outside the built site;
 * no table markup (``|---|`` rows, lines of pipes) shows as text;
 * every image is in a numbered ``<figure>`` with a caption, and every figure is numbered;
-* no code block scrolls sideways, and no table is wider than the column;
+* no code block scrolls sideways, and no table or display equation is wider than the column;
 * no output is a bare ``True`` or ``False``;
 * each figure links its PNG and PDF and has a provenance line whose link resolves, and the
   bibliography's labels read as the citations do.
@@ -68,6 +68,8 @@ _BAD = """<!doctype html><html><head><meta charset="utf-8">
 </figcaption></figure>
 <pre>{long}</pre>
 <table><tr><td style="white-space: nowrap">{long}</td></tr></table>
+<mjx-container display="true" style="display: block; width: 300px; overflow: hidden">
+<mjx-math style="display: inline-block; width: 900px">x</mjx-math></mjx-container>
 <div class="cell_output"><div class="output text_plain"><pre>True</pre></div></div>
 </article></main></body></html>""".replace("{long}", "x = 1  # " + "long " * 60)
 
@@ -100,6 +102,7 @@ def test_checks_find_each_defect_on_a_bad_page(chromium, tmp_path):
     assert len(r["unfigured"]) == 2  # the bare image and the unnumbered figure
     assert len(r["wideCode"]) == 1 and r["wideCode"][0]["overflow"] > 100
     assert len(r["wideTables"]) == 1
+    assert len(r["wideMath"]) == 1 and r["wideMath"][0]["overflow"] > 500
     assert r["bareBool"] == ["True"]
     outside = {q["url"]: q["type"] for q in r["requests"] if not q["url"].startswith("file:")}
     # (port 9 refuses at once, so the page does not wait for a network that is not there)
@@ -110,7 +113,7 @@ def test_checks_find_each_defect_on_a_bad_page(chromium, tmp_path):
 def test_checks_pass_a_clean_page(chromium, tmp_path):
     r = _check_html(chromium, tmp_path, _GOOD)
     for key in ("untypeset", "mathErrors", "rawMath", "tableText", "unfigured", "wideCode",
-                "wideTables", "bareBool"):
+                "wideMath", "wideTables", "bareBool"):
         assert r[key] == [], key
     assert [(f["id"], f["number"], f["caption"]) for f in r["figures"]] == [
         ("f", "Fig. 1.1", "A.")]
@@ -248,6 +251,12 @@ def test_no_code_block_scrolls_sideways(reports):
 def test_no_table_is_wider_than_the_column(reports):
     problems = _failures(reports, "wideTables", show=2)
     assert not problems, f"tables wider than the column at {browser.WIDTH} px:\n" + problems
+
+
+@pytest.mark.book
+def test_no_display_equation_is_wider_than_the_column(reports):
+    problems = _failures(reports, "wideMath", show=3)
+    assert not problems, f"display equations wider than the column at {browser.WIDTH} px:\n" + problems
 
 
 @pytest.mark.book

@@ -297,6 +297,13 @@ PAGE_CHECKS_JS = r"""async () => {
         overflow: p.scrollWidth - p.clientWidth,
         line: clip(p.textContent.split('\n').reduce((a, b) => b.length > a.length ? b : a, '')),
       }));
+  // display equations wider than the column (MathJax clips or scrolls them: the reader loses the end)
+  const wideMath = [...article.querySelectorAll('mjx-container[display="true"]')].filter(c => {
+    const m = c.querySelector('mjx-math');
+    return m && m.getBoundingClientRect().width > c.getBoundingClientRect().width + 1;
+  }).map(c => ({overflow: Math.round(c.querySelector('mjx-math').getBoundingClientRect().width
+                                     - c.getBoundingClientRect().width),
+                text: clip(c.textContent).slice(0, 80)}));
   // tables wider than their column
   const wideTables = [...article.querySelectorAll('table')].filter(t => {
     const box = t.parentElement;
@@ -312,6 +319,6 @@ PAGE_CHECKS_JS = r"""async () => {
     columnWidth: Math.round(article.getBoundingClientRect().width),
     mathCount: maths.length, untypeset, mathErrors, rawMath, tableText,
     imageCount: images.length, unfigured, figures: figureInfo,
-    preCount: article.querySelectorAll('pre').length, wideCode, wideTables, bareBool,
+    preCount: article.querySelectorAll('pre').length, wideCode, wideMath, wideTables, bareBool,
   };
 }"""
