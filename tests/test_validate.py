@@ -32,3 +32,14 @@ def test_size_and_time_refusals_give_estimates():
     with pytest.raises(ValueError, match=r"about 1e\+03 s.*To proceed: reduce S"):
         v.work_estimate(1000.0, "a run", "reduce S")
     v.work_estimate(1.0, "a run", "reduce S")  # below the limit: no error
+
+
+def test_real_float_array_takes_real_numbers_and_refuses_the_rest_by_name():
+    """``real_float_array`` converts ints and floats of any shape to float64 and refuses strings,
+    dicts, None, bools and non-real dtypes with an ArgumentTypeError naming the parameter."""
+    out = v.real_float_array("x", [[1, 2], [3, 4]], "an array")
+    assert out.dtype == np.float64 and out.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+    for bad in ("1,2", b"1", {"a": 1}, None, True, np.array([True]), np.array([1j]),
+                np.array(["a"]), [1, "a"]):
+        with pytest.raises(v.ArgumentTypeError, match="x must be an array"):
+            v.real_float_array("x", bad, "an array")

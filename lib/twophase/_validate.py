@@ -226,3 +226,21 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
     arr = np.array(arr, dtype=np.float64, copy=True)
     arr.setflags(write=False)
     return arr
+
+
+def real_float_array(name: str, value, what: str) -> np.ndarray:
+    """``value`` as a float64 array if it holds real numbers (ints or floats, any shape).
+
+    Strings, bytes, dicts, ``None``, bools and arrays of any other dtype (object, complex, bool)
+    raise :class:`ArgumentTypeError` saying ``name must be <what>``; values are not range-checked.
+    """
+    if isinstance(value, (str, bytes, dict)) or value is None or _is_bool(value):
+        raise _type_error(name, what, value)
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise _type_error(name, what, value) from None
+    if arr.dtype.kind not in "iuf":
+        raise ArgumentTypeError(f"{name} must be {what} (dtype {arr.dtype} refused), got "
+                                f"{type(value).__name__} {value!r:.80}")
+    return np.asarray(arr, dtype=np.float64)

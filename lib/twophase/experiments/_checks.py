@@ -36,18 +36,6 @@ def form(value, name: str = "form") -> str:
     return v.choice(name, value, FORMS)
 
 
-def _real_array(name, x, what):
-    if isinstance(x, (str, bytes)) or x is None or isinstance(x, (bool, np.bool_)):
-        raise TypeErr(f"{name} must be {what}, got {_show(x)}")
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError):
-        raise TypeErr(f"{name} must be {what}, got {_show(x)}") from None
-    if arr.dtype.kind not in "iuf":
-        raise TypeErr(f"{name} must be {what} (dtype {arr.dtype} refused), got {_show(x)}")
-    return np.asarray(arr, dtype=np.float64)
-
-
 def grid(name: str, x, *, lower: float | None = 0.0, closed: bool = False, upper: float | None = None,
          upper_closed: bool = False, scalar_ok: bool = True, min_size: int = 1) -> np.ndarray:
     """A 1-D float64 grid (a scalar becomes one point if ``scalar_ok``) of finite numbers in range.
@@ -58,7 +46,7 @@ def grid(name: str, x, *, lower: float | None = 0.0, closed: bool = False, upper
     hi = "inf" if upper is None else f"{upper:g}"
     rng = f"{'[' if closed and lower is not None else '('}{lo}, {hi}{']' if upper_closed else ')'}"
     what = f"a non-empty 1-D array of finite numbers in {rng} (allowed range)"
-    arr = _real_array(name, x, what)
+    arr = v.real_float_array(name, x, what)
     if arr.ndim == 0 and scalar_ok:
         arr = arr.reshape(1)
     if arr.ndim != 1 or arr.size < min_size:
@@ -77,7 +65,7 @@ def grid(name: str, x, *, lower: float | None = 0.0, closed: bool = False, upper
 
 def real_values(name: str, x) -> np.ndarray:
     """A non-empty float64 array of reals, ``inf`` allowed (a diverged rate), ``nan`` refused."""
-    arr = _real_array(name, x, "an array of real numbers (inf allowed, nan not)")
+    arr = v.real_float_array(name, x, "an array of real numbers (inf allowed, nan not)")
     if arr.size == 0:
         raise ValueError(f"{name} must not be empty")
     v.array_size(name, arr.size)
@@ -88,7 +76,7 @@ def real_values(name: str, x) -> np.ndarray:
 
 def scalar_or_grid(name: str, x, **kw):
     """A float for a scalar, else a grid of :func:`grid` (its shape kept)."""
-    arr = _real_array(name, x, "a finite number or an array of them")
+    arr = v.real_float_array(name, x, "a finite number or an array of them")
     if arr.ndim == 0:
         return float(grid(name, arr, **kw)[0])
     if arr.size == 0:

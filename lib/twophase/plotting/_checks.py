@@ -20,23 +20,11 @@ def _show(value) -> str:
     return f"{type(value).__name__} {value!r:.60}"
 
 
-def _real(name, x, what):
-    if isinstance(x, (str, bytes, dict)) or x is None or isinstance(x, (bool, np.bool_)):
-        raise TypeErr(f"{name} must be {what}, got {_show(x)}")
-    try:
-        arr = np.asarray(x)
-    except (TypeError, ValueError):
-        raise TypeErr(f"{name} must be {what}, got {_show(x)}") from None
-    if arr.dtype.kind not in "iuf":
-        raise TypeErr(f"{name} must be {what} (dtype {arr.dtype} refused), got {_show(x)}")
-    return np.asarray(arr, dtype=np.float64)
-
-
 def axis(name: str, x, *, positive: bool = False, nonnegative: bool = False) -> np.ndarray:
     """A non-empty 1-D array of finite reals (``> 0`` if ``positive``, ``>= 0`` if ``nonnegative``)."""
     rng = "(0, inf)" if positive else "[0, inf)" if nonnegative else "(-inf, inf)"
     what = f"a non-empty 1-D array of finite numbers in {rng} (allowed range)"
-    arr = _real(name, x, what)
+    arr = v.real_float_array(name, x, what)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be {what}, got shape {arr.shape}")
     v.array_size(name, arr.size)
@@ -48,7 +36,7 @@ def axis(name: str, x, *, positive: bool = False, nonnegative: bool = False) -> 
 def curve(name: str, y, shape) -> np.ndarray:
     """A real array of ``shape`` (an int: 1-D of that length); ``inf``/``nan`` allowed (dropped)."""
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
-    arr = _real(name, y, f"a real array of shape {shape}")
+    arr = v.real_float_array(name, y, f"a real array of shape {shape}")
     if arr.shape != shape:
         raise ValueError(f"{name} must have shape {shape} (that of its axis), got {arr.shape}")
     return arr

@@ -107,7 +107,7 @@ def effective_spectrum_figure(x, curves, roots, band, bound_curves):
         b = float(key[0])
         chk.curve(f"curves[{key!r}]", h, x.size)
         chk.curve(f"bound_curves[{key!r}]", bound_curves[key], x.size)
-        roots_k = chk._real(f"roots[{key!r}]", roots[key], "a 1-D array of eigenvalues")
+        roots_k = v.real_float_array(f"roots[{key!r}]", roots[key], "a 1-D array of eigenvalues")
         if roots_k.ndim != 1:
             raise ValueError(f"roots[{key!r}] must be a 1-D array of eigenvalues, got shape {roots_k.shape}")
         if b > 0:
@@ -199,7 +199,7 @@ def mc_figure(cases, k_band=2.0):
             raise chk.TypeErr(f"cases must be a list of dicts with the keys title, theory, mean, se; got "
                             f"{type(case).__name__} {case!r:.60}")
         chk.text("cases title", case["title"])
-        theory = chk._real("cases theory", case["theory"], "a 1-D real array")
+        theory = v.real_float_array("cases theory", case["theory"], "a 1-D real array")
         if theory.ndim != 1 or theory.size == 0:
             raise ValueError(f"cases theory must be a non-empty 1-D real array, got shape {theory.shape}")
         chk.curve("cases mean", case["mean"], theory.size)

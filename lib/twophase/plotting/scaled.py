@@ -58,7 +58,7 @@ def _obj(name, value, fields, what):
 
 def _line(name, y) -> np.ndarray:
     """A non-empty 1-D real array (a loss curve; inf/nan allowed, they are dropped)."""
-    arr = c._real(name, y, "a non-empty 1-D real array")
+    arr = v.real_float_array(name, y, "a non-empty 1-D real array")
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D real array, got shape {arr.shape}")
     return arr
