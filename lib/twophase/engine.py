@@ -135,6 +135,20 @@ class InnerPhase(NamedTuple):
     cS: np.ndarray  #: ``(1 - eta lam)^S``, the noiseless contraction of each mode
 
 
+def _moment_step_arguments(m, lam, eta, B, sigma, form, precond):
+    """The checked arguments shared by :func:`sgd_step_moments` and :func:`inner_phase`."""
+    lam = v.eigenvalues(lam)
+    m = v.real_array("m", m)
+    if m.shape[-1] != lam.size or np.any(m < 0):
+        raise ValueError(f"m must be >= 0 with last axis of length {lam.size} (allowed range [0, inf)), "
+                         f"got shape {m.shape}")
+    eta = v.positive_real("eta", eta, allow_array=True)
+    B = v.positive_int("B", B)
+    sigma = v.nonnegative_real("sigma", sigma)
+    check_form(form)
+    return m, lam, eta, B, sigma, check_precond(precond, lam.size)
+
+
 def sgd_step_moments(m, lam, eta, B, sigma=0.0, form="exact", precond=None):
     """One SGD step of the second moments, ``m -> P_B m + sigma^2 eta^2 lam / B``.
 
@@ -170,16 +184,7 @@ def sgd_step_moments(m, lam, eta, B, sigma=0.0, form="exact", precond=None):
     >>> float(sgd_step_moments(np.ones(1), np.ones(1), 0.5, 1, form="hd")[0])
     0.5
     """
-    lam = v.eigenvalues(lam)
-    m = v.real_array("m", m)
-    if m.shape[-1] != lam.size or np.any(m < 0):
-        raise ValueError(f"m must be >= 0 with last axis of length {lam.size} (allowed range [0, inf)), "
-                         f"got shape {m.shape}")
-    eta = v.positive_real("eta", eta, allow_array=True)
-    B = v.positive_int("B", B)
-    sigma = v.nonnegative_real("sigma", sigma)
-    check_form(form)
-    precond = check_precond(precond, lam.size)
+    m, lam, eta, B, sigma, precond = _moment_step_arguments(m, lam, eta, B, sigma, form, precond)
     eta = step_sizes(_eta_column(eta), precond)
     d, k = _sgd_coefficients(lam, eta, B, form)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -195,17 +200,8 @@ def inner_phase(m, lam, eta, S, B, sigma=0.0, form="exact", precond=None):
     Arguments as in :func:`sgd_step_moments`; ``S >= 1``. With ``precond = p`` the step of
     mode ``i`` is ``eta p_i`` throughout (``cS = (1 - eta p lam)^S``).
     """
-    lam = v.eigenvalues(lam)
-    m = v.real_array("m", m)
-    if m.shape[-1] != lam.size or np.any(m < 0):
-        raise ValueError(f"m must be >= 0 with last axis of length {lam.size} (allowed range [0, inf)), "
-                         f"got shape {m.shape}")
-    eta = v.positive_real("eta", eta, allow_array=True)
     S = v.positive_int("S", S)
-    B = v.positive_int("B", B)
-    sigma = v.nonnegative_real("sigma", sigma)
-    check_form(form)
-    precond = check_precond(precond, lam.size)
+    m, lam, eta, B, sigma, precond = _moment_step_arguments(m, lam, eta, B, sigma, form, precond)
     n = np.broadcast_shapes(m.shape, np.shape(eta) + (lam.size,))
     _check_work(int(np.prod(n)) * S, S, False, "inner_phase", "reduce S, D or the eta grid")
     with np.errstate(over="ignore", invalid="ignore"):
