@@ -228,7 +228,7 @@ def test_last_local_stats_and_local_adam_match_manual_loops():
         X = np.tile(xbar, (3, 1))
         for _ in range(H):
             G = q.stoch_grad(X, rng)
-            v, p = beta * v + (1 - beta) * G * G, p + 1
+            v, p = beta * v + (1 - beta) * (G * G), p + 1  # the update order of Preconditioner.update
             X = X - gamma * (G / (np.sqrt(v / (1 - beta ** p)) + eps))
         xbar = X.mean(axis=0)
     assert np.array_equal(res.x, xbar)
