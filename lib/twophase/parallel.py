@@ -13,6 +13,10 @@ tuning, the chapters' experiment functions):
   ``TWOPHASE_MAX_WORKERS``); threads, since the chunks spend their time in numpy calls that
   release the GIL. One worker, or one chunk, runs serially in the calling thread.
 * ``executor="serial"``: in the calling thread, one chunk after another.
+* ``executor="processes"``: every local core (the same cap), in a pool of fresh ``spawn``
+  processes started for the call and shut down after it: for chunks that hold the GIL most of
+  the time (many small numpy calls, as in Part II), where threads do not pay. The function and
+  the tasks must pickle; each process pays its imports once (about a second here).
 * any :class:`concurrent.futures.Executor` (a ``ThreadPoolExecutor``, a
   ``ProcessPoolExecutor``, a Dask ``ClientExecutor``): used as given, never shut down here.
   A process or cluster executor needs a picklable, module-level function.
@@ -88,16 +92,16 @@ def chunk_seeds(seed, n_chunks: int) -> list[np.random.SeedSequence]:
 
 
 def _check_executor(executor):
-    if executor is None or executor == "serial" or isinstance(executor, cf.Executor):
+    if executor is None or executor in ("serial", "processes") or isinstance(executor, cf.Executor):
         return executor
     if callable(getattr(executor, "submit", None)):  # duck-typed executors (e.g. Dask's ClientExecutor)
         return executor
     raise v.ArgumentTypeError(
-        "executor must be None (every local core), 'serial', or a concurrent.futures.Executor, "
+        "executor must be None (every local core), 'serial', 'processes' or a concurrent.futures.Executor, "
         f"got {type(executor).__name__} {executor!r:.80}")
 
 
-def map_chunks(fn, tasks, executor=None) -> list:
+def map_chunks(fn, tasks, executor=None, progress=None) -> list:
     """``[fn(*t) for t in tasks]``, in order, run where ``executor`` says.
 
     Parameters
@@ -106,8 +110,11 @@ def map_chunks(fn, tasks, executor=None) -> list:
         Applied to each task; must be picklable (module-level) for a process or cluster executor.
     tasks : sequence of tuples
         Arguments of each call, in chunk order.
-    executor : None, "serial" or concurrent.futures.Executor
+    executor : None, "serial", "processes" or concurrent.futures.Executor
         See the module docstring. A given executor is used as is and not shut down.
+    progress : object with ``update(n)``, optional
+        Advanced by one in this process as each chunk finishes, whichever executor ran it (a
+        ``tqdm`` bar, say).
 
     Returns
     -------
@@ -117,20 +124,44 @@ def map_chunks(fn, tasks, executor=None) -> list:
     executor = _check_executor(executor)
     if not callable(fn):
         raise v.ArgumentTypeError(f"fn must be callable, got {type(fn).__name__}")
+    if progress is not None and not callable(getattr(progress, "update", None)):
+        raise v.ArgumentTypeError(f"progress must be None or have an update(n) method, got {type(progress).__name__}")
     tasks = [tuple(t) for t in tasks]
-    if executor == "serial" or len(tasks) <= 1:
-        return [fn(*t) for t in tasks]
+    n = 1 if executor == "serial" or len(tasks) <= 1 else min(max_workers(), len(tasks))
+    if executor in ("serial", None, "processes") and n <= 1:
+        out = []
+        for t in tasks:
+            out.append(fn(*t))
+            if progress is not None:
+                progress.update(1)
+        return out
     if executor is None:
-        n = min(max_workers(), len(tasks))
-        if n <= 1:
-            return [fn(*t) for t in tasks]
         with cf.ThreadPoolExecutor(max_workers=n, thread_name_prefix="twophase") as pool:
-            return _gather(pool, fn, tasks)
-    return _gather(executor, fn, tasks)
+            return _gather(pool, fn, tasks, progress)
+    if executor == "processes":
+        import multiprocessing
+
+        pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            return _gather(pool, fn, tasks, progress)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return _gather(executor, fn, tasks, progress)
 
 
-def _gather(executor, fn, tasks):
+def _gather(executor, fn, tasks, progress=None):
     futures = [executor.submit(fn, *t) for t in tasks]
+    if progress is not None:
+        import threading
+
+        lock = threading.Lock()
+
+        def tick(f):
+            if not f.cancelled():
+                with lock:
+                    progress.update(1)
+        for f in futures:
+            f.add_done_callback(tick)
     try:
         return [f.result() for f in futures]
     except BaseException:

@@ -16,9 +16,7 @@ It imports only lower modules of :mod:`twophase.local`.
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
 import math
-import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -132,7 +130,7 @@ def _accuracy_metric(prob, Xte, yte):
 
 
 def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alpha, beta,
-                batch=32, concentration=0.3, hidden=32, progress=None, equal_work=True, executor="serial"):
+                batch=32, concentration=0.3, hidden=32, progress=None, equal_work=True, executor=None):
     r"""Run chapter 7's grid.
 
     For every (M, H, split, method): tune gamma on ``grids[method]`` by the
@@ -146,14 +144,15 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
     ``rounds + 1`` entries are ``loss``), used by :func:`equal_cost_runs`.
 
     Every configuration is one chunk of work (:func:`twophase.parallel.map_chunks`), run where
-    ``executor`` says: "serial" (the default), None (every local core, in threads), or any
-    ``concurrent.futures.Executor`` - a ``ProcessPoolExecutor`` or a Dask cluster's executor
-    for real parallelism. The default is serial because threads do not pay here: the chunks
-    are many small numpy calls, each releasing and re-taking the GIL, and two threads slowed
-    this grid down (measured on 2 loaded cores, interleaved: about 10 % at the chapter's
-    sizes). The chunks are fixed by the grid and every run's random numbers by its own seed,
-    so the results do not depend on the executor. Inside a chunk the step sizes of the grid
-    run together, then the seeds (:func:`~twophase.local.method.run_local_many`).
+    ``executor`` says: None (the default: every local core, in processes, capped by
+    ``TWOPHASE_MAX_WORKERS``), "serial", "processes", or any ``concurrent.futures.Executor``
+    (a Dask cluster's executor, say). Processes, not threads, by default: the chunks are many
+    small numpy calls that hold the GIL between them, and two threads slowed this grid down
+    (about 10 % on 2 cores). The chunks are fixed by the grid and every run's random numbers
+    by its own seed, so the results do not depend on the executor. Inside a chunk the step
+    sizes of the grid run together, then the seeds
+    (:func:`~twophase.local.method.run_local_many`). ``progress`` advances by one per finished
+    configuration, whichever executor ran it.
     """
     Ms, Hs = int_list("Ms", Ms), int_list("Hs", Hs)
     for name, v in (("splits", splits), ("methods", methods)):
@@ -182,31 +181,26 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
                 for name in methods:
                     tasks.append(((M, H, split, name), (probs, name, grids[name], M, H, rounds, seeds, tune_seed,
                                                         alpha, beta, R_ext if name == "identity" else rounds)))
-    done = _tick(progress, executor)
-    outs = map_chunks(_config_task, [(args, done) for _, args in tasks], executor)
-    if progress is not None and done is None:
-        progress.update(len(tasks))
-    return {key: out for (key, _), out in zip(tasks, outs)}
+    # the most work first (M H rounds runs), so that no long configuration starts last on a worker
+    order = sorted(range(len(tasks)), key=lambda i: -_config_work(tasks[i][1]))
+    done = map_chunks(_config_task, [(tasks[i][1],) for i in order], _where(executor), progress=progress)
+    outs = dict(zip(order, done))
+    return {key: outs[i] for i, (key, _) in enumerate(tasks)}
 
 
-def _tick(progress, executor):
-    """A callback advancing ``progress`` from the tasks where they share this process."""
-    if progress is None or not (executor is None or executor == "serial"
-                                or isinstance(executor, cf.ThreadPoolExecutor)):
-        return None
-    lock = threading.Lock()
-
-    def done():
-        with lock:
-            progress.update(1)
-    return done
+def _config_work(args) -> int:
+    """Relative work of one configuration: workers x local steps x rounds x runs."""
+    _, _, grid, M, H, rounds, seeds, _, _, _, run_rounds = args
+    return M * H * (rounds * len(grid) + run_rounds * len(seeds))
 
 
-def _config_task(args, done=None):
-    out = _one_config(*args)
-    if done is not None:
-        done()
-    return out
+def _where(executor):
+    """This module's default executor: every local core, in processes (see :func:`digits_grid`)."""
+    return "processes" if executor is None else executor
+
+
+def _config_task(args):
+    return _one_config(*args)
 
 
 def _equal_work_rounds(methods, H, rounds, alpha, beta, batch, hvp_batch=128) -> int:
@@ -448,7 +442,7 @@ def _dead_weight_index(dead, hidden):
 
 
 def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alpha, beta, batch=32,
-              concentration=0.3, hidden=32, eps=1e-8, executor="serial") -> EpsStudy:
+              concentration=0.3, hidden=32, eps=1e-8, executor=None) -> EpsStudy:
     r"""The additive-epsilon rule against clipping on one configuration of the grid.
 
     For each method in ``methods`` (RMSProp/Adam), at the clip-tuned step of ``res``, every seed
@@ -459,8 +453,7 @@ def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alph
     rule on ``grid`` (tuning seed, default problem).
 
     Each (variant, method, rule) is one chunk, and so is each method's own tuning of the eps
-    rule (:func:`twophase.parallel.map_chunks`, ``executor`` as in :func:`digits_grid`, default
-    serial); the
+    rule (:func:`twophase.parallel.map_chunks`, ``executor`` as in :func:`digits_grid`); the
     seeds of a chunk run together (:func:`~twophase.local.method.run_local_many`).
     """
     res = _results("res", res, ("gamma",))
@@ -499,7 +492,7 @@ def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alph
         pce = method_precond(m, alpha, beta, positivity="eps", eps=eps)
         runs.append(((None, m, "own"), (pt_xt, [probs[("default", s)] for s in seeds], grid, seeds, tune_seed, H,
                                         rounds, pce)))
-    outs = map_chunks(_eps_task, [(key[2], args) for key, args in runs], executor)
+    outs = map_chunks(_eps_task, [(key[2], args) for key, args in runs], _where(executor))
     for ((v, m, pos), _), out in zip(runs, outs):
         if pos == "own":
             own_g[m], own_l[m] = out
@@ -544,12 +537,12 @@ ABLATIONS = {"default (averaged point, shared)": {}, "last local gradients": {"s
 
 
 def ablation_study(gamma, *, M, H, split, rounds, seeds, alpha, beta, batch=32, concentration=0.3,
-                   hidden=32, executor="serial") -> dict:
+                   hidden=32, executor=None) -> dict:
     """Chapter 5's open options on one configuration (Adam-type, clipping, one step size).
 
     Returns ``{variant: array (seeds, 3)}`` with columns initial train loss, final train loss
-    and final test accuracy. Each variant is one chunk (``executor`` as in :func:`digits_grid`,
-    default serial), its seeds run together.
+    and final test accuracy. Each variant is one chunk (``executor`` as in :func:`digits_grid`),
+    its seeds run together.
     """
     gamma = positive_float("gamma", gamma)
     M, H, rounds = positive_int("M", M), positive_int("H", H), positive_int("rounds", rounds)
@@ -557,7 +550,7 @@ def ablation_study(gamma, *, M, H, split, rounds, seeds, alpha, beta, batch=32, 
     pc = method_precond("adam", alpha, beta)
     ps = [digits_problem(M, split, s, batch=batch, concentration=concentration, hidden=hidden) for s in seeds]
     outs = map_chunks(_ablation_task, [(ps, gamma, seeds, H, rounds, pc, kw) for kw in ABLATIONS.values()],
-                      executor)
+                      _where(executor))
     return dict(zip(ABLATIONS, outs))
 
 

@@ -13,13 +13,18 @@ output, softmax cross-entropy loss
 Backprop: :math:`\delta_L = \mathrm{softmax}(z_L)-e_y`,
 :math:`\partial W_l = h_l\delta_{l+1}^\top`, :math:`\partial b_l=\delta_{l+1}`,
 :math:`\delta_l = (W_l\delta_{l+1})\odot(1-h_l^2)`, all averaged over the
-batch. Tests check the gradient against central finite differences.
+batch. Tests check the gradient against central finite differences. The tanh is
+:func:`twophase.local._tanh.tanh_` (within 3 units in the last place of ``numpy.tanh``, about 3x
+faster; the same bits compiled or in numpy), in every path, so all paths agree bit for bit.
 """
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
 from ._checks import boolean, positive_int, real_array, seed_int
+from ._tanh import tanh_
 
 __all__ = ["MLP"]
 
@@ -45,6 +50,29 @@ class MLP:
         self.n_params = sum(i * o + o for i, o in self._shapes)
         if self.n_params > 10 ** 7:
             raise ValueError(f"sizes {sizes} give {self.n_params} parameters, more than the allowed 10**7")
+
+    def __getstate__(self):
+        """Pickle the network, not its per-thread scratch arrays or padded data (rebuilt on use)."""
+        return {k: val for k, val in self.__dict__.items() if k not in ("_tls", "_pad_cache")}
+
+    def _work(self, key, shape) -> np.ndarray:
+        """A scratch array of ``shape`` kept for reuse by this thread, under ``key``.
+
+        The hot paths run thousands of times on arrays of a few hundred kB; a fresh array of
+        that size is new memory from the system on every call, and its page faults cost more
+        than the arithmetic. Reusing one buffer per key changes no number: every operation is
+        the same, only where its result is written differs. Threads get their own buffers.
+        """
+        tls = self.__dict__.get("_tls")
+        if tls is None:
+            tls = self.__dict__.setdefault("_tls", threading.local())
+        store = getattr(tls, "store", None)
+        if store is None:
+            store = tls.store = {}
+        arr = store.get(key)
+        if arr is None or arr.shape != shape:
+            arr = store[key] = np.empty(shape)
+        return arr
 
     def init(self, rng) -> np.ndarray:
         """Glorot-style init: W ~ N(0, 1/n_in), b = 0. Returns ``(P,)``."""
@@ -78,7 +106,7 @@ class MLP:
         layers = self.unpack(theta)
         for li, (W, b) in enumerate(layers):
             z = np.matmul(h, W) + b[:, None, :]
-            h = np.tanh(z) if li < len(layers) - 1 else z
+            h = tanh_(z) if li < len(layers) - 1 else z
         return h
 
     def loss_grad(self, theta, A, y, need_grad: bool = True):
@@ -105,7 +133,7 @@ class MLP:
         layers = self.unpack(theta)
         for li, (W, b) in enumerate(layers):
             z = np.matmul(h, W) + b[:, None, :]
-            h = np.tanh(z) if li < len(layers) - 1 else z
+            h = tanh_(z) if li < len(layers) - 1 else z
             hs.append(h)
         return hs, layers
 
@@ -135,12 +163,13 @@ class MLP:
         unchecked, in products of :attr:`_CHUNK` rows."""
         N, n = theta.shape[0], features.shape[0]
         h = self._padded(features)
+        J = h.shape[1]
         layers = self.unpack(theta)
         for li, (W, b) in enumerate(layers):
-            z = np.matmul(h, W[:, None])
+            z = np.matmul(h, W[:, None], out=self._work(("full", li), (N, J, self._CHUNK, W.shape[2])))
             z += b[:, None, None, :]
             if li < len(layers) - 1:
-                np.tanh(z, out=z)
+                tanh_(z)
             h = z
         return h.reshape(N, -1, h.shape[-1])[:, :n]
 
@@ -150,7 +179,7 @@ class MLP:
         the labels only."""
         z = self._full_logits(theta, features)
         zmax = z.max(axis=2, keepdims=True)
-        e = z - zmax
+        e = np.subtract(z, zmax, out=self._work("nll_e", z.shape))
         np.exp(e, out=e)
         se = e.sum(axis=2)
         yy = np.broadcast_to(y, z.shape[:2])
@@ -199,15 +228,15 @@ class MLP:
         L = len(layers)
         hs, h = [A], A
         for li, (W, b) in enumerate(layers):
-            z = np.matmul(h, W)
+            z = np.matmul(h, W, out=self._work(("z", li), (N, B, W.shape[2])))
             z += b[:, None, :]
             if li < L - 1:
-                np.tanh(z, out=z)
+                tanh_(z)
             h = z
             hs.append(h)
         z = hs[-1]
         zmax = z.max(axis=2, keepdims=True)
-        ez = z - zmax
+        ez = np.subtract(z, zmax, out=z)     # the logits are not needed after this
         np.exp(ez, out=ez)
         se = ez.sum(axis=2, keepdims=True)
         ez /= se
@@ -224,13 +253,13 @@ class MLP:
             np.matmul(np.swapaxes(hin, 1, 2), delta, out=G[:, k:k + n_in * n_out].reshape(N, n_in, n_out))
             np.sum(delta, axis=1, out=G[:, k + n_in * n_out:ends[li + 1]])
             if li > 0:
-                back = np.matmul(delta, np.swapaxes(W, 1, 2))
-                sq = hin * hin
+                back = np.matmul(delta, np.swapaxes(W, 1, 2), out=self._work(("back", li), (N, B, n_in)))
+                sq = np.multiply(hin, hin, out=self._work(("sq", li), (N, B, n_in)))
                 np.subtract(1.0, sq, out=sq)
                 back *= sq
                 delta = back
         if wd:
-            G += wd * theta
+            G += np.multiply(wd, theta, out=self._work("wd", theta.shape))
         return G
 
     def predict(self, theta, features) -> np.ndarray:

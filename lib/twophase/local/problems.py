@@ -598,8 +598,8 @@ class _MLPStack(_RunStack):
         R, M, d = X.shape
         b = rows.shape[-1]
         flat = X.reshape(R * M, d)
-        g = self.net._loss_grad_into(flat, self.a[rows].reshape(R * M, b, -1), self.y[rows].reshape(R * M, b),
-                                     self.wd)
+        A = np.take(self.a, rows.reshape(-1), axis=0, out=self.net._work("batch", (R * M * b, self.a.shape[1])))
+        g = self.net._loss_grad_into(flat, A.reshape(R * M, b, -1), self.y[rows].reshape(R * M, b), self.wd)
         return g.reshape(R, M, d)
 
     def stoch_grad(self, X, rngs):
