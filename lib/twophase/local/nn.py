@@ -14,7 +14,7 @@ Backprop: :math:`\delta_L = \mathrm{softmax}(z_L)-e_y`,
 :math:`\partial W_l = h_l\delta_{l+1}^\top`, :math:`\partial b_l=\delta_{l+1}`,
 :math:`\delta_l = (W_l\delta_{l+1})\odot(1-h_l^2)`, all averaged over the
 batch. Tests check the gradient against central finite differences. The tanh is
-:func:`twophase.local._tanh.tanh_` (within 3 units in the last place of ``numpy.tanh``, about 3x
+:func:`twophase.local._tanh.tanh_` (within 4 units in the last place of libm's ``tanh``, about 3x
 faster; the same bits compiled or in numpy), in every path, so all paths agree bit for bit.
 """
 from __future__ import annotations
