@@ -26,6 +26,9 @@ are only judged at full size. Targets:
   side by side with the numpy recursions (rows "engine floor"; the name gives ns per
   mode-step of both and the new side's CPU time, which a loaded machine inflates less), and
   the cost of loading the cached kernels in a fresh process.
+* chapter 7's grid (:func:`twophase.local.digits.digits_grid`) at its paper profile >= 5x
+  faster than the code before runs became an array axis, both with their defaults, and beside
+  it the gain on one core (both sides serial, one BLAS thread).
 
 Owns: the benchmark rows. May import: every Part I numerics module (it is at the top of them).
 """
@@ -207,13 +210,14 @@ def _timed(fn, repeats):
 
 
 def _part2_rows(quick: bool) -> list[dict]:
-    """Chapter 7's main call, ``twophase.local.digits.digits_grid``, at a reduced size: the code
-    before runs became an array axis (``twophase.local._reference.digits_grid_reference``: one
-    run per step size and per seed, BLAS threads as OpenBLAS chooses) against today's (step
-    sizes and seeds stacked, no BLAS threads on full-data passes), both with their defaults,
-    side by side; ratio = old time / new time. A second row times both with BLAS held to one
-    thread, which isolates the array-axis and skipped-evaluation gains from the BLAS-thread
-    effect. Agreement: the train-loss curves of every configuration.
+    """Chapter 7's main call, ``twophase.local.digits.digits_grid``, at the chapter's paper
+    profile: the code before runs became an array axis
+    (``twophase.local._reference.digits_grid_reference``: one run per step size and per seed,
+    numpy's tanh, BLAS threads as OpenBLAS chooses) against today's, both with their defaults
+    (today's: every local core, in processes), side by side; ratio = old time / new time. A
+    second row, at a third of the size, holds both to one core (today's serial, BLAS one thread
+    on both sides): the gain per core. Agreement: the train-loss curves of every configuration
+    and the tuned steps.
 
     Part II sits above this module's layer, so it is imported by name when the row runs.
     """
@@ -225,12 +229,16 @@ def _part2_rows(quick: bool) -> list[dict]:
     if quick:
         grids = {m: ([1.0, 3.0] if m == "identity" else [0.01, 0.1]) for m in methods}
         kw = dict(Ms=[2], Hs=[1], splits=["dirichlet"], rounds=3, seeds=[0, 1], hidden=8)
-    else:   # paper grids and seeds, half the paper's rounds; M = 4 at H = 1 and H = 10, one split
+        small = kw
+    else:   # book/profiles.yml, 07_neural_network, paper
         grids = {m: ([1.0, 3.0, 10.0, 30.0] if m == "identity" else [0.003, 0.01, 0.03, 0.1, 0.3]) for m in methods}
-        kw = dict(Ms=[4], Hs=[1, 10], splits=["dirichlet"], rounds=20, seeds=[0, 1, 2], hidden=32)
-    kw.update(methods=methods, grids=grids, tune_seed=100, alpha=1e-3, beta=0.9)
-    label = f"M={kw['Ms']}, H={kw['Hs']}, {kw['rounds']} rounds, {len(kw['seeds'])} seeds"
-    reps = 1 if quick else 2
+        kw = dict(Ms=[4, 8], Hs=[1, 5, 10, 20], splits=["iid", "dirichlet"], rounds=40, seeds=[0, 1, 2], hidden=32)
+        small = dict(kw, Ms=[8], Hs=[1, 20], splits=["dirichlet"])
+    for d in (kw, small):
+        d.update(methods=methods, grids=grids, tune_seed=100, alpha=1e-3, beta=0.9)
+
+    def label(d):
+        return f"M={d['Ms']}, H={d['Hs']}, {len(d['splits'])} split(s), {d['rounds']} rounds, {len(d['seeds'])} seeds"
 
     def agree(a, b):
         return max(_rel(np.concatenate([a[k]["loss"].ravel() for k in a]),
@@ -239,37 +247,20 @@ def _part2_rows(quick: bool) -> list[dict]:
 
     rows = []
     digits.dead_inputs()       # loads scikit-learn and the data set once, outside the timings
-    t_new = t_old = np.inf
-    for _ in range(reps):      # interleaved, so that both sides see the same load
-        t, new = _timed(lambda: digits.digits_grid(**kw), 1)
-        t_new = min(t_new, t)
-        t, old = _timed(lambda: ref.digits_grid_reference(**kw), 1)
-        t_old = min(t_old, t)
-    rows.append(_row(f"chapter 7 digits_grid old vs new ({label})", t_new, t_old, t_old / t_new, ">= 5x",
-                     t_old / t_new >= 5, agree(new, old)))
+    t_new, new = _timed(lambda: digits.digits_grid(**kw), 1)
+    t_old, old = _timed(lambda: ref.digits_grid_reference(**kw), 1)
+    rows.append(_row(f"chapter 7 digits_grid old vs new, defaults ({label(kw)})", t_new, t_old, t_old / t_new,
+                     ">= 5x", t_old / t_new >= 5, agree(new, old)))
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
         return rows
     with threadpool_limits(1, user_api="blas"):
-        t_new1, new1 = _timed(lambda: digits.digits_grid(**kw), 1)
-        t_old1, _ = _timed(lambda: ref.digits_grid_reference(**kw), 1)
-    a1 = agree(new1, old)
-    rows.append(_row("  same, one BLAS thread both sides", t_new1, t_old1, t_old1 / t_new1,
-                     "(reported)", True, a1))
+        t_new1, new1 = _timed(lambda: digits.digits_grid(**small, executor="serial"), 1)
+        t_old1, old1 = _timed(lambda: ref.digits_grid_reference(**small), 1)
+    rows.append(_row(f"  one core both sides ({label(small)})", t_new1, t_old1, t_old1 / t_new1,
+                     "(reported)", True, agree(new1, old1)))
     return rows
-
-
-def _interleaved_best(fns, repeats, clock=time.perf_counter):
-    """Best-of-``repeats`` time of each of ``fns``, the functions taking turns (one repeat of each
-    in a row), so a change in the machine's load hits all of them alike."""
-    best = [np.inf] * len(fns)
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t0 = clock()
-            fn()
-            best[i] = min(best[i], clock() - t0)
-    return best
 
 
 def _monte_carlo_rows(quick: bool) -> list[dict]:

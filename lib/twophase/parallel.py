@@ -13,10 +13,11 @@ tuning, the chapters' experiment functions):
   ``TWOPHASE_MAX_WORKERS``); threads, since the chunks spend their time in numpy calls that
   release the GIL. One worker, or one chunk, runs serially in the calling thread.
 * ``executor="serial"``: in the calling thread, one chunk after another.
-* ``executor="processes"``: every local core (the same cap), in a pool of fresh ``spawn``
-  processes started for the call and shut down after it: for chunks that hold the GIL most of
-  the time (many small numpy calls, as in Part II), where threads do not pay. The function and
-  the tasks must pickle; each process pays its imports once (about a second here).
+* ``executor="processes"``: every local core (the same cap), in a pool of processes started
+  for the call and shut down after it: for chunks that hold the GIL most of the time (many
+  small numpy calls, as in Part II), where threads do not pay. The results come back pickled.
+  On Linux the processes are forked (no re-import, and a script needs no ``__main__`` guard);
+  where ``fork`` is not available they are spawned, and the function and tasks must pickle.
 * any :class:`concurrent.futures.Executor` (a ``ThreadPoolExecutor``, a
   ``ProcessPoolExecutor``, a Dask ``ClientExecutor``): used as given, never shut down here.
   A process or cluster executor needs a picklable, module-level function.
@@ -141,7 +142,8 @@ def map_chunks(fn, tasks, executor=None, progress=None) -> list:
     if executor == "processes":
         import multiprocessing
 
-        pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        pool = cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(method))
         try:
             return _gather(pool, fn, tasks, progress)
         finally:

@@ -97,7 +97,7 @@ class _Count:
 
 
 def test_digits_grid_default_runs_in_processes_with_the_serial_numbers(monkeypatch):
-    """The default executor (every local core, in spawned processes; two here) gives the serial
+    """The default executor (every local core, in forked processes; two here) gives the serial
     numbers bit for bit, and the progress object counts every configuration."""
     monkeypatch.setenv("TWOPHASE_MAX_WORKERS", "2")
     monkeypatch.setattr("twophase.parallel._local_cores", lambda: 2)
