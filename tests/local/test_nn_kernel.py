@@ -96,8 +96,8 @@ class _Count:
         self.n += k
 
 
-def test_digits_grid_default_runs_in_processes_with_the_serial_numbers(monkeypatch):
-    """The default executor (every local core, in forked processes; two here) gives the serial
+def test_digits_grid_in_processes_gives_the_serial_numbers(monkeypatch):
+    """executor="processes" (every local core, in forked processes; two here) gives the serial
     numbers bit for bit, and the progress object counts every configuration."""
     monkeypatch.setenv("TWOPHASE_MAX_WORKERS", "2")
     monkeypatch.setattr("twophase.parallel._local_cores", lambda: 2)
@@ -106,10 +106,23 @@ def test_digits_grid_default_runs_in_processes_with_the_serial_numbers(monkeypat
               tune_seed=100, alpha=1e-3, beta=0.9, hidden=4)
     serial = digits_grid(**kw, executor="serial")
     count = _Count()
-    default = digits_grid(**kw, progress=count)
+    procs = digits_grid(**kw, executor="processes", progress=count)
     assert count.n == 4
-    assert list(serial) == list(default)
+    assert list(serial) == list(procs)
     for k in serial:
         for f in ("gamma", "loss", "acc", "tune_scores", "loss_long"):
             if f in serial[k]:
-                np.testing.assert_array_equal(serial[k][f], default[k][f], err_msg=f"{k} {f}")
+                np.testing.assert_array_equal(serial[k][f], procs[k][f], err_msg=f"{k} {f}")
+
+
+def test_default_executor_is_processes_from_the_work_threshold():
+    """executor=None means processes from _PROCESS_MIN_WORK of work on (the chapter's sizes),
+    serial below it (the tests' and the quick benchmark's sizes); a given executor is kept."""
+    from twophase.local import digits as dg
+
+    assert dg._where(None, dg._PROCESS_MIN_WORK) == "processes"
+    assert dg._where(None, dg._PROCESS_MIN_WORK - 1) == "serial"
+    assert dg._where("serial", 10 ** 9) == "serial"
+    # chapter 7's quick profile is above the threshold (one configuration of it, Local SGD)
+    args = (None, "identity", [1.0, 3.0, 10.0], 4, 5, 12, [0, 1, 2], 100, 1e-3, 0.9, 12)
+    assert 8 * dg._config_work(args) >= dg._PROCESS_MIN_WORK

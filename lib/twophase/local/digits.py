@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..parallel import map_chunks
+from . import _tanh
 from ._checks import (boolean, choice, float_list, int_list, nonneg_float, positive_float,
                       positive_int, seed_int)
 from .method import run_local_many
@@ -182,8 +183,10 @@ def digits_grid(*, Ms, Hs, splits, methods, grids, rounds, seeds, tune_seed, alp
                     tasks.append(((M, H, split, name), (probs, name, grids[name], M, H, rounds, seeds, tune_seed,
                                                         alpha, beta, R_ext if name == "identity" else rounds)))
     # the most work first (M H rounds runs), so that no long configuration starts last on a worker
-    order = sorted(range(len(tasks)), key=lambda i: -_config_work(tasks[i][1]))
-    done = map_chunks(_config_task, [(tasks[i][1],) for i in order], _where(executor), progress=progress)
+    work = [_config_work(args) for _, args in tasks]
+    order = sorted(range(len(tasks)), key=lambda i: -work[i])
+    done = map_chunks(_config_task, [(tasks[i][1],) for i in order], _where(executor, sum(work)),
+                      progress=progress)
     outs = dict(zip(order, done))
     return {key: outs[i] for i, (key, _) in enumerate(tasks)}
 
@@ -194,9 +197,21 @@ def _config_work(args) -> int:
     return M * H * (rounds * len(grid) + run_rounds * len(seeds))
 
 
-def _where(executor):
-    """This module's default executor: every local core, in processes (see :func:`digits_grid`)."""
-    return "processes" if executor is None else executor
+#: Below this much work (the sum of :func:`_config_work`, about 3 s on one core) the default
+#: executor runs serially: starting processes would cost more than it saves.
+_PROCESS_MIN_WORK = 2000
+
+
+def _where(executor, work):
+    """This module's default executor (see :func:`digits_grid`): every local core, in processes,
+    for at least :data:`_PROCESS_MIN_WORK` of work; serial below. The tanh kernel is loaded
+    first, so that forked processes inherit it instead of each loading it again."""
+    if executor is not None:
+        return executor
+    if work < _PROCESS_MIN_WORK:
+        return "serial"
+    _tanh._compiled()
+    return "processes"
 
 
 def _config_task(args):
@@ -492,7 +507,8 @@ def eps_study(res, *, M, H, split, methods, grid, rounds, seeds, tune_seed, alph
         pce = method_precond(m, alpha, beta, positivity="eps", eps=eps)
         runs.append(((None, m, "own"), (pt_xt, [probs[("default", s)] for s in seeds], grid, seeds, tune_seed, H,
                                         rounds, pce)))
-    outs = map_chunks(_eps_task, [(key[2], args) for key, args in runs], _where(executor))
+    work = len(runs) * M * H * rounds * len(seeds)
+    outs = map_chunks(_eps_task, [(key[2], args) for key, args in runs], _where(executor, work))
     for ((v, m, pos), _), out in zip(runs, outs):
         if pos == "own":
             own_g[m], own_l[m] = out
@@ -550,7 +566,7 @@ def ablation_study(gamma, *, M, H, split, rounds, seeds, alpha, beta, batch=32, 
     pc = method_precond("adam", alpha, beta)
     ps = [digits_problem(M, split, s, batch=batch, concentration=concentration, hidden=hidden) for s in seeds]
     outs = map_chunks(_ablation_task, [(ps, gamma, seeds, H, rounds, pc, kw) for kw in ABLATIONS.values()],
-                      _where(executor))
+                      _where(executor, len(ABLATIONS) * M * H * rounds * len(seeds)))
     return dict(zip(ABLATIONS, outs))
 
 
