@@ -156,6 +156,14 @@ def positive_real(name: str, value, *, allow_array: bool = False):
     return float(arr) if arr.ndim == 0 else _readonly(arr)
 
 
+
+def positive_grid(name: str, value) -> np.ndarray:
+    """A scalar or 1-D array of finite reals > 0, as a float64 1-D array (a grid axis)."""
+    x = np.atleast_1d(positive_real(name, value, allow_array=True))
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be a scalar or 1-D array, got shape {x.shape}")
+    return np.asarray(x, dtype=np.float64)
+
 def nonnegative_real(name: str, value) -> float:
     """A finite real scalar >= 0."""
     arr = _as_float_array(name, value)

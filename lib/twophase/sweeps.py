@@ -70,13 +70,6 @@ __all__ = [
 RULES = ("fixed", "sqrt")
 
 
-def _grid1d(name, x):
-    x = np.atleast_1d(v.positive_real(name, x, allow_array=True))
-    if x.ndim != 1:
-        raise ValueError(f"{name} must be a scalar or 1-D array, got shape {x.shape}")
-    return np.asarray(x, dtype=np.float64)
-
-
 def loss_grid(lam, m0, eta, nu, *, S: int, B: int, R: int = 1, cycles: int = 1,
               sigma: float = 0.0, form: str = "hd", curves: bool = False):
     """Expected loss after ``cycles`` outer steps over the grid ``eta x nu``.
@@ -89,8 +82,8 @@ def loss_grid(lam, m0, eta, nu, *, S: int, B: int, R: int = 1, cycles: int = 1,
     ndarray, shape ``(len(eta), len(nu))`` — or ``(len(eta), len(nu), cycles + 1)``
     with ``curves=True``. Diverged runs are ``inf``.
     """
-    eta = _grid1d("eta", eta)
-    nu = _grid1d("nu", nu)
+    eta = v.positive_grid("eta", eta)
+    nu = v.positive_grid("nu", nu)
     curves = v.flag("curves", curves)
     method = TwoPhase(eta[:, None], nu[None, :], S=S, R=R, B=B)
     out = expected_loss(method, lam, m0, cycles, sigma=sigma, form=form)
@@ -128,7 +121,7 @@ def best_eta(loss, eta, refine: bool = True):
     Returns ``(eta_star, loss_min, index)``, each of shape ``(n_nu,)``.
     """
     loss = v._as_float_array("loss", loss)
-    eta = _grid1d("eta", eta)
+    eta = v.positive_grid("eta", eta)
     refine = v.flag("refine", refine)
     if loss.ndim not in (1, 2) or np.any(np.isnan(loss)):
         raise ValueError(f"loss must be a 1-D or 2-D array without NaN (inf marks divergence), got shape {loss.shape}")
@@ -191,7 +184,7 @@ def one_cycle_optimum(lam, m0, eta, *, S: int, B: int, R: int = 1, sigma=0.0,
     sig = v._as_float_array("sigma", sigma)
     if sig.ndim > 1 or np.any(sig < 0) or not np.all(np.isfinite(sig)):
         raise ValueError(f"sigma must be a finite scalar or 1-D array >= 0 (allowed range [0, inf)), got {sigma!r}")
-    eta = _grid1d("eta", eta)
+    eta = v.positive_grid("eta", eta)
     n_rows = m0.size // lam.size  # initial conditions in the stack
     v.array_size("eta", 5.0 * eta.size * lam.size + 4.0 * eta.size * n_rows * max(1, sig.size),
                  "the one-cycle terms and losses")
@@ -256,7 +249,7 @@ def r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "fixed", cy
 
     Returns ``{R: ndarray of shape (len(eta), cycles + 1)}``.
     """
-    eta = _grid1d("eta", eta)
+    eta = v.positive_grid("eta", eta)
     Rs = _worker_counts(Rs)
     for R in Rs:
         batch_per_worker(B_tot, R)
@@ -287,7 +280,7 @@ def simulate_r_sweep(lam, m0, eta, nu, *, S: int, B_tot: int, Rs, rule: str = "f
     """
     from .simulate import _in_process, _plan, _Progress, _simulate_chunk
 
-    eta = _grid1d("eta", eta)
+    eta = v.positive_grid("eta", eta)
     Rs = _worker_counts(Rs)
     if isinstance(seeds, dict):
         missing = [R for R in Rs if R not in seeds]

@@ -76,13 +76,6 @@ def _decay(name, alpha):
     return alpha
 
 
-def _grid1d(name, x):
-    x = np.atleast_1d(v.positive_real(name, x, allow_array=True))
-    if x.ndim != 1:
-        raise ValueError(f"{name} must be a scalar or 1-D array, got shape {x.shape}")
-    return x
-
-
 # --- Figure-1 scans (moved from twophase.sweeps) ---------------------------------------------
 
 
@@ -161,8 +154,8 @@ def figure1_panel(lam, m0, eta_rel, nu, eta_fine_rel, *, S: int, B: int, form: s
     c.form(form)
     lam = v.eigenvalues(lam)
     m0 = np.asarray(m0, dtype=np.float64)
-    eta_rel = _grid1d("eta_rel", eta_rel)
-    eta_fine_rel = _grid1d("eta_fine_rel", eta_fine_rel)
+    eta_rel = v.positive_grid("eta_rel", eta_rel)
+    eta_fine_rel = v.positive_grid("eta_fine_rel", eta_fine_rel)
     L = loss_grid(lam, m0, eta_rel / lam.max(), nu, S=S, B=B, form=form)  # one call, n_eta x n_nu
     L0 = 0.5 * lam @ m0
     eta_star, lmin, _ = best_eta(L, eta_rel)
@@ -218,7 +211,7 @@ def best_nu_map(lam, exponents, B_over_D, sigma_rel, eta_rel, *, S: int, form: s
     c.form(form)
     lam = v.eigenvalues(lam)
     D = lam.size
-    eta_rel = _grid1d("eta_rel", eta_rel)
+    eta_rel = v.positive_grid("eta_rel", eta_rel)
     m0s = source_stack(lam, exponents)
     scale = float(lam @ initial_moments(lam, "isotropic"))
     sigmas = np.sqrt(np.asarray(sigma_rel, dtype=np.float64) * scale)
@@ -382,7 +375,7 @@ def source_crossing(lam, *, S: int, B: int, eta_rel, form: str = "hd", n: int = 
     v.array_size("n", float(v.positive_int("n", n)) * lam.size, "the stack of initial moments")
     lam = v.eigenvalues(lam)
     s = np.linspace(0.0, 1.0, v.positive_int("n", n))
-    nu = one_cycle_optimum(lam, source_stack(lam, s), _grid1d("eta_rel", eta_rel) / lam.max(), S=S, B=B,
+    nu = one_cycle_optimum(lam, source_stack(lam, s), v.positive_grid("eta_rel", eta_rel) / lam.max(), S=S, B=B,
                            form=form).nu
     below = nu < 1
     s_c = float(s[np.argmax(below)]) if below.any() else np.nan
@@ -435,7 +428,7 @@ def best_nu_by_D(Ds, *, alpha: float, B_over_D: float, eta_rel, S: int, form: st
     B_over_D = v.positive_real("B_over_D", B_over_D)
     S = v.positive_int("S", S)
     c.form(form)
-    eta_rel = _grid1d("eta_rel", eta_rel)
+    eta_rel = v.positive_grid("eta_rel", eta_rel)
     out = {}
     for D in Ds:
         lam = power_law(int(D), alpha=alpha)
@@ -534,7 +527,7 @@ def la_vs_sgd_tuned(spectra: dict, Bs, sigma_rel, *, budget: int, eta_rel, nu_gr
                          f"S_values={S_values}")
     from .momentum import family_methods, tuned_losses
 
-    eta_rel = _grid1d("eta_rel", eta_rel)
+    eta_rel = v.positive_grid("eta_rel", eta_rel)
     settings, sgd, la, pars = [], [], [], []
     for name, lam in spectra.items():
         lam = v.eigenvalues(lam)
