@@ -263,6 +263,18 @@ def _part2_rows(quick: bool) -> list[dict]:
     return rows
 
 
+def _interleaved_best(fns, repeats, clock=time.perf_counter):
+    """Best-of-``repeats`` time of each of ``fns``, the functions taking turns (one repeat of each
+    in a row), so a change in the machine's load hits all of them alike."""
+    best = [np.inf] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t0 = clock()
+            fn()
+            best[i] = min(best[i], clock() - t0)
+    return best
+
+
 def _monte_carlo_rows(quick: bool) -> list[dict]:
     """``loss_curves`` on one core against drawing its normals (CPU time of this process, so
     other processes' load does not count), and on every local core against one (wall time).
