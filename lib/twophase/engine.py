@@ -573,6 +573,14 @@ def _k_sum(x, n):
     return acc
 
 
+def _k_dot(x, y):
+    """``sum_i x_i y_i`` in index order, one thread (no reassociation)."""
+    acc = 0.0
+    for i in range(x.size):
+        acc += x[i] * y[i]
+    return acc
+
+
 def _k_feedback(A, C, s2, K, F):
     """``F_k = A_k + sum_{j<k} (F_j + s2) C_{k-1-j}`` for ``k < K`` (in place into ``F``)."""
     for k in range(K):
@@ -808,22 +816,23 @@ def _k_sla_orbit(W, cf, bi, S, A, U, m):
     steps. ``W`` is overwritten; ``U`` (3 rows) is work space.
     """
     full = S > _CH_MAX_S
+    lam, t1, t2, t3 = cf[1], cf[7], cf[8], cf[9]  # 1-d rows: simple strides for the vectorizer
     for k in range(S):
-        row = k % 3
+        uk = U[k % 3]
         acc = 0.0
         if k < 3 or full:
             if k > 0:
                 _k_sla_step(W, cf, bi, 0.0, m)
             for i in range(m):
                 u = W[0, i]
-                U[row, i] = u
-                acc += cf[1, i] * u
+                uk[i] = u
+                acc += lam[i] * u
         else:
-            r1, r2 = (k - 1) % 3, (k - 2) % 3
+            u1, u2 = U[(k - 1) % 3], U[(k - 2) % 3]
             for i in range(m):
-                u = cf[7, i] * U[r1, i] - cf[8, i] * U[r2, i] + cf[9, i] * U[row, i]
-                U[row, i] = u
-                acc += cf[1, i] * u
+                u = t1[i] * u1[i] - t2[i] * u2[i] + t3[i] * uk[i]
+                uk[i] = u
+                acc += lam[i] * u
         A[k] += acc
 
 
@@ -926,7 +935,7 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
     return out
 
 
-_KERNELS = ("_k_sum", "_k_feedback", "_k_nm_coef", "_k_nm_orbit", "_k_nm_coefs", "_k_nm_run", "_k_sla_coef",
+_KERNELS = ("_k_sum", "_k_dot", "_k_feedback", "_k_nm_coef", "_k_nm_orbit", "_k_nm_coefs", "_k_nm_run", "_k_sla_coef",
             "_k_sla_step",
             "_k_mat_mul", "_k_mat_square", "_k_mat_power", "_k_sla_orbit", "_k_sla_load", "_k_sla_run")
 _CACHE = True
@@ -992,6 +1001,10 @@ def _compiled_losses(method, lam, m0, cycles, sigma, form, out, precond):
     n, eta, nu = _flat_grid(method)
     D = lam.size
     out2 = out.reshape(n, cycles + 1)
+    # the initial loss in a compiled loop, not ``lam @ m0``: at D = 10^6 OpenBLAS runs that dot
+    # on its threads, which then spin for a while on the other core while the kernel runs
+    out2[:, 0] = 0.5 * (_k_dot(np.require(lam, np.float64, ["C"]), np.require(m0, np.float64, ["C"]))
+                        + float(sigma) ** 2)
     limit = _base.divergence_limit(out2[0, 0])
     # writable C float64 arrays (copied only if need be): every call has the same compiled signature
     # p = ones for None: one code path, so precond = ones is precond = None bit for bit (FMA
@@ -1160,12 +1173,12 @@ def _expected_loss(method, lam, m0, cycles, sigma=0.0, form="exact", precond=Non
     if backend == "compiled" and not _have_compiled():
         raise ValueError("backend 'compiled' needs numba (pip install numba); allowed: 'numpy'")
     out = np.empty(shape + (cycles + 1,))
-    out[..., 0] = 0.5 * (lam @ m0 + sigma ** 2)
     work = n_grid * D * S * cycles
     if backend == "auto":  # small runs stay in numpy: loading the kernels costs about 2 s per process
         backend = "compiled" if work >= _COMPILED_MIN_WORK and _have_compiled() else "numpy"
     if backend == "compiled" and (momentum or cycles > 1) and n_grid > 0 and S <= 64 * D:
         return _compiled_losses(method, lam, m0, cycles, sigma, form, out, precond)
+    out[..., 0] = 0.5 * (lam @ m0 + sigma ** 2)
     if momentum:
         return _sla_losses(method, lam, m0, cycles, sigma, form, out, precond)
     if cycles == 1:
