@@ -8,6 +8,10 @@ Format::
         paper: {D: 3200, seeds: 400}    # the settings the paper states
 
     timeouts: {quick: 600, paper: 1800}  # optional: wall-time limit of one chapter, seconds
+    expected_seconds: {paper: {01_sgd: 80}}  # optional: for the order of parallel chapters only
+
+``expected_seconds`` only orders the work of ``build -j N`` (longest first); a chapter's last
+recorded run of the same profile in the build folder takes precedence over it.
 
 Every chapter of ``_toc.yml`` has a block, every block has the same profiles (``quick`` and
 ``paper``), and each profile lists exactly the names of the chapter's ``parameters`` cell with
@@ -100,6 +104,21 @@ class Profiles:
                 raise BookError(f"{self.path}: timeouts.{prof} must be a number of seconds"
                                 f" >= 0 (0: no limit), got {secs!r}")
             self.timeouts[str(prof)] = float(secs)
+        hint = data.get("expected_seconds") or {}
+        if not isinstance(hint, dict) or not all(isinstance(v, dict) for v in hint.values()):
+            raise BookError(f"{self.path}: `expected_seconds` must map profile names to"
+                            " {chapter: seconds}")
+        self.expected: dict[str, dict[str, float]] = {}
+        for prof, per in hint.items():
+            for chapter, secs in per.items():
+                if str(chapter) not in self.chapters:
+                    raise BookError(f"{self.path}: expected_seconds.{prof}: unknown chapter"
+                                    f" {chapter!r}; chapters in _toc.yml: {', '.join(self.chapters)}")
+                if (isinstance(secs, bool) or not isinstance(secs, (int, float))
+                        or not 0 <= secs < float("inf")):
+                    raise BookError(f"{self.path}: expected_seconds.{prof}.{chapter} must be a"
+                                    f" number of seconds >= 0, got {secs!r}")
+                self.expected.setdefault(str(prof), {})[str(chapter)] = float(secs)
         self.names: tuple[str, ...] = tuple(
             [n for n in DEFAULT_PROFILES if n in names]
             + sorted(n for n in names if n not in DEFAULT_PROFILES))
@@ -114,6 +133,10 @@ class Profiles:
         if chapter not in self.chapters:
             raise BookError(f"unknown chapter {chapter!r}; valid chapters: {', '.join(self.chapters)}")
         return chapter
+
+    def expected_seconds(self, chapter: str, profile: str):
+        """The ``expected_seconds`` hint of ``chapter`` under ``profile``, or ``None``."""
+        return self.expected.get(profile, {}).get(chapter)
 
     def timeout(self, profile: str) -> float:
         """Wall-time limit (seconds) of one chapter under ``profile``; 0 means none."""

@@ -559,6 +559,8 @@ class Runner:
                 continue
             todo.append((name, params, key))
         jobs = max(1, min(jobs, len(todo)))
+        if jobs > 1:  # longest first, so that no long chapter starts last (the table stays in toc order)
+            todo = self.longest_first(todo, profile)
         self._threads = thread_caps(jobs) if jobs > 1 else None
         limit = self.chapter_timeout(profile)
 
@@ -600,6 +602,24 @@ class Runner:
         out.seconds = time.perf_counter() - t_build
         self._out(staging.terminal_table(out))
         return out
+
+    def longest_first(self, todo, profile: str) -> list:
+        """``todo`` (items ``(chapter, ...)``) ordered by expected time, longest first.
+
+        The expected time of a chapter is that of its last recorded run of ``profile`` in the
+        build folder, else the ``expected_seconds`` hint of ``profiles.yml``; a chapter with
+        neither goes first (it may be long). Ties keep the table-of-contents order.
+        """
+        def expected(name):
+            rec = read_cache(self.chapter_dir(name))
+            if (isinstance(rec, dict) and rec.get("profile") == profile
+                    and isinstance(rec.get("exec_seconds"), (int, float))):
+                return float(rec["exec_seconds"])
+            hint = self.profiles.expected_seconds(name, profile)
+            return float("inf") if hint is None else hint
+
+        rank = {item[0]: i for i, item in enumerate(todo)}
+        return sorted(todo, key=lambda item: (-expected(item[0]), rank[item[0]]))
 
     def _parallel(self, one, todo, jobs) -> dict:
         """Run ``one(*item)`` for every item on ``jobs`` threads (each starts one child)."""
