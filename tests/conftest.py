@@ -23,6 +23,27 @@ def pytest_configure(config):
         "markers", "xdist_group(name): tests that must run on one xdist worker (--dist loadgroup)")
 
 
+_BAD_INPUTS: list = []  # (function, outcome) of every bad-input case run (tests/bad_inputs)
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _BAD_INPUTS.extend(v for k, v in report.user_properties if k == "bad_input")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The count line of the bad-input cases (issue 9), from the cases' own test results."""
+    if not _BAD_INPUTS or os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    counts = {"refused": 0, "other": 0, "silent": 0, "hang": 0}
+    for _, status in _BAD_INPUTS:
+        counts[status] += 1
+    terminalreporter.write_line(
+        f"[bad inputs] {len(_BAD_INPUTS)} cases over {len({k for k, _ in _BAD_INPUTS})} functions: "
+        f"{counts['refused']} refused with a named error, {counts['other']} other, "
+        f"{counts['silent']} silent, {counts['hang']} hung")
+
+
 @pytest.fixture(scope="session")
 def quick_book_build(tmp_path_factory):
     """The session's one ``build --profile quick`` of the real book, with the parallel runner

@@ -25,7 +25,7 @@ from runner_helpers import (actions, alive, descendants, leftovers, read_json, r
 
 # -- one build at a time -------------------------------------------------------------------------
 
-def test_lock_names_its_live_holder_and_a_dead_holder_is_taken_over(fake_book, capsys):
+def test_lock_names_its_live_holder_and_a_dead_holder_is_taken_over(fake_book, capsys, replay):
     """A lock held by a live process refuses the build (exit 2, holder named); once that
     process is gone the lock is stale and the next build takes it over."""
     holder = subprocess.Popen(["sleep", "60"])
@@ -335,14 +335,15 @@ def test_timeout_ends_a_runaway_chapter(fake_book, capsys):
     assert leftovers(fake_book) == []
 
 
-def test_timeout_in_build_fails_only_that_chapter_and_defaults_per_profile(fake_book):
+def test_timeout_in_build_fails_only_that_chapter_and_defaults_per_profile(fake_book, replay):
     r = runner(fake_book)
     assert r.chapter_timeout("quick") == 600 and r.chapter_timeout("paper") == 1800
     assert runner(fake_book, timeout=0).chapter_timeout("quick") is None
     set_profile(fake_book, "02_beta", sleep=120.0)
-    r = runner(fake_book, timeout=25)   # alpha needs ~5 s, beta would sleep 120 s
+    limit = 8
+    r = runner(fake_book, timeout=limit)   # alpha is replayed (no kernel), beta would sleep 120 s
     res = r.build("quick", html=False, jobs=1)
     status = {c.chapter: c.status for c in res.chapters}
-    assert status == {"01_alpha": "ok", "02_beta": "failed"}
+    assert status == {"01_alpha": "ok", "02_beta": "failed"} and replay == ["01_alpha"]
     assert "timed out" in res.chapters[1].error and not res.ok
-    assert 25 <= res.chapters[1].seconds < 80
+    assert limit <= res.chapters[1].seconds < 80
