@@ -338,8 +338,8 @@ def _save_images(fig, png: Path, pdf: Path, preview: Path | None) -> None:
     file (a draw without rendering before each real draw, and mathtext parsed anew at each
     dpi). Here the layout engine runs and the box is measured once, at the PNG's dpi exactly as
     the PNG's own ``savefig`` would do it, so the PNG is the same image, pixel for pixel; the
-    PDF reuses that layout and crop (its own measurement differs by hundredths of a point in
-    font metrics). The preview, which only Jupyter shows (the book shows the PNG), is the PNG
+    PDF reuses that layout and crop (measured with its own font metrics, its crop could be up
+    to about a point wider or taller: 0.25 pt at most on the book's figures). The preview, which only Jupyter shows (the book shows the PNG), is the PNG
     averaged over blocks of ``PNG_DPI // _PREVIEW_DPI`` pixels rather than a third drawing.
     The figure's dpi and layout engine are restored afterwards.
     """
