@@ -6,9 +6,35 @@ import pytest
 from twophase import bench
 
 
-def test_quick_rows_agree_and_report_load(capsys):
-    assert bench.main(["--quick"]) == 0
-    out = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def quick_bench():
+    """The module's one ``python -m twophase.bench --quick`` (``bench.main``): its exit code,
+    what it printed, and the rows of its Monte Carlo and engine-floor parts as they were made."""
+    import contextlib
+    import io
+
+    parts = {}
+
+    def recording(name):
+        real = getattr(bench, name)
+
+        def part(*args, **kwargs):
+            parts[name] = real(*args, **kwargs)
+            return parts[name]
+        return part
+
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
+        for name in ("_monte_carlo_rows", "_engine_floor_rows"):
+            mp.setattr(bench, name, recording(name))
+        code = bench.main(["--quick"])
+    return code, out.getvalue(), parts
+
+
+@pytest.mark.xdist_group("bench")  # one worker: the quick run is made once
+def test_quick_rows_agree_and_report_load(quick_bench):
+    code, out, _ = quick_bench
+    assert code == 0, out
     assert out.startswith("load average")
     for key in ("dense-matrix", "grid", "old engine vs new engine", "naive", "normals"):
         assert key in out, out
@@ -30,10 +56,11 @@ def test_best_time_bad_input():
         bench.best_time(lambda: None, repeats=0)
 
 
-def test_monte_carlo_rows_compare_like_with_like():
+@pytest.mark.xdist_group("bench")  # one worker: the quick run is made once
+def test_monte_carlo_rows_compare_like_with_like(quick_bench):
     """The loss_curves rows (helper mc): one core against its normals for SGD, LA-DiLoCo and SLA,
     and every core against one, whose two sides give the same numbers bit for bit (agree = 0)."""
-    rows = bench._monte_carlo_rows(quick=True)
+    rows = quick_bench[2]["_monte_carlo_rows"]  # made by the module's one quick run
     names = [r["name"] for r in rows]
     assert sum("1 core vs its normals" in n for n in names) == 3, names
     par = [r for r in rows if "cores vs 1" in r["name"]]
@@ -42,11 +69,12 @@ def test_monte_carlo_rows_compare_like_with_like():
     assert all(len(n) <= 72 for n in names), names
 
 
-def test_engine_floor_rows_agree():
+@pytest.mark.xdist_group("bench")  # one worker: the quick run is made once
+def test_engine_floor_rows_agree(quick_bench):
     """The issue-12 rows (compiled kernels vs the numpy recursions, quick size) agree to
     AGREE_RTOL and report ns per mode-step of both sides; no speed is asserted."""
     pytest.importorskip("numba")
-    rows = bench._engine_floor_rows(True)
+    rows = quick_bench[2]["_engine_floor_rows"]  # made by the module's one quick run
     names = [r["name"] for r in rows]
     for label in ("SGD", "LA-DiLoCo", "SLA"):
         assert any(n.startswith(f"engine floor {label}:") and "ns/mode-step" in n for n in names), names

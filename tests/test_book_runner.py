@@ -25,7 +25,7 @@ def outputs_text(nb_path):
 
 # -- cache -------------------------------------------------------------------------------------
 
-def test_cache_reuse_and_invalidation(fake_book):
+def test_cache_reuse_and_invalidation(fake_book, replay):
     r = runner(fake_book)
     first = r.build("quick", html=False)
     assert first.ok, r.lines
@@ -73,7 +73,7 @@ def test_cache_reuse_and_invalidation(fake_book):
     assert actions(runner(fake_book).build("paper", html=False))["02_beta"] == "executed"
 
 
-def test_only_executes_selected_chapters(fake_book):
+def test_only_executes_selected_chapters(fake_book, replay):
     r = runner(fake_book)
     res = r.build("quick", only=["02_beta"], html=False)
     assert res.ok
@@ -88,7 +88,7 @@ def test_only_executes_selected_chapters(fake_book):
 
 # -- failures ----------------------------------------------------------------------------------
 
-def test_raising_cell_fails_build_and_leaves_no_notebook(fake_book, capsys):
+def test_raising_cell_fails_build_and_leaves_no_notebook(fake_book, capsys, replay):
     assert cli(["--root", str(fake_book), "build", "--no-html", "--no-progress"]) == 0
     final = fake_book / "_build/chapters/02_beta/02_beta.ipynb"
     assert final.is_file()
@@ -117,7 +117,7 @@ def test_raising_cell_fails_build_and_leaves_no_notebook(fake_book, capsys):
     assert actions(again)["02_beta"] == "executed" and not again.ok
 
 
-def test_failing_claim_fails_build(fake_book, capsys):
+def test_failing_claim_fails_build(fake_book, capsys, replay):
     set_profile(fake_book, "02_beta", claim_ok=False)
     code = cli(["--root", str(fake_book), "build", "--no-html", "--no-progress"])
     assert code != 0
@@ -190,7 +190,7 @@ def test_ctrl_c_stops_a_running_chapter(fake_book, signame):
     assert _leftovers(fake_book) == []
 
 
-def test_stale_run_folders_of_killed_runners_are_removed(fake_book):
+def test_stale_run_folders_of_killed_runners_are_removed(fake_book, replay):
     stale = fake_book / "_build/chapters/.01_alpha.run-999999999"
     (stale / "figures").mkdir(parents=True)
     (stale / "figures/x.png").write_bytes(b"half")
@@ -230,7 +230,7 @@ def test_unknown_chapter_and_profile_are_value_errors(fake_book):
     assert issubclass(BookError, ValueError)
 
 
-def test_profile_type_mismatch_fails_that_chapter(fake_book):
+def test_profile_type_mismatch_fails_that_chapter(fake_book, replay):
     set_profile(fake_book, "01_alpha", n="three")
     res = runner(fake_book).build("quick", html=False)
     assert not res.ok
@@ -239,7 +239,7 @@ def test_profile_type_mismatch_fails_that_chapter(fake_book):
     assert res.chapters[1].status == "ok"
 
 
-def test_profile_names_must_match_parameters_cell(fake_book):
+def test_profile_names_must_match_parameters_cell(fake_book, replay):
     set_profile(fake_book, "02_beta", extra=1)
     res = runner(fake_book).build("quick", html=False)
     assert res.chapters[1].status == "error"
@@ -279,7 +279,7 @@ def test_run_default_profile_values_and_failure_exit(fake_book, capsys):
 
 # -- HTML --------------------------------------------------------------------------------------
 
-def test_html_build_of_fake_book(fake_book):
+def test_html_build_of_fake_book(fake_book, replay):
     r = runner(fake_book)
     res = r.build("quick")
     assert res.ok and res.sphinx_status == "ok", "\n".join(r.lines)
@@ -309,7 +309,7 @@ def test_html_build_of_fake_book(fake_book):
     assert "book/*.ipynb" not in cfg["exclude_patterns"]
 
 
-def test_sphinx_warning_fails_the_build(fake_book):
+def test_sphinx_warning_fails_the_build(fake_book, replay):
     intro = fake_book / "book/intro.md"
     intro.write_text(intro.read_text() + "\nSee {cite}`no_such_key`.\n")
     r = runner(fake_book)

@@ -315,3 +315,50 @@ def test_paper_claim_refuses_bad_input(env, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         notebook.paper_claim(**args)
     assert not (env / "paper_claims.json").exists()
+
+
+@pytest.mark.parametrize("size", [(10.0, 3.0), (4.0, 3.0)], ids=["wide-constrained", "narrow-no-engine"])
+def test_show_figure_png_is_the_tight_savefig_pixel_for_pixel(env, monkeypatch, tmp_path, size):
+    """show_figure lays the figure out and measures it once for its files: the PNG is exactly
+    what ``savefig(dpi=PNG_DPI, bbox_inches="tight")`` gives, the PDF has the same crop to
+    within 1.5 pt, the preview is the PNG at half size, and the figure keeps its dpi and
+    layout engine."""
+    import re
+
+    import numpy as np
+    from PIL import Image
+
+    def make():
+        fig, (a, b) = plt.subplots(1, 2, figsize=size)
+        a.plot([1, 2, 3], [3, 1, 2], label="a line")
+        a.legend()
+        a.set_xlabel(r"mode $i$")
+        b.plot([0, 1], [1, 0])
+        b.set_title("a title")
+        notebook.fit_to_column(fig)
+        return fig
+
+    ref = make()
+    ref.savefig(tmp_path / "ref.png", dpi=notebook.PNG_DPI, bbox_inches="tight")
+    ref.savefig(tmp_path / "ref.pdf", bbox_inches="tight")
+    plt.close(ref)
+    shown = _capture_display(monkeypatch)
+    fig = make()
+    engine, dpi = type(fig.get_layout_engine()), fig.dpi
+    png = notebook.show_figure(fig, "fig_same", caption="Same.")
+    assert type(fig.get_layout_engine()) is engine and fig.dpi == dpi
+    with Image.open(png) as got, Image.open(tmp_path / "ref.png") as want:
+        assert got.size == want.size
+        assert np.array_equal(np.asarray(got), np.asarray(want))
+        half = ((got.size[0] + 1) // 2, (got.size[1] + 1) // 2)
+    box = lambda p: [float(x) for x in re.search(rb"/MediaBox \[ *([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)",
+                                                 p.read_bytes()).groups()]
+    # the PDF is cropped to the box measured with the PNG's font metrics (200 dpi), which can
+    # differ from the PDF's own by about a point (0.35 mm) of margin
+    assert np.allclose(box(png.with_suffix(".pdf")), box(tmp_path / "ref.pdf"), atol=1.5)
+    import base64
+    import io
+
+    data = re.search(r'base64,([^"]+)"', shown[-1][0]["text/html"]).group(1)
+    with Image.open(io.BytesIO(base64.b64decode(data))) as prev:
+        assert prev.size == half

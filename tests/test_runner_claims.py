@@ -26,7 +26,7 @@ def add_registry_ids(root, *ids, enforce=None):
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def test_claims_page_intro_summary_and_report_links(fake_book):
+def test_claims_page_intro_summary_and_report_links(fake_book, replay):
     r = runner(fake_book)
     res = r.build("quick", jobs=1)
     assert res.ok and res.sphinx_status == "ok", "\n".join(r.lines)
@@ -71,7 +71,7 @@ def test_claims_page_intro_summary_and_report_links(fake_book):
     assert toc["root"] == "book/intro" and toc["parts"][0]["chapters"][0]["file"] == "book/claims"
 
 
-def test_untested_registry_id_fails_a_full_build(fake_book, capsys):
+def test_untested_registry_id_fails_a_full_build(fake_book, capsys, replay):
     add_registry_ids(fake_book, "FAKE-gamma", "FAKE-delta")
     code = cli(["--root", str(fake_book), "build", "--no-html", "--no-progress", "-j", "1"])
     out = capsys.readouterr().out
@@ -85,7 +85,7 @@ def test_untested_registry_id_fails_a_full_build(fake_book, capsys):
     assert any("FAKE-gamma" in p for p in report["claims_problems"])
 
 
-def test_enforce_false_lists_untested_ids_without_failing(fake_book, capsys):
+def test_enforce_false_lists_untested_ids_without_failing(fake_book, capsys, replay):
     add_registry_ids(fake_book, "FAKE-gamma", enforce=False)
     code = cli(["--root", str(fake_book), "build", "--no-progress", "-j", "1"])
     out = capsys.readouterr().out
@@ -95,7 +95,7 @@ def test_enforce_false_lists_untested_ids_without_failing(fake_book, capsys):
     assert "FAKE-gamma</p></td>" in page and "<strong>not tested</strong>" in page
 
 
-def test_partial_build_does_not_fail_for_chapters_it_left_out(fake_book, capsys):
+def test_partial_build_does_not_fail_for_chapters_it_left_out(fake_book, capsys, replay):
     """`--only 01_alpha` on a fresh build folder: 02_beta's claim cannot be decided, which is
     reported (as not tested in this build) but is not a failure; the full build decides it."""
     code = cli(["--root", str(fake_book), "build", "--only", "01_alpha", "--no-html",
@@ -123,7 +123,7 @@ def test_id_not_in_registry_fails_even_when_not_enforced(fake_book, capsys):
     assert "chapter 02_beta records paper claim 'FAKE-typo', which is not in paper_claims.yml" in out
 
 
-def test_no_registry_still_writes_paper_claims_json(fake_book):
+def test_no_registry_still_writes_paper_claims_json(fake_book, replay):
     (fake_book / "book/paper_claims.yml").unlink()
     res = runner(fake_book).build("quick", html=False, jobs=1)
     assert res.ok

@@ -124,7 +124,7 @@ def test_rules_from_comments_intervals_and_choices():
     assert _parse_rule("") is None
 
 
-def test_failed_run_leaves_no_stale_file_of_the_previous_run(fake_book, capsys):
+def test_failed_run_leaves_no_stale_file_of_the_previous_run(fake_book, capsys, replay):
     out = fake_book / "_build/runs/02_beta"
     assert cli(["--root", str(fake_book), "run", "02_beta", "--no-progress"]) == 0
     assert (out / "claims.json").is_file() and (out / "paper_claims.json").is_file()

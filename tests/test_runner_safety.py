@@ -25,7 +25,7 @@ from runner_helpers import (actions, alive, descendants, leftovers, read_json, r
 
 # -- one build at a time -------------------------------------------------------------------------
 
-def test_lock_names_its_live_holder_and_a_dead_holder_is_taken_over(fake_book, capsys):
+def test_lock_names_its_live_holder_and_a_dead_holder_is_taken_over(fake_book, capsys, replay):
     """A lock held by a live process refuses the build (exit 2, holder named); once that
     process is gone the lock is stale and the next build takes it over."""
     holder = subprocess.Popen(["sleep", "60"])
@@ -111,7 +111,7 @@ def test_run_out_that_is_a_file_is_one_line(fake_book, capsys):
 
 # -- the HTML stage is atomic --------------------------------------------------------------------
 
-def test_sigterm_during_sphinx_leaves_the_previous_site(fake_book):
+def test_sigterm_during_sphinx_leaves_the_previous_site(fake_book, replay):
     """SIGTERM while Jupyter Book runs: exit 130, `_build/html` byte-for-byte the previous
     site, no `.site.tmp-*`/`.html-tmp-*` left, and the message says what was kept."""
     assert runner(fake_book).build("quick", jobs=1).ok
@@ -137,7 +137,7 @@ def test_sigterm_during_sphinx_leaves_the_previous_site(fake_book):
     assert not [p for p in (fake_book / "_build").iterdir() if "tmp" in p.name and p.name != ".tmp"]
 
 
-def test_html_is_exchanged_not_rebuilt_in_place(fake_book):
+def test_html_is_exchanged_not_rebuilt_in_place(fake_book, replay):
     """After a successful second build the site is the new one (its report shows the new
     parameter) and no old copy is left beside it."""
     assert runner(fake_book).build("quick", jobs=1).ok
@@ -179,7 +179,7 @@ def test_sigkill_of_the_runner_leaves_no_orphan_and_next_start_cleans(fake_book)
     assert leftovers(fake_book) == []
 
 
-def test_stale_temporaries_of_every_kind_are_cleaned_at_build_start(fake_book):
+def test_stale_temporaries_of_every_kind_are_cleaned_at_build_start(fake_book, replay):
     dead = 999999999
     b = fake_book / "_build"
     made = [b / f".site.tmp-{dead}", b / f".html-tmp-{dead}", b / f".html.old-{dead}",
@@ -220,7 +220,7 @@ MUTATIONS = {
 }
 
 
-def test_malformed_cache_files_mean_execute_again(built_fake_book):
+def test_malformed_cache_files_mean_execute_again(built_fake_book, replay):
     """Each corruption of a chapter's cached output (valid key) re-executes that chapter with
     a one-line note, never a traceback and never a reuse."""
     fake_book = built_fake_book
@@ -239,6 +239,7 @@ def test_malformed_cache_files_mean_execute_again(built_fake_book):
         assert len(notes) == 1 and "executing again" in notes[0], (name, r.lines)
         nbformat.validate(nbformat.read(str(good / "01_alpha.ipynb"), as_version=4))
         assert isinstance(read_json(good / "cache.json")["figures"], list)
+    assert replay == ["01_alpha"] * len(MUTATIONS)  # the runner's decisions; no kernel started
 
 
 # -- file-system errors are one line -------------------------------------------------------------
@@ -334,14 +335,15 @@ def test_timeout_ends_a_runaway_chapter(fake_book, capsys):
     assert leftovers(fake_book) == []
 
 
-def test_timeout_in_build_fails_only_that_chapter_and_defaults_per_profile(fake_book):
+def test_timeout_in_build_fails_only_that_chapter_and_defaults_per_profile(fake_book, replay):
     r = runner(fake_book)
     assert r.chapter_timeout("quick") == 600 and r.chapter_timeout("paper") == 1800
     assert runner(fake_book, timeout=0).chapter_timeout("quick") is None
     set_profile(fake_book, "02_beta", sleep=120.0)
-    r = runner(fake_book, timeout=25)   # alpha needs ~5 s, beta would sleep 120 s
+    limit = 8
+    r = runner(fake_book, timeout=limit)   # alpha is replayed (no kernel), beta would sleep 120 s
     res = r.build("quick", html=False, jobs=1)
     status = {c.chapter: c.status for c in res.chapters}
-    assert status == {"01_alpha": "ok", "02_beta": "failed"}
+    assert status == {"01_alpha": "ok", "02_beta": "failed"} and replay == ["01_alpha"]
     assert "timed out" in res.chapters[1].error and not res.ok
-    assert 25 <= res.chapters[1].seconds < 80
+    assert limit <= res.chapters[1].seconds < 80

@@ -42,7 +42,7 @@ CASES = {
          ((Q, X0), dict(KW, curves=1), (T,), "curves"),
          ((Q, X0), dict(KW, curves=False, stop_at=0.1), (V,), "curves"),
          ((Q, X0), dict(KW, metrics={"m": 3}), (T,), "metrics"),
-         ((Q, X0), dict(KW, gammas=[0.1] * 10 ** 6, rounds=10 ** 4), (V,), "5e10")],
+         ((Q, X0), dict(KW, gammas=[0.1] * 10 ** 3, rounds=10 ** 7), (V,), "5e10")],
     "twophase.local.method.run_local": [((Q, X0), dict(gamma=0.1, H=1, rounds=1, curves="no"), (T,), "curves"),
                                         ((Q, X0), dict(gamma=0.1, H=1, rounds=1, seed=[0, 1]), (T,), "seed")],
     "twophase.local.tune.tune_gamma": [((lambda g: g, [0.1]), dict(vectorized="yes"), (T,), "vectorized"),
