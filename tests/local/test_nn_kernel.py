@@ -126,3 +126,46 @@ def test_default_executor_is_processes_from_the_work_threshold():
     # chapter 7's quick profile is above the threshold (one configuration of it, Local SGD)
     args = (None, "identity", [1.0, 3.0, 10.0], 4, 5, 12, [0, 1, 2], 100, 1e-3, 0.9, 12)
     assert 8 * dg._config_work(args) >= dg._PROCESS_MIN_WORK
+
+
+@pytest.mark.parametrize("sizes,B", [((64, 32, 10), 32), ((64, 32, 10), 128), ((5, 4, 3), 7), ((6, 9, 8, 17), 5),
+                                     ((3, 2), 4)])
+def test_compiled_gradient_passes_equal_numpy_bit_for_bit(sizes, B, monkeypatch):
+    """The gradient with the compiled elementwise passes (bias, softmax delta, column sums,
+    tanh derivative, weight decay) equals the numpy passes and loss_grad + wd * theta bit for
+    bit, signs of zeros included, also with large logits (an exp that underflows) and zero
+    weight decay; TWOPHASE_ENGINE=numpy selects the numpy passes."""
+    from twophase.local import _mlp_kernel
+
+    assert _mlp_kernel.kernels(), "the compiled passes must be available where numba is"
+    net = MLP(sizes)
+    rng = np.random.default_rng(len(sizes) * 100 + B)
+    N = 6
+    theta = np.stack([net.init(rng) for _ in range(N)]) + 0.5 * rng.standard_normal((N, net.n_params))
+    theta[0] *= 40.0                                   # logits of hundreds: exp underflows to 0
+    A = rng.standard_normal((N, B, sizes[0]))
+    y = rng.integers(0, sizes[-1], (N, B))
+    for wd in (1e-4, 0.0):
+        got = net._loss_grad_into(theta, A, y, wd).copy()
+        want = net._loss_grad_into_numpy(theta, A, y, wd).copy()
+        _, g = net.loss_grad(theta, A, y)
+        ref = g + wd * theta if wd else g
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, ref)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    monkeypatch.setenv("TWOPHASE_ENGINE", "numpy")
+    assert not _mlp_kernel.kernels()
+    np.testing.assert_array_equal(net._loss_grad_into(theta, A, y, 0.0), want)   # wd = 0 from the loop
+
+
+def test_compiled_softmax_propagates_nan_like_numpy():
+    """A NaN logit makes the whole row NaN in both paths (numpy's max propagates it)."""
+    net = MLP((4, 3))
+    theta = np.ones((2, net.n_params))
+    theta[1, 5] = np.nan
+    A = np.ones((2, 4, 4))
+    y = np.zeros((2, 4), dtype=int)
+    got = net._loss_grad_into(theta, A, y, 0.0)
+    want = net._loss_grad_into_numpy(theta, A, y, 0.0)
+    np.testing.assert_array_equal(got, want)
+    assert np.all(np.isnan(got[1])) and np.all(np.isfinite(got[0]))
