@@ -169,3 +169,33 @@ def test_compiled_softmax_propagates_nan_like_numpy():
     want = net._loss_grad_into_numpy(theta, A, y, 0.0)
     np.testing.assert_array_equal(got, want)
     assert np.all(np.isnan(got[1])) and np.all(np.isfinite(got[0]))
+
+
+def test_compiled_pairwise_sum_is_numpys():
+    """The compiled pairwise sum gives numpy's sum bit for bit for every length up to 1100
+    (blocks, halves, remainders) and a few long ones."""
+    from twophase.local import _mlp_kernel
+
+    kern = _mlp_kernel.kernels()
+    assert kern
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(5000) * np.exp(rng.standard_normal(5000) * 5)
+    frames, vals = np.zeros((64, 3), dtype=np.int64), np.zeros(64)
+    for n in list(range(0, 1100)) + [2047, 2048, 2049, 4999]:
+        assert _mlp_kernel._pairwise(a, 3, n, frames, vals) == a[3:3 + n].sum(), n
+
+
+def test_compiled_train_loss_equals_the_numpy_loss(monkeypatch):
+    """The stacked train loss (compiled per-sample cross-entropies and shard means) equals the
+    numpy computation and MLPClassifier.loss bit for bit, for runs with different shards."""
+    from twophase.local.digits import digits_problem
+    from twophase.local.problems import _MLPStack
+
+    ps = [digits_problem(5, "dirichlet", s, hidden=8) for s in (0, 1, 2)]
+    X = np.stack([p[1] for p in ps]) + 0.3 * np.random.default_rng(0).standard_normal((3, ps[0][0].d))
+    st = _MLPStack([p[0] for p in ps])
+    got = st.loss(X)
+    want = np.array([p[0].loss(x) for p, x in zip(ps, X)])
+    np.testing.assert_array_equal(got, want)
+    monkeypatch.setenv("TWOPHASE_ENGINE", "numpy")
+    np.testing.assert_array_equal(_MLPStack([p[0] for p in ps]).loss(X), got)
