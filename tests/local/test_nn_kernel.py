@@ -54,15 +54,25 @@ def test_tanh_within_3_ulp_of_libm_and_exact_at_special_values():
 
 
 def test_tanh_constants_of_the_compiled_loop_are_the_formulas():
-    """The constants written out in the compiled path equal those of the numpy formula: 1/n!
-    for n = 2..14 and 2**(2**b) for the bits of k."""
+    """The constants written out in the compiled path equal those of the numpy formula (1/n!
+    for n = 2..14), and its power of two built from the bits equals the numpy formula's
+    product of 2**(2**b) over the bits of k, for every k = 0..64 (2|x| <= 44 gives k <= 64)."""
     assert _tanh._COEF == tuple(1.0 / math.factorial(n) for n in range(2, 15))
     assert _tanh._BITS == tuple((float(2 ** b), 2.0 ** (2 ** b)) for b in range(6, -1, -1))
     src = open(_tanh.__file__).read().split("def _reduce_one", 1)[1]
     for c in _tanh._COEF:
         assert repr(c) in src, c
-    for t, m in _tanh._BITS:
-        assert f"s *= {m!r} if k >= {t!r} else 1.0" in src
+    assert "(np.int64(kb[i]) + 1023) << 52" in src
+    k = np.arange(65, dtype=float)
+    s_np = np.ones_like(k)
+    kk = k.copy()
+    for thr, mult in _tanh._BITS:
+        big = kk >= thr
+        s_np = np.where(big, s_np * mult, s_np)
+        kk = np.where(big, kk - thr, kk)
+    bits = ((k.astype(np.int64) + 1023) << 52).view(np.float64)
+    np.testing.assert_array_equal(bits, s_np)
+    np.testing.assert_array_equal(bits, 2.0 ** k)
 
 
 def test_tanh_non_contiguous_input_takes_the_formula():
@@ -173,15 +183,16 @@ def test_compiled_softmax_propagates_nan_like_numpy():
 
 def test_compiled_pairwise_sum_is_numpys():
     """The compiled pairwise sum gives numpy's sum bit for bit for every length up to 1100
-    (blocks, halves, remainders) and a few long ones."""
+    (blocks, halves, remainders) and a few long ones up to numpy's buffer of 8192 (above it
+    numpy sums buffer by buffer; the loss uses the loop for shards of at most 8192 rows)."""
     from twophase.local import _mlp_kernel
 
     kern = _mlp_kernel.kernels()
     assert kern
     rng = np.random.default_rng(3)
-    a = rng.standard_normal(5000) * np.exp(rng.standard_normal(5000) * 5)
+    a = rng.standard_normal(9000) * np.exp(rng.standard_normal(9000) * 5)
     frames, vals = np.zeros((64, 3), dtype=np.int64), np.zeros(64)
-    for n in list(range(0, 1100)) + [2047, 2048, 2049, 4999]:
+    for n in list(range(0, 1100)) + [2047, 2048, 2049, 4999, 8191, 8192]:
         assert _mlp_kernel._pairwise(a, 3, n, frames, vals) == a[3:3 + n].sum(), n
 
 

@@ -232,7 +232,9 @@ class MLP:
         N, B = y.shape
         layers = self.unpack(theta)
         L = len(layers)
-        ends = np.cumsum([0] + [i * o + o for i, o in self._shapes])
+        ends = self.__dict__.get("_ends")
+        if ends is None:
+            ends = self._ends = [int(e) for e in np.cumsum([0] + [i * o + o for i, o in self._shapes])]
         hs, h = [A], A
         for li, (W, b) in enumerate(layers):
             z = np.matmul(h, W, out=self._work(("z", li), (N, B, W.shape[2])))

@@ -625,7 +625,7 @@ class _MLPStack(_RunStack):
         :meth:`MLPClassifier.loss` (same rows, same order, same reductions)."""
         R, M = Xbar.shape[0], self.M
         kern = _mlp_kernel.kernels()
-        if kern and self.net.sizes[-1] <= 128:      # the same operations, one compiled loop
+        if kern and self.net.sizes[-1] <= 128 and self.a.shape[0] <= 8192:   # numpy's sums: one block, one buffer
             idx, offs = self._shard_index(R)
             vals = np.empty((R, M))
             n = self.a.shape[0]
