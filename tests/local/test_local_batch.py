@@ -123,6 +123,25 @@ def test_curves_false_keeps_the_final_values(mlp, name):
             assert np.all(np.isnan(b.loss[1:-1]))
 
 
+def test_metric_rounds_keeps_the_first_metrics_and_every_loss(mlp):
+    """metric_rounds=k: the same iterates, states and losses as without it (bit for bit), the
+    metrics equal at the start and rounds 1..k and nan after; k must be an integer >= 0."""
+    prob, x0, (Xte, yte) = mlp
+    kw = dict(gammas=[0.3, 3.0], seeds=[0, 1], H=2, rounds=6, precond=method_precond("adam", 1e-3, 0.9),
+              metrics=_accuracy_metric(prob, Xte, yte))
+    full = run_local_many(prob, x0, **kw)
+    part = run_local_many(prob, x0, metric_rounds=2, **kw)
+    for a, b in zip(full, part):
+        np.testing.assert_array_equal(a.x, b.x)
+        np.testing.assert_array_equal(a.loss, b.loss)
+        np.testing.assert_array_equal(a.state.D, b.state.D)
+        np.testing.assert_array_equal(a.metrics["acc"][:3], b.metrics["acc"][:3])
+        assert np.all(np.isfinite(a.metrics["acc"])) and np.all(np.isnan(b.metrics["acc"][3:]))
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="metric_rounds"):
+            run_local_many(prob, x0, metric_rounds=bad, **kw)
+
+
 def test_loss_bounds_hold(mlp):
     """The MLP stack's bounds bracket the loss, for parameters from small to huge."""
     prob, x0, _ = mlp

@@ -54,15 +54,25 @@ def test_tanh_within_3_ulp_of_libm_and_exact_at_special_values():
 
 
 def test_tanh_constants_of_the_compiled_loop_are_the_formulas():
-    """The constants written out in the compiled path equal those of the numpy formula: 1/n!
-    for n = 2..14 and 2**(2**b) for the bits of k."""
+    """The constants written out in the compiled path equal those of the numpy formula (1/n!
+    for n = 2..14), and its power of two built from the bits equals the numpy formula's
+    product of 2**(2**b) over the bits of k, for every k = 0..64 (2|x| <= 44 gives k <= 64)."""
     assert _tanh._COEF == tuple(1.0 / math.factorial(n) for n in range(2, 15))
     assert _tanh._BITS == tuple((float(2 ** b), 2.0 ** (2 ** b)) for b in range(6, -1, -1))
     src = open(_tanh.__file__).read().split("def _reduce_one", 1)[1]
     for c in _tanh._COEF:
         assert repr(c) in src, c
-    for t, m in _tanh._BITS:
-        assert f"s *= {m!r} if k >= {t!r} else 1.0" in src
+    assert "(np.int64(kb[i]) + 1023) << 52" in src
+    k = np.arange(65, dtype=float)
+    s_np = np.ones_like(k)
+    kk = k.copy()
+    for thr, mult in _tanh._BITS:
+        big = kk >= thr
+        s_np = np.where(big, s_np * mult, s_np)
+        kk = np.where(big, kk - thr, kk)
+    bits = ((k.astype(np.int64) + 1023) << 52).view(np.float64)
+    np.testing.assert_array_equal(bits, s_np)
+    np.testing.assert_array_equal(bits, 2.0 ** k)
 
 
 def test_tanh_non_contiguous_input_takes_the_formula():
@@ -126,3 +136,77 @@ def test_default_executor_is_processes_from_the_work_threshold():
     # chapter 7's quick profile is above the threshold (one configuration of it, Local SGD)
     args = (None, "identity", [1.0, 3.0, 10.0], 4, 5, 12, [0, 1, 2], 100, 1e-3, 0.9, 12)
     assert 8 * dg._config_work(args) >= dg._PROCESS_MIN_WORK
+
+
+@pytest.mark.parametrize("sizes,B", [((64, 32, 10), 32), ((64, 32, 10), 128), ((5, 4, 3), 7), ((6, 9, 8, 17), 5),
+                                     ((3, 2), 4)])
+def test_compiled_gradient_passes_equal_numpy_bit_for_bit(sizes, B, monkeypatch):
+    """The gradient with the compiled elementwise passes (bias, softmax delta, column sums,
+    tanh derivative, weight decay) equals the numpy passes and loss_grad + wd * theta bit for
+    bit, signs of zeros included, also with large logits (an exp that underflows) and zero
+    weight decay; TWOPHASE_ENGINE=numpy selects the numpy passes."""
+    from twophase.local import _mlp_kernel
+
+    assert _mlp_kernel.kernels(), "the compiled passes must be available where numba is"
+    net = MLP(sizes)
+    rng = np.random.default_rng(len(sizes) * 100 + B)
+    N = 6
+    theta = np.stack([net.init(rng) for _ in range(N)]) + 0.5 * rng.standard_normal((N, net.n_params))
+    theta[0] *= 40.0                                   # logits of hundreds: exp underflows to 0
+    A = rng.standard_normal((N, B, sizes[0]))
+    y = rng.integers(0, sizes[-1], (N, B))
+    for wd in (1e-4, 0.0):
+        got = net._loss_grad_into(theta, A, y, wd).copy()
+        want = net._loss_grad_into_numpy(theta, A, y, wd).copy()
+        _, g = net.loss_grad(theta, A, y)
+        ref = g + wd * theta if wd else g
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, ref)
+        assert np.array_equal(np.signbit(got), np.signbit(want))
+    monkeypatch.setenv("TWOPHASE_ENGINE", "numpy")
+    assert not _mlp_kernel.kernels()
+    np.testing.assert_array_equal(net._loss_grad_into(theta, A, y, 0.0), want)   # wd = 0 from the loop
+
+
+def test_compiled_softmax_propagates_nan_like_numpy():
+    """A NaN logit makes the whole row NaN in both paths (numpy's max propagates it)."""
+    net = MLP((4, 3))
+    theta = np.ones((2, net.n_params))
+    theta[1, 5] = np.nan
+    A = np.ones((2, 4, 4))
+    y = np.zeros((2, 4), dtype=int)
+    got = net._loss_grad_into(theta, A, y, 0.0)
+    want = net._loss_grad_into_numpy(theta, A, y, 0.0)
+    np.testing.assert_array_equal(got, want)
+    assert np.all(np.isnan(got[1])) and np.all(np.isfinite(got[0]))
+
+
+def test_compiled_pairwise_sum_is_numpys():
+    """The compiled pairwise sum gives numpy's sum bit for bit for every length up to 1100
+    (blocks, halves, remainders) and a few long ones up to numpy's buffer of 8192 (above it
+    numpy sums buffer by buffer; the loss uses the loop for shards of at most 8192 rows)."""
+    from twophase.local import _mlp_kernel
+
+    kern = _mlp_kernel.kernels()
+    assert kern
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal(9000) * np.exp(rng.standard_normal(9000) * 5)
+    frames, vals = np.zeros((64, 3), dtype=np.int64), np.zeros(64)
+    for n in list(range(0, 1100)) + [2047, 2048, 2049, 4999, 8191, 8192]:
+        assert _mlp_kernel._pairwise(a, 3, n, frames, vals) == a[3:3 + n].sum(), n
+
+
+def test_compiled_train_loss_equals_the_numpy_loss(monkeypatch):
+    """The stacked train loss (compiled per-sample cross-entropies and shard means) equals the
+    numpy computation and MLPClassifier.loss bit for bit, for runs with different shards."""
+    from twophase.local.digits import digits_problem
+    from twophase.local.problems import _MLPStack
+
+    ps = [digits_problem(5, "dirichlet", s, hidden=8) for s in (0, 1, 2)]
+    X = np.stack([p[1] for p in ps]) + 0.3 * np.random.default_rng(0).standard_normal((3, ps[0][0].d))
+    st = _MLPStack([p[0] for p in ps])
+    got = st.loss(X)
+    want = np.array([p[0].loss(x) for p, x in zip(ps, X)])
+    np.testing.assert_array_equal(got, want)
+    monkeypatch.setenv("TWOPHASE_ENGINE", "numpy")
+    np.testing.assert_array_equal(_MLPStack([p[0] for p in ps]).loss(X), got)

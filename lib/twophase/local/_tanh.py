@@ -69,8 +69,9 @@ def tanh_numpy(z: np.ndarray) -> None:
 
 
 # The compiled path: the numpy formula above written per element (constants spelled out, as
-# numba needs them; a test checks they equal _COEF and _BITS). Three loops per block of
-# 256 elements so that each one vectorizes.
+# numba needs them; a test checks they equal _COEF), with 2**k formed from its bits (the same
+# number as the product of _BITS, exactly: powers of two). Four loops per block of 256
+# elements so that each one vectorizes.
 def _reduce_one(x):
     a = abs(x)
     a = a if a < 22.0 else (22.0 if a >= 22.0 else a)   # the cap; NaN stays NaN
@@ -93,27 +94,9 @@ def _reduce_one(x):
     return r + (r * r) * p, k
 
 
-def _pow2(k):
-    s = 1.0
-    s *= 1.8446744073709552e+19 if k >= 64.0 else 1.0
-    k -= 64.0 if k >= 64.0 else 0.0
-    s *= 4294967296.0 if k >= 32.0 else 1.0
-    k -= 32.0 if k >= 32.0 else 0.0
-    s *= 65536.0 if k >= 16.0 else 1.0
-    k -= 16.0 if k >= 16.0 else 0.0
-    s *= 256.0 if k >= 8.0 else 1.0
-    k -= 8.0 if k >= 8.0 else 0.0
-    s *= 16.0 if k >= 4.0 else 1.0
-    k -= 4.0 if k >= 4.0 else 0.0
-    s *= 4.0 if k >= 2.0 else 1.0
-    k -= 2.0 if k >= 2.0 else 0.0
-    s *= 2.0 if k >= 1.0 else 1.0
-    k -= 1.0 if k >= 1.0 else 0.0
-    return s
-
-
-def _tanh_flat(z, kb, xb):
+def _tanh_flat(z, kb, xb, ib):
     n = z.size
+    fb = ib.view(np.float64)
     for j0 in range(0, n, 256):
         m = min(256, n - j0)
         zz = z[j0:j0 + m]
@@ -123,8 +106,10 @@ def _tanh_flat(z, kb, xb):
             p, k = _reduce_one(xb[i])
             kb[i] = k
             zz[i] = p
+        for i in range(m):        # 2**k, exactly: its bits (0 <= k <= 64)
+            ib[i] = (np.int64(kb[i]) + 1023) << 52
         for i in range(m):
-            s = _pow2(kb[i])
+            s = fb[i]
             em = s * zz[i] + (s - 1.0)
             zz[i] = math.copysign(em / (em + 2.0), xb[i])
 
@@ -146,8 +131,7 @@ def _compiled():
                     # no fastmath: every operation rounds as in the numpy formula
                     jit = numba.njit(error_model="numpy", nogil=True, cache=True)
                     g = globals()
-                    for name in ("_reduce_one", "_pow2"):
-                        g[name] = jit(g[name])
+                    g["_reduce_one"] = jit(g["_reduce_one"])
                     _COMPILED = jit(_tanh_flat)
     return _COMPILED
 
@@ -163,7 +147,7 @@ def tanh_(z: np.ndarray) -> np.ndarray:
     """``z <- tanh(z)`` in place (a C-contiguous float64 array) and return ``z``."""
     kern = _compiled() if _backend() == "compiled" else False
     if kern and z.flags.c_contiguous and z.dtype == np.float64:
-        kern(z.reshape(-1), np.empty(_BLOCK), np.empty(_BLOCK))
+        kern(z.reshape(-1), np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK, dtype=np.int64))
     else:
         tanh_numpy(z)
     return z

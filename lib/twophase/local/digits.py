@@ -246,7 +246,8 @@ def _one_config(probs, name, grid, M, H, rounds, seeds, tune_seed, alpha, beta, 
         ps = [probs[s] for s in seeds]
         Xte, yte = ps[0][2]
         runs = run_local_many([p[0] for p in ps], np.stack([p[1] for p in ps]), gammas=tr.best, seeds=seeds,
-                              H=H, rounds=R, precond=pc, metrics=_accuracy_metric(ps[0][0], Xte, yte))
+                              H=H, rounds=R, precond=pc, metrics=_accuracy_metric(ps[0][0], Xte, yte),
+                              metric_rounds=rounds)   # only the first rounds + 1 accuracies are kept
         for i, r in enumerate(runs):
             L[i], A[i], xs[i] = r.loss, r.metrics["acc"], r.x
             if pc.name != "identity" and pc.positivity == "clip":

@@ -191,7 +191,8 @@ def run_local_many(problems, x0, *, gammas, seeds, H: int, rounds: int,
                    stats: str = "averaged_point", average_stats: bool = True,
                    mode: str = "scaled", n_probes: int = 1,
                    metrics: dict[str, Callable] | None = None, curves: bool = True,
-                   blowup: float = 1e10, stop_at: float | None = None) -> list[LocalResult]:
+                   blowup: float = 1e10, stop_at: float | None = None,
+                   metric_rounds: int | None = None) -> list[LocalResult]:
     r"""R independent runs of :func:`run_local`, computed together (runs as an array axis).
 
     Run ``r`` is ``run_local(problems[r], x0[r], gamma=gammas[r], seed=seeds[r], ...)`` with
@@ -209,6 +210,9 @@ def run_local_many(problems, x0, *, gammas, seeds, H: int, rounds: int,
     x0 : ndarray (d,) (every run) or (R, d), starting points.
     gammas : float > 0 or R of them, step sizes :math:`\gamma`.
     seeds : int >= 0 or R of them, each run's seed (see the module docstring).""" + _DOC_OPTIONS + r"""
+    metric_rounds : int >= 0 or None; default None (every round). The metrics are evaluated at
+        the start and after rounds 1 .. ``metric_rounds`` only (nan after), for callers that
+        keep only the first part of a metric's curve; the losses are not affected.
 
     Returns
     -------
@@ -224,8 +228,12 @@ def run_local_many(problems, x0, *, gammas, seeds, H: int, rounds: int,
     """
     args = _prepare(problems, x0, gammas, seeds, H, rounds, precond, stats, average_stats, mode, n_probes,
                     metrics, curves, blowup, stop_at)
+    if metric_rounds is not None:
+        if isinstance(metric_rounds, bool) or not isinstance(metric_rounds, (int, np.integer)) or metric_rounds < 0:
+            raise ValueError(f"metric_rounds must be None or an integer >= 0, got {metric_rounds!r}")
+        metric_rounds = int(metric_rounds)
     with np.errstate(all="ignore"):
-        return _run(_stack(args[0]), *args[1:])
+        return _run(_stack(args[0]), *args[1:], metric_rounds=metric_rounds)
 
 
 def _prepare(problems, x0, gammas, seeds, H, rounds, precond, stats, average_stats, mode, n_probes, metrics,
@@ -393,7 +401,7 @@ def _metric(fn, X):
 
 
 def _run(stack, X0, gam, gens, H, rounds, pc, stats, average_stats, mode, n_probes, metrics, blowup, stop_at,
-         curves=True):
+         curves=True, metric_rounds=None):
     """The loop of :func:`run_local_many` on checked arguments (one shared loop, runs stacked)."""
     R, d = X0.shape
     M = stack.M
@@ -499,7 +507,7 @@ def _run(stack, X0, gam, gens, H, rounds, pc, stats, average_stats, mode, n_prob
         diverged[live[bad]] = True
         ok = ~bad
         loss[live[ok], r + 1] = f[ok]
-        if curves or r == rounds - 1:
+        if (curves or r == rounds - 1) and (metric_rounds is None or r + 1 <= metric_rounds):
             for k, fn in metrics.items():
                 mvals[k][live[ok], r + 1] = _metric(fn, xb[ok])
         stop = ok & (f <= stop_at) if stop_at is not None else np.zeros(live.size, dtype=bool)

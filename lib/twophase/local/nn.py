@@ -24,6 +24,7 @@ import threading
 import numpy as np
 
 from ._checks import boolean, positive_int, real_array, seed_int
+from . import _mlp_kernel
 from ._tanh import tanh_
 
 __all__ = ["MLP"]
@@ -222,7 +223,46 @@ class MLP:
         floating-point operations of :meth:`loss_grad` (then ``g + wd * theta``) in the same
         order, with fewer temporaries: updates in place, each layer's gradient written straight
         into its block of the result, the log-softmax formed only at the labels (the loss is
-        not returned). Tests compare it with :meth:`loss_grad` bit for bit."""
+        not returned). The elementwise passes between the matrix products are compiled loops
+        where available (:mod:`twophase.local._mlp_kernel`, the same operations); ``_numpy``
+        keeps them in numpy. Tests compare both with :meth:`loss_grad` bit for bit."""
+        kern = _mlp_kernel.kernels()
+        if not kern or self.sizes[-1] > 128 or theta.dtype != np.float64 or not theta.flags.c_contiguous:
+            return self._loss_grad_into_numpy(theta, A, y, wd)
+        N, B = y.shape
+        layers = self.unpack(theta)
+        L = len(layers)
+        ends = self.__dict__.get("_ends")
+        if ends is None:
+            ends = self._ends = [int(e) for e in np.cumsum([0] + [i * o + o for i, o in self._shapes])]
+        hs, h = [A], A
+        for li, (W, b) in enumerate(layers):
+            z = np.matmul(h, W, out=self._work(("z", li), (N, B, W.shape[2])))
+            kern["bias"](z, theta, int(ends[li] + W.shape[1] * W.shape[2]))
+            if li < L - 1:
+                tanh_(z)
+            h = z
+            hs.append(h)
+        delta = hs[-1]                  # the logits are not needed after this
+        kern["softmax_delta"](delta, np.ascontiguousarray(y, dtype=np.int64), float(B))
+        G = np.empty((N, self.n_params))
+        for li in range(L - 1, -1, -1):
+            W, _ = layers[li]
+            n_in, n_out = self._shapes[li]
+            k = int(ends[li])
+            hin = hs[li]
+            np.matmul(np.swapaxes(hin, 1, 2), delta, out=G[:, k:k + n_in * n_out].reshape(N, n_in, n_out))
+            kern["colsum"](delta, G, k + n_in * n_out)
+            if li > 0:
+                back = np.matmul(delta, np.swapaxes(W, 1, 2), out=self._work(("back", li), (N, B, n_in)))
+                kern["dtanh"](back, hin)
+                delta = back
+        if wd:
+            kern["decay"](G, theta, float(wd))
+        return G
+
+    def _loss_grad_into_numpy(self, theta, A, y, wd=0.0):
+        """:meth:`_loss_grad_into` with numpy's elementwise passes."""
         N, B = y.shape
         layers = self.unpack(theta)
         L = len(layers)

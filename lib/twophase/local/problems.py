@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _mlp_kernel
 from ._checks import (boolean, choice, generator, nonneg_float, positive_float, positive_int,
                       real_array, seed_int)
 
@@ -623,12 +624,37 @@ class _MLPStack(_RunStack):
         """Forward pass of every run on the whole train set at once; per-shard means as in
         :meth:`MLPClassifier.loss` (same rows, same order, same reductions)."""
         R, M = Xbar.shape[0], self.M
+        kern = _mlp_kernel.kernels()
+        if kern and self.net.sizes[-1] <= 128 and self.a.shape[0] <= 8192:   # numpy's sums: one block, one buffer
+            idx, offs = self._shard_index(R)
+            vals = np.empty((R, M))
+            n = self.a.shape[0]
+            kern["shard_nll_means"](self.net._full_logits(Xbar, self.a), self.y, idx, offs,
+                                    self.net._work("k_nll", (n,)), self.net._work("k_tmp", (n,)), vals)
+            return np.array([float(np.mean(vals[r]) + 0.5 * self.wd * Xbar[r] @ Xbar[r]) for r in range(R)])
         nll = self.net._nll(Xbar, self.a, self.y)                          # (R, n)
         vals = np.empty((R, M))
         for r, p in enumerate(self.problems):       # row by row: a (k, n) mean may sum in another order
             for m, s in enumerate(p.shards):
                 vals[r, m] = nll[r, s].mean()
         return np.array([float(np.mean(vals[r]) + 0.5 * self.wd * Xbar[r] @ Xbar[r]) for r in range(R)])
+
+    def _shard_index(self, R):
+        """The runs' shards as ``(idx (R, k), offs (R, M + 1))``: shard m of run r is
+        ``idx[r, offs[r, m]:offs[r, m + 1]]`` (kept: the same runs come every round)."""
+        if R != len(self.problems):
+            raise ValueError(f"Xbar must have one row per run ({len(self.problems)}), got {R}")
+        key = R
+        cached = self.__dict__.get("_shard_cache")
+        if cached is None or cached[0] != key:
+            k = max(sum(s.size for s in p.shards) for p in self.problems)
+            idx = np.zeros((R, k), dtype=np.int64)
+            offs = np.zeros((R, self.M + 1), dtype=np.int64)
+            for r, p in enumerate(self.problems):
+                offs[r, 1:] = np.cumsum([s.size for s in p.shards])
+                idx[r, :offs[r, -1]] = np.concatenate(p.shards)
+            self._shard_cache = cached = (key, idx, offs)
+        return cached[1], cached[2]
 
     def loss_bounds(self, Xbar):
         r"""Bounds on :meth:`loss` from the parameters alone.
