@@ -59,26 +59,7 @@ def _softmax_delta(z, y, fB):
                     break
             for j in range(C):
                 zi[j] = np.exp(zi[j] - zmax)
-            if C < 8:
-                se = 0.0
-                for j in range(C):
-                    se = se + zi[j]
-            else:
-                s0, s1, s2, s3 = zi[0], zi[1], zi[2], zi[3]
-                s4, s5, s6, s7 = zi[4], zi[5], zi[6], zi[7]
-                top = C - C % 8
-                for t in range(8, top, 8):
-                    s0 = s0 + zi[t]
-                    s1 = s1 + zi[t + 1]
-                    s2 = s2 + zi[t + 2]
-                    s3 = s3 + zi[t + 3]
-                    s4 = s4 + zi[t + 4]
-                    s5 = s5 + zi[t + 5]
-                    s6 = s6 + zi[t + 6]
-                    s7 = s7 + zi[t + 7]
-                se = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-                for t in range(top, C):
-                    se = se + zi[t]
+            se = _pw_block(zi, 0, C)   # numpy's sum of one row (C <= 128: one block)
             for j in range(C):
                 zi[j] = zi[j] / se
             c = y[w, i]
