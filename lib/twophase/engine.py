@@ -1001,17 +1001,16 @@ def _compiled_losses(method, lam, m0, cycles, sigma, form, out, precond):
     n, eta, nu = _flat_grid(method)
     D = lam.size
     out2 = out.reshape(n, cycles + 1)
-    # the initial loss in a compiled loop, not ``lam @ m0``: at D = 10^6 OpenBLAS runs that dot
-    # on its threads, which then spin for a while on the other core while the kernel runs
-    out2[:, 0] = 0.5 * (_k_dot(np.require(lam, np.float64, ["C"]), np.require(m0, np.float64, ["C"]))
-                        + float(sigma) ** 2)
-    limit = _base.divergence_limit(out2[0, 0])
     # writable C float64 arrays (copied only if need be): every call has the same compiled signature
     # p = ones for None: one code path, so precond = ones is precond = None bit for bit (FMA
     # contraction could otherwise differ between the two compiled paths)
     p = np.ones(lam.size) if precond is None else np.require(precond, np.float64, ["C", "W"])
     lam = np.require(lam, np.float64, ["C", "W"])
     s2, exact = float(sigma) ** 2, form == "exact"
+    # the initial loss in a compiled loop, not ``lam @ m0``: at D = 10^6 OpenBLAS runs that dot
+    # on its threads, which then spin for a while on the other core while the kernel runs
+    out2[:, 0] = 0.5 * (_k_dot(lam, np.require(m0, np.float64, ["C"])) + s2)
+    limit = _base.divergence_limit(out2[0, 0])
     if method.has_momentum:
         carry = method.inner_momentum == "carry"
         st = np.zeros((7 if carry else 3, n, D))
