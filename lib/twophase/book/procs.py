@@ -79,18 +79,46 @@ def stop(proc: subprocess.Popen, grace: float = 3.0) -> None:
 
 try:  # the executor's kernel manager; jupyter_client is only needed in the executor
     from jupyter_client.manager import KernelManager as _KernelManager
+    from jupyter_client.utils import run_sync as _run_sync
 except ImportError:  # pragma: no cover - jupyter_client ships with the toolchain
-    _KernelManager = object
+    _KernelManager, _run_sync = object, None
 
 
 class DyingKernelManager(_KernelManager):
-    """A Jupyter kernel manager whose kernel gets SIGKILL when the executor dies.
+    """A Jupyter kernel manager whose kernel gets SIGKILL when the executor dies, and which
+    talks to it over Unix sockets in a private directory.
 
     jupyter_client starts the kernel in a new session (so Ctrl-C in a terminal does not reach
     it); its own "parent poller" only notices a dead parent if the kernel is re-parented to
     pid 1, which is not the case under a sub-reaper. The death signal closes that gap.
+
+    Transport: over TCP, jupyter_client picks five free ports, closes them and hands their
+    numbers to the kernel, which binds them a second or so later. With several kernels
+    starting at once (parallel chapters, parallel tests), another process can take a port in
+    that gap and the kernel dies with ``Address already in use``. Unix sockets named inside a
+    directory made for this kernel alone cannot collide, so the race is gone rather than
+    retried. The directory is removed when the kernel's resources are cleaned up.
     """
+
+    def __init__(self, *args, **kw):
+        kw.setdefault("transport", "ipc")
+        super().__init__(*args, **kw)
+        self._ipc_dir = None
+        if self.transport == "ipc":
+            import tempfile
+            self._ipc_dir = tempfile.mkdtemp(prefix="twophase-kernel-")
+            self.ip = os.path.join(self._ipc_dir, "k")
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):
         kw["preexec_fn"] = child_preexec(new_group=False)
         return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart and self._ipc_dir is not None:
+            import shutil
+            shutil.rmtree(self._ipc_dir, ignore_errors=True)
+            self._ipc_dir = None
+
+    if _run_sync is not None:
+        cleanup_resources = _run_sync(_async_cleanup_resources)

@@ -1,0 +1,34 @@
+"""The notebook kernel is reached over Unix sockets in a directory of its own (CI failure of
+stop 17: a kernel died with ``Address already in use`` when another process took one of the
+TCP ports jupyter_client had picked for it, between picking and binding)."""
+import json
+import os
+
+from twophase.book.procs import DyingKernelManager
+
+
+def test_kernel_uses_private_unix_sockets_and_removes_them():
+    kms = [DyingKernelManager(kernel_name="python3") for _ in range(2)]
+    dirs = [km._ipc_dir for km in kms]
+    assert all(km.transport == "ipc" for km in kms), [km.transport for km in kms]
+    assert dirs[0] != dirs[1], f"two kernels share one socket directory: {dirs}"
+    for km, d in zip(kms, dirs):
+        assert os.path.isdir(d) and km.ip == os.path.join(d, "k"), (km.ip, d)
+    km = kms[1]
+    kms[0].cleanup_resources()          # never started: its directory still goes
+    assert not os.path.exists(dirs[0]), f"{dirs[0]} left behind"
+    km.start_kernel()
+    try:
+        info = json.loads(open(km.connection_file).read())
+        assert info["transport"] == "ipc" and info["ip"] == km.ip, info
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        sockets = sorted(os.listdir(dirs[1]))    # bound by the kernel once it is ready
+        assert len(sockets) == 5 and all(s.startswith("k-") for s in sockets), sockets
+        reply = kc.execute_interactive("x = 6 * 7", timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        kc.stop_channels()
+    finally:
+        km.shutdown_kernel(now=True)
+    assert not os.path.exists(dirs[1]), f"{dirs[1]} left behind after shutdown"
