@@ -4,7 +4,7 @@ TCP ports jupyter_client had picked for it, between picking and binding)."""
 import json
 import os
 
-from twophase.book.procs import DyingKernelManager
+from twophase.book.procs import DyingKernelManager, remove_kernel_dirs
 
 
 def test_kernel_uses_private_unix_sockets_and_removes_them():
@@ -32,3 +32,18 @@ def test_kernel_uses_private_unix_sockets_and_removes_them():
     finally:
         km.shutdown_kernel(now=True)
     assert not os.path.exists(dirs[1]), f"{dirs[1]} left behind after shutdown"
+
+
+def test_socket_directory_of_a_stopped_executor_is_removed_by_pid():
+    """A kernel stopped together with its executor cannot clean up; the runner then removes
+    the directories named after the executor's pid, and only those."""
+    km = DyingKernelManager(kernel_name="python3")
+    d = km._ipc_dir
+    assert os.path.basename(d).startswith(f"twophase-kernel-{os.getpid()}-"), d
+    other = d.replace(f"-{os.getpid()}-", f"-{os.getpid()}0-")
+    os.mkdir(other)
+    try:
+        assert remove_kernel_dirs(os.getpid()) == [d]
+        assert not os.path.exists(d) and os.path.isdir(other), (d, other)
+    finally:
+        os.rmdir(other)

@@ -16,6 +16,7 @@ import time
 import nbformat
 import pytest
 
+from twophase.book import procs
 from twophase.book.cli import main as cli
 from twophase.book.lock import BuildLock
 
@@ -161,6 +162,8 @@ def test_sigkill_of_the_runner_leaves_no_orphan_and_next_start_cleans(fake_book)
         time.sleep(2.0)
         kids = descendants(proc.pid)
         assert len(kids) >= 2, f"expected the executor and its kernel, got {kids}"
+        sockets = [d for pid, d in procs.kernel_dirs() if pid in kids]
+        assert len(sockets) == 1, f"the executor's kernel socket folder: {sockets}"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
         assert wait_for(lambda: not any(alive(k) for k in kids), 15), \
@@ -175,6 +178,7 @@ def test_sigkill_of_the_runner_leaves_no_orphan_and_next_start_cleans(fake_book)
     res = r.run("01_alpha")
     assert res.good
     assert not list(tmp.glob(f"*.input-{proc.pid}.*")) and not run_dir.exists()
+    assert not os.path.exists(sockets[0]), f"{sockets[0]} of the killed executor is still there"
     assert any("left by a runner that was killed" in ln for ln in r.lines)
     assert leftovers(fake_book) == []
 

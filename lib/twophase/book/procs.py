@@ -16,7 +16,8 @@ import signal
 import subprocess
 import sys
 
-__all__ = ["set_death_signal", "child_preexec", "popen", "stop", "DyingKernelManager"]
+__all__ = ["set_death_signal", "child_preexec", "popen", "stop", "DyingKernelManager",
+           "kernel_dirs", "remove_kernel_dirs"]
 
 _PR_SET_PDEATHSIG = 1
 
@@ -77,6 +78,34 @@ def stop(proc: subprocess.Popen, grace: float = 3.0) -> None:
     proc.wait()
 
 
+KERNEL_DIR_PREFIX = "twophase-kernel-"
+
+
+def kernel_dirs(pid: int | None = None) -> list:
+    """``(pid, path)`` of the kernel socket directories in the temporary folder, of executor
+    ``pid`` or of every executor."""
+    import glob
+    import tempfile
+    pattern = f"{KERNEL_DIR_PREFIX}{'*' if pid is None else int(pid)}-*"
+    out = []
+    for d in sorted(glob.glob(os.path.join(tempfile.gettempdir(), pattern))):
+        owner = os.path.basename(d)[len(KERNEL_DIR_PREFIX):].split("-", 1)[0]
+        if owner.isdigit():
+            out.append((int(owner), d))
+    return out
+
+
+def remove_kernel_dirs(pid: int) -> list:
+    """Remove the kernel socket directories made by executor process ``pid`` (after it ended:
+    a kernel stopped with its executor cannot clean up). Returns the paths removed."""
+    import shutil
+    gone = []
+    for _, d in kernel_dirs(pid):
+        shutil.rmtree(d, ignore_errors=True)
+        gone.append(d)
+    return gone
+
+
 try:  # the executor's kernel manager; jupyter_client is only needed in the executor
     from jupyter_client.manager import KernelManager as _KernelManager
     from jupyter_client.utils import run_sync as _run_sync
@@ -97,7 +126,8 @@ class DyingKernelManager(_KernelManager):
     starting at once (parallel chapters, parallel tests), another process can take a port in
     that gap and the kernel dies with ``Address already in use``. Unix sockets named inside a
     directory made for this kernel alone cannot collide, so the race is gone rather than
-    retried. The directory is removed when the kernel's resources are cleaned up.
+    retried. The directory is removed when the kernel's resources are cleaned up; if the
+    executor is stopped first, the runner removes it (:func:`remove_kernel_dirs`).
     """
 
     def __init__(self, *args, **kw):
@@ -106,7 +136,7 @@ class DyingKernelManager(_KernelManager):
         self._ipc_dir = None
         if self.transport == "ipc":
             import tempfile
-            self._ipc_dir = tempfile.mkdtemp(prefix="twophase-kernel-")
+            self._ipc_dir = tempfile.mkdtemp(prefix=f"{KERNEL_DIR_PREFIX}{os.getpid()}-")
             self.ip = os.path.join(self._ipc_dir, "k")
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):

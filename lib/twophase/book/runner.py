@@ -248,8 +248,9 @@ class Runner:
         Looks (not recursively into the site) in ``_build``, ``_build/.tmp``,
         ``_build/chapters``, ``_build/figures`` and ``_build/runs`` for names carrying the pid
         of their writer (``.run-PID``, ``.tmp-PID``, ``.old-PID``, ``.html-tmp-PID``,
-        ``.input-PID.*``) and for lock files of runners that died on this host. Returns the
-        removed paths.
+        ``.input-PID.*``) and for lock files of runners that died on this host; and in the
+        temporary folder for the kernel socket folders of executors no longer running (see
+        :class:`~twophase.book.procs.DyingKernelManager`). Returns the removed paths.
         """
         removed = []
         b = self.build_dir
@@ -273,6 +274,10 @@ class Runner:
                 else:
                     p.unlink(missing_ok=True)
                 removed.append(p)
+        # kernel socket folders (DyingKernelManager) of executors killed with their runner
+        for pid, d in procs.kernel_dirs():
+            if pid != os.getpid() and not pid_alive(pid):
+                removed += [Path(x) for x in procs.remove_kernel_dirs(pid)]
         return removed
 
     def _lock(self, path: Path, what: str) -> BuildLock:
@@ -401,6 +406,8 @@ class Runner:
             with self._live_lock:
                 self._live.discard(proc)
             spec_path.unlink(missing_ok=True)
+            if proc.poll() is not None:     # its kernel's sockets, if it was stopped first
+                procs.remove_kernel_dirs(proc.pid)
         try:
             if timed_out:
                 return (f"timed out: the chapter ran longer than its limit of {timeout:g} s"
