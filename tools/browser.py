@@ -212,8 +212,11 @@ class Page:
                            "mobile": False}, session=self.session)
         self.evaluate("async () => new Promise(r => requestAnimationFrame(() => "
                       "requestAnimationFrame(r)))")
+        # No captureBeyondViewport: the window already holds the whole page, and with it
+        # Chromium drew chapter 7's page shifted sideways (sidebar gone, text cut at the left)
+        # although its layout was right (every box where it belongs, nothing scrolled).
         data = self.browser.send("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True, "fromSurface": True,
+            "format": "png", "fromSurface": True,
             "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}},
             session=self.session, timeout=120)["data"]
         out = Path(out)
