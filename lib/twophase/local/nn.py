@@ -224,8 +224,8 @@ class MLP:
         order, with fewer temporaries: updates in place, each layer's gradient written straight
         into its block of the result, the log-softmax formed only at the labels (the loss is
         not returned). The elementwise passes between the matrix products are compiled loops
-        where available (:mod:`twophase.local._mlp_kernel`, the same operations); ``_numpy``
-        keeps them in numpy. Tests compare both with :meth:`loss_grad` bit for bit."""
+        where available (:mod:`twophase.local._mlp_kernel`, the same operations; the ``exp`` is
+        numpy's); ``_numpy`` keeps them in numpy. Tests compare both with :meth:`loss_grad` bit for bit."""
         kern = _mlp_kernel.kernels()
         if not kern or self.sizes[-1] > 128 or theta.dtype != np.float64 or not theta.flags.c_contiguous:
             return self._loss_grad_into_numpy(theta, A, y, wd)
@@ -244,7 +244,9 @@ class MLP:
             h = z
             hs.append(h)
         delta = hs[-1]                  # the logits are not needed after this
-        kern["softmax_delta"](delta, np.ascontiguousarray(y, dtype=np.int64), float(B))
+        kern["row_shift"](delta, self._work("zmax", (N, B)))
+        np.exp(delta, out=delta)        # numpy's exp, as in the numpy passes
+        kern["softmax_finish"](delta, np.ascontiguousarray(y, dtype=np.int64), float(B))
         G = np.empty((N, self.n_params))
         for li in range(L - 1, -1, -1):
             W, _ = layers[li]

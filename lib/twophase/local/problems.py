@@ -629,8 +629,14 @@ class _MLPStack(_RunStack):
             idx, offs = self._shard_index(R)
             vals = np.empty((R, M))
             n = self.a.shape[0]
-            kern["shard_nll_means"](self.net._full_logits(Xbar, self.a), self.y, idx, offs,
-                                    self.net._work("k_nll", (n,)), self.net._work("k_tmp", (n,)), vals)
+            z = self.net._full_logits(Xbar, self.a)
+            work = self.net._work
+            zmax, se, e = work("k_zmax", (R, n)), work("k_se", (R, n)), work("k_e", z.shape)
+            kern["row_shift_into"](z, zmax, e)
+            np.exp(e, out=e)                 # numpy's exp and log, as in MLP._nll
+            kern["row_sums"](e, se)
+            np.log(se, out=se)
+            kern["shard_nll_means"](z, zmax, se, self.y, idx, offs, work("k_nll", (n,)), work("k_tmp", (n,)), vals)
             return np.array([float(np.mean(vals[r]) + 0.5 * self.wd * Xbar[r] @ Xbar[r]) for r in range(R)])
         nll = self.net._nll(Xbar, self.a, self.y)                          # (R, n)
         vals = np.empty((R, M))
