@@ -122,15 +122,11 @@ def _decay_step(X, G, De, g, wd):
             xr = X[r, m]
             gq = G[r, m]
             dr = De[r, m] if per else De[r, 0]
-            if wd != 0.0:
+            if wd != 0.0:       # two loops over the row, each with one store: both vectorize
                 for j in range(d):
-                    x = xr[j]
-                    q = gq[j] + wd * x
-                    gq[j] = q
-                    xr[j] = x - (q / dr[j]) * gr
-            else:
-                for j in range(d):
-                    xr[j] = xr[j] - (gq[j] / dr[j]) * gr
+                    gq[j] = gq[j] + wd * xr[j]
+            for j in range(d):
+                xr[j] = xr[j] - (gq[j] / dr[j]) * gr
 
 
 def _pw_block(a, lo, n):

@@ -551,6 +551,17 @@ class _RunStack:
             return self.problems[0].stoch_grad(X[0], rngs[0])[None]
         return np.stack([p.stoch_grad(x, g) for p, x, g in zip(self.problems, X, rngs)])
 
+    def local_step(self, X, rngs, De, g, step):
+        """One local step of every run in place: ``G = stoch_grad(X, rngs)``, then
+        ``X -= g * (G / De)`` as ``np.divide(G, De, out=step); step *= g; X -= step``
+        (``De (R, 1, d)`` or ``(R, M, d)``, ``g (R, 1, 1)``, ``step`` scratch like ``X``).
+        Returns ``G``."""
+        G = self.stoch_grad(X, rngs)
+        np.divide(G, De, out=step)
+        step *= g
+        X -= step
+        return G
+
     def probe(self, X, rngs):
         """One Hutchinson probe per run: ``z * hvp(X, z)``, ``z`` Rademacher, drawn first."""
         out = np.empty_like(X)
@@ -595,7 +606,7 @@ class _MLPStack(_RunStack):
     def take(self, idx):
         return _MLPStack([self.problems[i] for i in idx])
 
-    def _grad(self, X, rows):
+    def _grad(self, X, rows, decay=True):
         R, M, d = X.shape
         b = rows.shape[-1]
         flat = X.reshape(R * M, d)
@@ -603,11 +614,25 @@ class _MLPStack(_RunStack):
         # through a temporary when given ``out`` (2.5x slower here)
         A = np.take(self.a, rows.reshape(-1), axis=0, out=self.net._work("batch", (R * M * b, self.a.shape[1])),
                     mode="clip")
-        g = self.net._loss_grad_into(flat, A.reshape(R * M, b, -1), self.y[rows].reshape(R * M, b), self.wd)
+        g = self.net._loss_grad_into(flat, A.reshape(R * M, b, -1), self.y[rows].reshape(R * M, b),
+                                     self.wd if decay else 0.0)
         return g.reshape(R, M, d)
 
     def stoch_grad(self, X, rngs):
         return self._grad(X, np.stack([p.sample(g) for p, g in zip(self.problems, rngs)]))
+
+    def local_step(self, X, rngs, De, g, step):
+        """:meth:`_RunStack.local_step`; with the compiled passes the data gradient is formed
+        without the weight decay, and one loop adds ``wd * X`` to it and takes the step
+        (:func:`~twophase.local._mlp_kernel._decay_step`: the same operations, in the same
+        order, as the decay in :meth:`MLP._loss_grad_into` and the numpy step)."""
+        kern = _mlp_kernel.kernels()
+        if not (kern and X.dtype == np.float64 and X.flags.c_contiguous and De.dtype == np.float64):
+            return super().local_step(X, rngs, De, g, step)
+        rows = np.stack([p.sample(r) for p, r in zip(self.problems, rngs)])
+        G = self._grad(X, rows, decay=False)
+        kern["decay_step"](X, G, De, np.ascontiguousarray(g, dtype=np.float64).reshape(-1), float(self.wd))
+        return G
 
     def probe(self, X, rngs):
         R, M, d = X.shape
