@@ -618,8 +618,36 @@ class _MLPStack(_RunStack):
                                      self.wd if decay else 0.0)
         return g.reshape(R, M, d)
 
+    def _shard_arrays(self):
+        """Every run's shards as arrays: ``sizes (R, M, 1)``, ``offsets (R, M, 1)`` and the
+        flat index of run r's ``_order`` entries, ``orders (R * n,)`` (kept: built once)."""
+        cached = self.__dict__.get("_sample_cache")
+        if cached is None:
+            sizes = np.stack([p._sizes for p in self.problems])[:, :, None]
+            offsets = np.stack([p._offsets for p in self.problems])[:, :, None]
+            orders = np.stack([p._order for p in self.problems])
+            offsets = offsets + (np.arange(len(self.problems)) * orders.shape[1])[:, None, None]
+            self._sample_cache = cached = (sizes, sizes - 1, offsets, orders.reshape(-1))
+        return cached
+
+    def sample_rows(self, rngs, batch=None, before=None):
+        """Row indices ``(R, M, batch)``: run r's are ``problems[r].sample(rngs[r], batch)``, the
+        same draws and the same operations, with the arithmetic for all runs at once (one draw
+        per run, then vectorised). ``before(r, rng)``, if given, is called with each run's
+        generator just before its draw (the probes draw their Rademacher vectors there)."""
+        b = self.problems[0].batch if batch is None else batch
+        U = np.empty((len(self.problems), self.M, b))
+        for r, g in enumerate(rngs):
+            if before is not None:
+                before(r, g)
+            g.random(out=U[r])
+        sizes, top, offsets, orders = self._shard_arrays()
+        local = np.minimum((U * sizes).astype(int), top)
+        local += offsets
+        return orders[local]
+
     def stoch_grad(self, X, rngs):
-        return self._grad(X, np.stack([p.sample(g) for p, g in zip(self.problems, rngs)]))
+        return self._grad(X, self.sample_rows(rngs))
 
     def local_step(self, X, rngs, De, g, step):
         """:meth:`_RunStack.local_step`; with the compiled passes the data gradient is formed
@@ -629,18 +657,18 @@ class _MLPStack(_RunStack):
         kern = _mlp_kernel.kernels()
         if not (kern and X.dtype == np.float64 and X.flags.c_contiguous and De.dtype == np.float64):
             return super().local_step(X, rngs, De, g, step)
-        rows = np.stack([p.sample(r) for p, r in zip(self.problems, rngs)])
-        G = self._grad(X, rows, decay=False)
+        G = self._grad(X, self.sample_rows(rngs), decay=False)
         kern["decay_step"](X, G, De, np.ascontiguousarray(g, dtype=np.float64).reshape(-1), float(self.wd))
         return G
 
     def probe(self, X, rngs):
         R, M, d = X.shape
-        Z, rows = np.empty_like(X), []
-        for r, (p, g) in enumerate(zip(self.problems, rngs)):
+        Z = np.empty_like(X)
+
+        def draw(r, g):            # each run's probe vector, then its rows, from its generator
             Z[r] = rademacher(g, (M, d))
-            rows.append(p.sample(g, p.hvp_batch))
-        rows = np.stack(rows)
+
+        rows = self.sample_rows(rngs, self.problems[0].hvp_batch, before=draw)
         hz = fd_hvp(lambda F: self._grad(F.reshape(R, M, d), rows).reshape(R * M, d),
                     X.reshape(R * M, d), Z.reshape(R * M, d), eps=self.problems[0].fd_eps)
         return Z * hz.reshape(R, M, d)
