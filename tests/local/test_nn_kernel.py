@@ -359,3 +359,23 @@ def test_small_grid_equals_the_old_grid_bit_for_bit():
         for f in ("loss", "acc", "tune_scores", "loss_long"):
             if f in old[k]:
                 np.testing.assert_array_equal(new[k][f], old[k][f], err_msg=f"{k} {f}")
+
+
+def test_pow2_inverse_only_where_multiplying_is_dividing():
+    """The softmax multiplies by 1 / B only for B a power of two (then x * (1 / B) == x / B for
+    every x, checked here on normal, subnormal, zero and infinite values); otherwise it divides."""
+    from twophase.local._mlp_kernel import pow2_inverse
+
+    assert [pow2_inverse(b) for b in (1.0, 2.0, 32.0, 128.0, 2.0 ** 1000)] == [1.0, 0.5, 1 / 32, 1 / 128,
+                                                                                2.0 ** -1000]
+    assert all(pow2_inverse(b) == 0.0 for b in (3.0, 7.0, 96.0, 0.5 ** 1030, 2.0 ** 1023 * 1.5, 0.0, -4.0,
+                                                np.inf, np.nan))
+    rng = np.random.default_rng(4)
+    with np.errstate(over="ignore", under="ignore"):
+        x = rng.standard_normal(20_000) * 10.0 ** rng.uniform(-320.0, 308.0, 20_000)
+    x = np.concatenate([x, [0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, np.inf, -np.inf,
+                            1.7976931348623157e308]])
+    assert np.sum((x != 0) & (np.abs(x) < 2.2250738585072014e-308)) > 100   # subnormals included
+    for b in (2.0, 32.0, 128.0, 2.0 ** 60):
+        np.testing.assert_array_equal(x * pow2_inverse(b), x / b)
+        assert np.array_equal(np.signbit(x * pow2_inverse(b)), np.signbit(x / b))

@@ -22,6 +22,7 @@ their per-shard means (numpy's pairwise sum) are compiled loops around numpy's `
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 
@@ -63,10 +64,12 @@ def _row_shift(z, zmax):
                 zi[j] = zi[j] - zm
 
 
-def _softmax_finish(e, y, fB):
+def _softmax_finish(e, y, fB, inv):
     """``e (N, B, C)`` holding ``exp(z - max)`` -> ``(e / sum(e) - e_y) / B`` in place, numpy's
     operations: the row sum (numpy's pairwise sum; rows of at most 128 classes are one block),
-    the division, ``-1`` at the label, the division by the batch."""
+    the division, ``-1`` at the label, the division by the batch. ``inv`` is ``1 / fB`` if
+    ``fB`` is a power of two (else 0): then ``x * inv`` is ``x / fB`` exactly (both are the
+    rounded ``x 2^-k``, signed zeros, subnormals and infinities included) and cheaper."""
     N, B, C = e.shape
     for w in range(N):
         for i in range(B):
@@ -76,8 +79,12 @@ def _softmax_finish(e, y, fB):
                 zi[j] = zi[j] / se
             c = y[w, i]
             zi[c] = zi[c] - 1.0
-            for j in range(C):
-                zi[j] = zi[j] / fB
+            if inv != 0.0:
+                for j in range(C):
+                    zi[j] = zi[j] * inv
+            else:
+                for j in range(C):
+                    zi[j] = zi[j] / fB
 
 
 def _colsum(d, G, off):
@@ -256,6 +263,14 @@ def _compile():
     for name in ("_pw_block", "_pairwise"):
         g[name] = jit(g[name])
     return {name: jit(g["_" + name]) for name in _NAMES}
+
+
+def pow2_inverse(f: float) -> float:
+    """``1 / f`` if ``f`` is a positive power of two whose inverse is a normal number (then
+    dividing by ``f`` and multiplying by ``1 / f`` round alike), else 0."""
+    m, _ = math.frexp(f)
+    inv = 1.0 / f if f > 0 and m == 0.5 else 0.0
+    return inv if inv >= 2.2250738585072014e-308 and inv * f == 1.0 else 0.0
 
 
 def kernels():

@@ -246,7 +246,7 @@ class MLP:
         delta = hs[-1]                  # the logits are not needed after this
         kern["row_shift"](delta, self._work("zmax", (N, B)))
         np.exp(delta, out=delta)        # numpy's exp, as in the numpy passes
-        kern["softmax_finish"](delta, np.ascontiguousarray(y, dtype=np.int64), float(B))
+        kern["softmax_finish"](delta, np.ascontiguousarray(y, dtype=np.int64), float(B), _mlp_kernel.pow2_inverse(B))
         G = np.empty((N, self.n_params))
         for li in range(L - 1, -1, -1):
             W, _ = layers[li]
