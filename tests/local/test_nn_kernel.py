@@ -379,3 +379,43 @@ def test_pow2_inverse_only_where_multiplying_is_dividing():
     for b in (2.0, 32.0, 128.0, 2.0 ** 60):
         np.testing.assert_array_equal(x * pow2_inverse(b), x / b)
         assert np.array_equal(np.signbit(x * pow2_inverse(b)), np.signbit(x / b))
+
+
+@pytest.mark.parametrize("shape,rows", [((3, 1536, 32), 1437), ((4, 40, 7), 40), ((2, 5, 256), 3), ((2, 9, 300), 9)])
+def test_bias_tanh_equals_bias_then_tanh(shape, rows, monkeypatch):
+    """The compiled bias-and-tanh pass gives z + b then tanh_ bit for bit on the first ``rows``
+    rows and leaves the rest as they were; it declines (returns False, z untouched) for rows
+    of more than 256 entries, non-contiguous arrays and TWOPHASE_ENGINE=numpy."""
+    monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
+    rng = np.random.default_rng(shape[2])
+    z0 = rng.standard_normal(shape) * 3.0
+    z0[0, 0, :3] = [np.nan, np.inf, -0.0]
+    theta = rng.standard_normal((shape[0], shape[2] + 17))
+    want = z0 + theta[:, None, 10:10 + shape[2]]
+    _tanh.tanh_(want)
+    z = z0.copy()
+    ok = _tanh.bias_tanh_(z, theta, 10, rows)
+    assert ok == (shape[2] <= 256)
+    if ok:
+        np.testing.assert_array_equal(z[:, :rows], want[:, :rows])
+        assert np.array_equal(np.signbit(z[:, :rows]), np.signbit(want[:, :rows]))
+        np.testing.assert_array_equal(z[:, rows:], z0[:, rows:])
+    else:
+        np.testing.assert_array_equal(z, z0)
+    assert not _tanh.bias_tanh_(np.asfortranarray(z0[:, :, :2]), theta, 0)
+    monkeypatch.setenv("TWOPHASE_ENGINE", "numpy")
+    assert not _tanh.bias_tanh_(z0.copy(), theta, 10)
+
+
+def test_full_logits_compiled_equal_numpy(monkeypatch):
+    """The full-data logits (bias and tanh in one pass on the data rows, compiled last-layer
+    bias) equal the numpy path (TWOPHASE_ENGINE=numpy) bit for bit, train and test sets."""
+    from twophase.local.digits import digits_problem
+
+    monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
+    prob, x0, (Xte, _) = digits_problem(4, "iid", 0)
+    X = np.stack([x0, 1.5 * x0, -x0]) + 0.01
+    got = [prob.net._full_logits(X, f).copy() for f in (prob.a, Xte)]
+    monkeypatch.setenv("TWOPHASE_ENGINE", "numpy")
+    for g, f in zip(got, (prob.a, Xte)):
+        np.testing.assert_array_equal(g, prob.net._full_logits(X, f))

@@ -25,7 +25,7 @@ import numpy as np
 
 from ._checks import boolean, positive_int, real_array, seed_int
 from . import _mlp_kernel
-from ._tanh import tanh_
+from ._tanh import bias_tanh_, tanh_
 
 __all__ = ["MLP"]
 
@@ -166,11 +166,22 @@ class MLP:
         h = self._padded(features)
         J = h.shape[1]
         layers = self.unpack(theta)
+        kern = _mlp_kernel.kernels() if theta.dtype == np.float64 and theta.flags.c_contiguous else False
+        k = 0
         for li, (W, b) in enumerate(layers):
             z = np.matmul(h, W[:, None], out=self._work(("full", li), (N, J, self._CHUNK, W.shape[2])))
-            z += b[:, None, None, :]
-            if li < len(layers) - 1:
-                tanh_(z)
+            k += W.shape[1] * W.shape[2]
+            z3 = z.reshape(N, J * self._CHUNK, W.shape[2])
+            # hidden layers: bias and tanh in one pass, on the n data rows only (a padding row's
+            # values never reach a data row: every product is row by row)
+            if not (li < len(layers) - 1 and kern and bias_tanh_(z3, theta, k, n)):
+                if kern:
+                    kern["bias"](z3, theta, k)
+                else:
+                    z += b[:, None, None, :]
+                if li < len(layers) - 1:
+                    tanh_(z)
+            k += W.shape[2]
             h = z
         return h.reshape(N, -1, h.shape[-1])[:, :n]
 
