@@ -138,37 +138,6 @@ def test_default_executor_is_processes_from_the_work_threshold():
     assert 8 * dg._config_work(args) >= dg._PROCESS_MIN_WORK
 
 
-def _require_compiled_passes(_mlp_kernel):
-    """Skip where the compiled passes are off because this CPU's numpy has its own exp/log
-    (AVX-512) whose bits differ from the C library's; fail if they are off for any other
-    reason (numba is installed here: the module imports it above)."""
-    import os
-
-    if os.environ.get("TWOPHASE_ENGINE", "auto").strip() == "numpy":
-        pytest.skip("TWOPHASE_ENGINE=numpy")
-    if not _mlp_kernel.kernels():
-        import numba
-
-        jit = numba.njit(error_model="numpy")
-        assert not _mlp_kernel._libm_agrees(jit(_mlp_kernel._exp_all), jit(_mlp_kernel._log_all)), \
-            "the compiled passes are off although the compiled exp and log agree with numpy's"
-        pytest.skip("the compiled exp/log differ from numpy's on this CPU: the numpy passes run")
-
-
-def test_compiled_passes_are_on_exactly_where_exp_and_log_agree(monkeypatch):
-    """kernels() is on iff the compiled exp and log give numpy's bits (checked here anew, with
-    a fresh compilation), and off with TWOPHASE_ENGINE=numpy."""
-    import numba
-
-    from twophase.local import _mlp_kernel
-
-    jit = numba.njit(error_model="numpy")
-    agree = _mlp_kernel._libm_agrees(jit(_mlp_kernel._exp_all), jit(_mlp_kernel._log_all))
-    assert bool(_mlp_kernel.kernels()) == agree, (bool(_mlp_kernel.kernels()), agree)
-    monkeypatch.setenv("TWOPHASE_ENGINE", "numpy")
-    assert not _mlp_kernel.kernels()
-
-
 @pytest.mark.parametrize("sizes,B", [((64, 32, 10), 32), ((64, 32, 10), 128), ((5, 4, 3), 7), ((6, 9, 8, 17), 5),
                                      ((3, 2), 4)])
 def test_compiled_gradient_passes_equal_numpy_bit_for_bit(sizes, B, monkeypatch):
@@ -178,7 +147,8 @@ def test_compiled_gradient_passes_equal_numpy_bit_for_bit(sizes, B, monkeypatch)
     weight decay; TWOPHASE_ENGINE=numpy selects the numpy passes."""
     from twophase.local import _mlp_kernel
 
-    _require_compiled_passes(_mlp_kernel)
+    monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
+    assert _mlp_kernel.kernels(), "the compiled passes must be available where numba is"
     net = MLP(sizes)
     rng = np.random.default_rng(len(sizes) * 100 + B)
     N = 6
@@ -199,8 +169,9 @@ def test_compiled_gradient_passes_equal_numpy_bit_for_bit(sizes, B, monkeypatch)
     np.testing.assert_array_equal(net._loss_grad_into(theta, A, y, 0.0), want)   # wd = 0 from the loop
 
 
-def test_compiled_softmax_propagates_nan_like_numpy():
+def test_compiled_softmax_propagates_nan_like_numpy(monkeypatch):
     """A NaN logit makes the whole row NaN in both paths (numpy's max propagates it)."""
+    monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
     net = MLP((4, 3))
     theta = np.ones((2, net.n_params))
     theta[1, 5] = np.nan
@@ -212,13 +183,15 @@ def test_compiled_softmax_propagates_nan_like_numpy():
     assert np.all(np.isnan(got[1])) and np.all(np.isfinite(got[0]))
 
 
-def test_compiled_pairwise_sum_is_numpys():
+def test_compiled_pairwise_sum_is_numpys(monkeypatch):
     """The compiled pairwise sum gives numpy's sum bit for bit for every length up to 1100
     (blocks, halves, remainders) and a few long ones up to numpy's buffer of 8192 (above it
     numpy sums buffer by buffer; the loss uses the loop for shards of at most 8192 rows)."""
     from twophase.local import _mlp_kernel
 
-    _require_compiled_passes(_mlp_kernel)
+    monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
+    kern = _mlp_kernel.kernels()
+    assert kern
     rng = np.random.default_rng(3)
     a = rng.standard_normal(9000) * np.exp(rng.standard_normal(9000) * 5)
     frames, vals = np.zeros((64, 3), dtype=np.int64), np.zeros(64)
@@ -232,6 +205,7 @@ def test_compiled_train_loss_equals_the_numpy_loss(monkeypatch):
     from twophase.local.digits import digits_problem
     from twophase.local.problems import _MLPStack
 
+    monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
     ps = [digits_problem(5, "dirichlet", s, hidden=8) for s in (0, 1, 2)]
     X = np.stack([p[1] for p in ps]) + 0.3 * np.random.default_rng(0).standard_normal((3, ps[0][0].d))
     st = _MLPStack([p[0] for p in ps])
@@ -240,3 +214,208 @@ def test_compiled_train_loss_equals_the_numpy_loss(monkeypatch):
     np.testing.assert_array_equal(got, want)
     monkeypatch.setenv("TWOPHASE_ENGINE", "numpy")
     np.testing.assert_array_equal(_MLPStack([p[0] for p in ps]).loss(X), got)
+
+
+def test_compiled_exp_and_log_are_numpys(monkeypatch):
+    """The compiled passes are on wherever numba is (numpy's own exp and log are called between
+    them, so no check of the C library's is needed), and the softmax delta of logits spread
+    over exp's whole range, underflow included, equals the numpy passes bit for bit."""
+    from twophase.local import _mlp_kernel
+
+    monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
+    kern = _mlp_kernel.kernels()
+    assert kern and "softmax_delta" not in kern and {"row_shift", "softmax_finish"} <= set(kern)
+    net = MLP((3, 12))
+    rng = np.random.default_rng(11)
+    theta = rng.standard_normal((5, net.n_params)) * np.array([1e-3, 1.0, 30.0, 300.0, 3000.0])[:, None]
+    A = rng.standard_normal((5, 64, 3))
+    y = rng.integers(0, 12, (5, 64))
+    np.testing.assert_array_equal(net._loss_grad_into(theta, A, y, 0.0), net._loss_grad_into_numpy(theta, A, y, 0.0))
+
+
+@pytest.mark.parametrize("per_worker", [False, True])
+def test_decay_step_equals_the_numpy_step(per_worker, monkeypatch):
+    """One compiled pass (G += wd * X, then X -= (G / De) * g) equals the numpy operations
+    (decay, np.divide, *= g, -=) bit for bit, signed zeros, infinities and NaNs included,
+    for one diagonal per run and one per worker, with and without weight decay."""
+    from twophase.local import _mlp_kernel
+
+    monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
+    kern = _mlp_kernel.kernels()
+    rng = np.random.default_rng(5)
+    R, M, d = 3, 4, 37
+    X = rng.standard_normal((R, M, d))
+    G = rng.standard_normal((R, M, d)) * 1e3
+    X[0, 0, :4], G[0, 0, :4] = [0.0, -0.0, np.inf, np.nan], [-0.0, 0.0, 1.0, 2.0]
+    De = np.abs(rng.standard_normal((R, M if per_worker else 1, d))) + 1e-3
+    De[1, 0, 3] = np.inf
+    g = np.array([0.1, 3.0, 1e-5])
+    for wd in (1e-4, 0.0):
+        Xn, Gn = X.copy(), G.copy()
+        Xc, Gc = X.copy(), G.copy()
+        with np.errstate(all="ignore"):
+            if wd:
+                Gn += np.multiply(wd, Xn)
+            step = np.empty_like(Xn)
+            np.divide(Gn, De, out=step)
+            step *= g[:, None, None]
+            Xn -= step
+            kern["decay_step"](Xc, Gc, De, g, wd)
+        np.testing.assert_array_equal(Xc, Xn)
+        np.testing.assert_array_equal(Gc, Gn)
+        assert np.array_equal(np.signbit(Xc), np.signbit(Xn)) and np.array_equal(np.signbit(Gc), np.signbit(Gn))
+
+
+def _stack_of(seeds, M=4):
+    from twophase.local.digits import digits_problem
+    from twophase.local.problems import _MLPStack
+
+    ps = [digits_problem(M, "dirichlet", s, hidden=6) for s in seeds]
+    return _MLPStack([p[0] for p in ps]), np.stack([np.tile(p[1], (M, 1)) for p in ps])
+
+
+def test_stacked_local_step_equals_the_numpy_step(monkeypatch):
+    """_MLPStack.local_step (gradient without decay, then the compiled decay and step) gives the
+    iterates and gradients of the generic numpy step (stoch_grad, then divide, *= g, -=) bit
+    for bit, draws the same random numbers, and TWOPHASE_ENGINE=numpy takes the numpy step."""
+    from twophase.local.method import streams
+    from twophase.local.problems import _RunStack
+
+    monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
+    st, X0 = _stack_of([0, 1, 2])
+    rng = np.random.default_rng(2)
+    for De in (np.abs(rng.standard_normal((3, 1, st.problems[0].d))) + 0.1,
+               np.abs(rng.standard_normal((3, 4, st.problems[0].d))) + 0.1):
+        g = np.array([0.3, 0.03, 3.0])[:, None, None]
+        out = []
+        for how in ("compiled", "generic", "numpy"):
+            if how == "numpy":
+                monkeypatch.setenv("TWOPHASE_ENGINE", "numpy")
+            X, gens = X0.copy(), [streams(s)[0] for s in (7, 8, 9)]
+            step = np.empty_like(X)
+            Gs = []
+            for _ in range(3):
+                f = _RunStack.local_step if how == "generic" else type(st).local_step
+                Gs.append(f(st, X, gens, De, g, step).copy())
+            out.append((X, np.stack(Gs), [r.random() for r in gens]))
+            monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
+        for X, G, nxt in out[1:]:
+            np.testing.assert_array_equal(out[0][0], X)
+            np.testing.assert_array_equal(out[0][1], G)
+            assert out[0][2] == nxt
+
+
+def test_stacked_sampling_equals_each_problems_sample():
+    """_MLPStack.sample_rows draws every run's rows as problems[r].sample does (the same numbers
+    from the same generator, then the same arithmetic, all runs at once), and the hook before
+    each draw sees the generators in run order; the generators end in the same state."""
+    from twophase.local.method import streams
+    from twophase.local.problems import rademacher
+
+    st, _ = _stack_of([0, 1, 2, 3], M=5)
+    for batch in (None, 128):
+        a, b = [streams(s)[1] for s in (1, 2, 3, 4)], [streams(s)[1] for s in (1, 2, 3, 4)]
+        Za, Zb, seen = np.empty((4, 5, 3)), np.empty((4, 5, 3)), []
+
+        def before(r, g):
+            seen.append(r)
+            Za[r] = rademacher(g, (5, 3))
+
+        got = st.sample_rows(a, batch, before=before)
+        want = []
+        for r, (p, g) in enumerate(zip(st.problems, b)):
+            Zb[r] = rademacher(g, (5, 3))
+            want.append(p.sample(g, batch))
+        np.testing.assert_array_equal(got, np.stack(want))
+        np.testing.assert_array_equal(Za, Zb)
+        assert seen == [0, 1, 2, 3] and got.dtype == np.stack(want).dtype
+        assert [g.random() for g in a] == [g.random() for g in b]
+    sub = st.take([2, 0])
+    a, b = [streams(s)[0] for s in (5, 6)], [streams(s)[0] for s in (5, 6)]
+    np.testing.assert_array_equal(sub.sample_rows(a), np.stack([st.problems[2].sample(b[0]),
+                                                                 st.problems[0].sample(b[1])]))
+
+
+def test_small_grid_equals_the_old_grid_bit_for_bit():
+    """digits_grid (compiled passes, fused step, batched sampling) and the old grid
+    (_reference.digits_grid_reference) give the same tuned steps and final iterates, bit for
+    bit, for all four methods; the curves too (the benchmark's agreement check; the losses are
+    formed in other matrix products by the two, identical on this machine, see
+    test_local_batch for the 1e-13 bound kept there)."""
+    from twophase.local._reference import digits_grid_reference
+
+    kw = dict(Ms=[3], Hs=[1, 3], splits=["dirichlet"], methods=["identity", "rmsprop", "adam", "oasis"],
+              grids={"identity": [0.3, 3.0], "rmsprop": [0.003, 0.03], "adam": [0.003, 0.03],
+                     "oasis": [0.003, 0.03]},
+              rounds=3, seeds=[0, 1], tune_seed=100, alpha=1e-3, beta=0.9, hidden=6)
+    new = digits_grid(**kw, executor="serial")
+    old = digits_grid_reference(**kw)
+    assert list(new) == list(old)
+    for k in new:
+        assert new[k]["gamma"] == old[k]["gamma"], k
+        if new[k]["x_final"] is not None:
+            for a, b in zip(new[k]["x_final"], old[k]["x_final"]):
+                np.testing.assert_array_equal(a, b, err_msg=f"{k} x_final")
+        for f in ("loss", "acc", "tune_scores", "loss_long"):
+            if f in old[k]:
+                np.testing.assert_array_equal(new[k][f], old[k][f], err_msg=f"{k} {f}")
+
+
+def test_pow2_inverse_only_where_multiplying_is_dividing():
+    """The softmax multiplies by 1 / B only for B a power of two (then x * (1 / B) == x / B for
+    every x, checked here on normal, subnormal, zero and infinite values); otherwise it divides."""
+    from twophase.local._mlp_kernel import pow2_inverse
+
+    assert [pow2_inverse(b) for b in (1.0, 2.0, 32.0, 128.0, 2.0 ** 1000)] == [1.0, 0.5, 1 / 32, 1 / 128,
+                                                                                2.0 ** -1000]
+    assert all(pow2_inverse(b) == 0.0 for b in (3.0, 7.0, 96.0, 0.5 ** 1030, 2.0 ** 1023 * 1.5, 0.0, -4.0,
+                                                np.inf, np.nan))
+    rng = np.random.default_rng(4)
+    with np.errstate(over="ignore", under="ignore"):
+        x = rng.standard_normal(20_000) * 10.0 ** rng.uniform(-320.0, 308.0, 20_000)
+    x = np.concatenate([x, [0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, np.inf, -np.inf,
+                            1.7976931348623157e308]])
+    assert np.sum((x != 0) & (np.abs(x) < 2.2250738585072014e-308)) > 100   # subnormals included
+    for b in (2.0, 32.0, 128.0, 2.0 ** 60):
+        np.testing.assert_array_equal(x * pow2_inverse(b), x / b)
+        assert np.array_equal(np.signbit(x * pow2_inverse(b)), np.signbit(x / b))
+
+
+@pytest.mark.parametrize("shape,rows", [((3, 1536, 32), 1437), ((4, 40, 7), 40), ((2, 5, 256), 3), ((2, 9, 300), 9)])
+def test_bias_tanh_equals_bias_then_tanh(shape, rows, monkeypatch):
+    """The compiled bias-and-tanh pass gives z + b then tanh_ bit for bit on the first ``rows``
+    rows and leaves the rest as they were; it declines (returns False, z untouched) for rows
+    of more than 256 entries, non-contiguous arrays and TWOPHASE_ENGINE=numpy."""
+    monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
+    rng = np.random.default_rng(shape[2])
+    z0 = rng.standard_normal(shape) * 3.0
+    z0[0, 0, :3] = [np.nan, np.inf, -0.0]
+    theta = rng.standard_normal((shape[0], shape[2] + 17))
+    want = z0 + theta[:, None, 10:10 + shape[2]]
+    _tanh.tanh_(want)
+    z = z0.copy()
+    ok = _tanh.bias_tanh_(z, theta, 10, rows)
+    assert ok == (shape[2] <= 256)
+    if ok:
+        np.testing.assert_array_equal(z[:, :rows], want[:, :rows])
+        assert np.array_equal(np.signbit(z[:, :rows]), np.signbit(want[:, :rows]))
+        np.testing.assert_array_equal(z[:, rows:], z0[:, rows:])
+    else:
+        np.testing.assert_array_equal(z, z0)
+    assert not _tanh.bias_tanh_(np.asfortranarray(z0[:, :, :2]), theta, 0)
+    monkeypatch.setenv("TWOPHASE_ENGINE", "numpy")
+    assert not _tanh.bias_tanh_(z0.copy(), theta, 10)
+
+
+def test_full_logits_compiled_equal_numpy(monkeypatch):
+    """The full-data logits (bias and tanh in one pass on the data rows, compiled last-layer
+    bias) equal the numpy path (TWOPHASE_ENGINE=numpy) bit for bit, train and test sets."""
+    from twophase.local.digits import digits_problem
+
+    monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
+    prob, x0, (Xte, _) = digits_problem(4, "iid", 0)
+    X = np.stack([x0, 1.5 * x0, -x0]) + 0.01
+    got = [prob.net._full_logits(X, f).copy() for f in (prob.a, Xte)]
+    monkeypatch.setenv("TWOPHASE_ENGINE", "numpy")
+    for g, f in zip(got, (prob.a, Xte)):
+        np.testing.assert_array_equal(g, prob.net._full_logits(X, f))

@@ -11,15 +11,18 @@ and together they took about half of the gradient's time (chapter 7: 40 workers,
 Same numbers, bit for bit: every step is the same IEEE operation, in the same order, as in
 numpy: no fused multiply-add, no reassociation (compiled without fast-math); sums in numpy's
 order (a contiguous row of at most 128 entries by numpy's pairwise sum with 8 partial sums;
-a column sum over the batch from the first row in turn); the tanh of :mod:`twophase.local._tanh`;
-``exp`` and ``log`` from the C library, as numpy calls them on CPUs without AVX-512 - a
-first-use check (:func:`kernels`) compares them with numpy's and keeps the numpy code if they
-differ. The train loss's per-sample cross-entropies and their per-shard means (numpy's
-pairwise sum) are one more loop.
+a column sum over the batch from the first row in turn); the tanh of :mod:`twophase.local._tanh`.
+``exp`` and ``log`` are numpy's own, called on the whole array between two compiled passes:
+numpy has its own vectorised ``exp`` and ``log`` on CPUs with AVX-512 (this machine), which
+differ from the C library's (what a compiled loop calls) in the last bit, so a compiled ``exp``
+would not give numpy's numbers everywhere. The train loss's per-sample cross-entropies and
+their per-shard means (numpy's pairwise sum) are compiled loops around numpy's ``exp`` and
+``log`` too, and a local step's weight decay and scaled update one more (:func:`_decay_step`).
 ``TWOPHASE_ENGINE=numpy`` (or no numba) keeps the numpy code. Tests compare the two.
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 
@@ -42,30 +45,46 @@ def _bias(z, theta, off):
                 zi[j] = zi[j] + theta[w, off + j]
 
 
-def _softmax_delta(z, y, fB):
-    """``z (N, B, C)`` -> ``(softmax(z) - e_y) / B`` in place, numpy's operations:
-    ``e = exp(z - max)``, ``e / sum(e)``, ``-1`` at the label, ``/ B``. Rows of at most 128
-    classes (numpy's pairwise sum is one block there)."""
+def _row_shift(z, zmax):
+    """``zmax[w, i] = max(z[w, i])`` and ``z[w, i] -= zmax[w, i]`` in place for ``z (N, B, C)``
+    (a NaN propagates to the max, as in numpy's)."""
     N, B, C = z.shape
     for w in range(N):
         for i in range(B):
             zi = z[w, i]
-            zmax = zi[0]
+            zm = zi[0]
             for j in range(1, C):
                 v = zi[j]
-                if v > zmax or v != v:     # a NaN propagates, as in numpy's max
-                    zmax = v
-                if zmax != zmax:
+                if v > zm or v != v:
+                    zm = v
+                if zm != zm:
                     break
+            zmax[w, i] = zm
             for j in range(C):
-                zi[j] = np.exp(zi[j] - zmax)
-            se = _pw_block(zi, 0, C)   # numpy's sum of one row (C <= 128: one block)
+                zi[j] = zi[j] - zm
+
+
+def _softmax_finish(e, y, fB, inv):
+    """``e (N, B, C)`` holding ``exp(z - max)`` -> ``(e / sum(e) - e_y) / B`` in place, numpy's
+    operations: the row sum (numpy's pairwise sum; rows of at most 128 classes are one block),
+    the division, ``-1`` at the label, the division by the batch. ``inv`` is ``1 / fB`` if
+    ``fB`` is a power of two (else 0): then ``x * inv`` is ``x / fB`` exactly (both are the
+    rounded ``x 2^-k``, signed zeros, subnormals and infinities included) and cheaper."""
+    N, B, C = e.shape
+    for w in range(N):
+        for i in range(B):
+            zi = e[w, i]
+            se = _pw_block(zi, 0, C)
             for j in range(C):
                 zi[j] = zi[j] / se
             c = y[w, i]
             zi[c] = zi[c] - 1.0
-            for j in range(C):
-                zi[j] = zi[j] / fB
+            if inv != 0.0:
+                for j in range(C):
+                    zi[j] = zi[j] * inv
+            else:
+                for j in range(C):
+                    zi[j] = zi[j] / fB
 
 
 def _colsum(d, G, off):
@@ -96,6 +115,25 @@ def _decay(G, theta, wd):
     t = theta.reshape(-1)
     for q in range(g.size):
         g[q] = g[q] + wd * t[q]
+
+
+def _decay_step(X, G, De, g, wd):
+    """One local step in place, per element: ``G += wd * X`` (if ``wd``), then
+    ``X -= (G / De) * g``, the operations of ``np.divide(G, De, out=step); step *= g; X -= step``.
+    ``X, G (R, M, d)``, ``De (R, 1, d)`` (one diagonal per run) or ``(R, M, d)``, ``g (R,)``."""
+    R, M, d = X.shape
+    per = De.shape[1] > 1
+    for r in range(R):
+        gr = g[r]
+        for m in range(M):
+            xr = X[r, m]
+            gq = G[r, m]
+            dr = De[r, m] if per else De[r, 0]
+            if wd != 0.0:       # two loops over the row, each with one store: both vectorize
+                for j in range(d):
+                    gq[j] = gq[j] + wd * xr[j]
+            for j in range(d):
+                xr[j] = xr[j] - (gq[j] / dr[j]) * gr
 
 
 def _pw_block(a, lo, n):
@@ -160,11 +198,39 @@ def _pairwise(a, lo, n, frames, vals):
     return vals[0]
 
 
-def _shard_nll_means(z, y, idx, offs, nll, tmp, out):
+def _row_shift_into(z, zmax, e):
+    """``zmax[r, i] = max(z[r, i])`` and ``e[r, i] = z[r, i] - zmax[r, i]`` for ``z (R, n, C)``."""
+    R, n, C = z.shape
+    for r in range(R):
+        for i in range(n):
+            zi = z[r, i]
+            ei = e[r, i]
+            zm = zi[0]
+            for j in range(1, C):
+                v = zi[j]
+                if v > zm or v != v:
+                    zm = v
+                if zm != zm:
+                    break
+            zmax[r, i] = zm
+            for j in range(C):
+                ei[j] = zi[j] - zm
+
+
+def _row_sums(e, se):
+    """``se[r, i] = e[r, i].sum()`` (numpy's pairwise sum, rows of at most 128)."""
+    R, n, C = e.shape
+    for r in range(R):
+        for i in range(n):
+            se[r, i] = _pw_block(e[r, i], 0, C)
+
+
+def _shard_nll_means(z, zmax, lse, y, idx, offs, nll, tmp, out):
     """``out[r, m]`` = mean over shard m of run r of the per-sample cross-entropy of the logits
     ``z (R, n, C)`` at the labels ``y (n,)``: ``-((z_y - max) - log(sum exp(z - max)))`` per
-    sample as :meth:`MLP._nll` forms it, then ``nll[r, shard].mean()`` (numpy's pairwise sum
-    of the shard's values in shard order, divided by the shard's size). Shard m of run r is
+    sample as :meth:`MLP._nll` forms it (``zmax (R, n)`` the row maxima, ``lse (R, n)`` numpy's
+    ``log`` of the row sums), then ``nll[r, shard].mean()`` (numpy's pairwise sum of the
+    shard's values in shard order, divided by the shard's size). Shard m of run r is
     ``idx[r, offs[r, m]:offs[r, m + 1]]``; ``nll (n,)`` and ``tmp (n,)`` are scratch."""
     R, n, C = z.shape
     M = out.shape[1]
@@ -172,42 +238,8 @@ def _shard_nll_means(z, y, idx, offs, nll, tmp, out):
     vals = np.zeros(64)
     for r in range(R):
         for i in range(n):
-            zi = z[r, i]
-            zmax = zi[0]
-            for j in range(1, C):
-                v = zi[j]
-                if v > zmax or v != v:
-                    zmax = v
-                if zmax != zmax:
-                    break
-            if C < 8:
-                se = 0.0
-                for j in range(C):
-                    se = se + np.exp(zi[j] - zmax)
-            else:
-                s0 = np.exp(zi[0] - zmax)
-                s1 = np.exp(zi[1] - zmax)
-                s2 = np.exp(zi[2] - zmax)
-                s3 = np.exp(zi[3] - zmax)
-                s4 = np.exp(zi[4] - zmax)
-                s5 = np.exp(zi[5] - zmax)
-                s6 = np.exp(zi[6] - zmax)
-                s7 = np.exp(zi[7] - zmax)
-                top = C - C % 8
-                for t in range(8, top, 8):
-                    s0 = s0 + np.exp(zi[t] - zmax)
-                    s1 = s1 + np.exp(zi[t + 1] - zmax)
-                    s2 = s2 + np.exp(zi[t + 2] - zmax)
-                    s3 = s3 + np.exp(zi[t + 3] - zmax)
-                    s4 = s4 + np.exp(zi[t + 4] - zmax)
-                    s5 = s5 + np.exp(zi[t + 5] - zmax)
-                    s6 = s6 + np.exp(zi[t + 6] - zmax)
-                    s7 = s7 + np.exp(zi[t + 7] - zmax)
-                se = ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
-                for t in range(top, C):
-                    se = se + np.exp(zi[t] - zmax)
-            d = zi[y[i]] - zmax
-            d = d - np.log(se)
+            d = z[r, i, y[i]] - zmax[r, i]
+            d = d - lse[r, i]
             nll[i] = -d
         for m in range(M):
             a, b = offs[r, m], offs[r, m + 1]
@@ -216,20 +248,11 @@ def _shard_nll_means(z, y, idx, offs, nll, tmp, out):
             out[r, m] = _pairwise(tmp, 0, b - a, frames, vals) / (b - a)
 
 
-def _exp_all(x, out):
-    for q in range(x.size):
-        out[q] = np.exp(x[q])
-
-
-def _log_all(x, out):
-    for q in range(x.size):
-        out[q] = np.log(x[q])
-
-
 # ---------------------------------------------------------------------------- compiling
 _LOCK = threading.Lock()
 _KERNELS = None        # None: not tried; a dict of compiled functions, or False
-_NAMES = ("bias", "softmax_delta", "colsum", "dtanh", "decay", "shard_nll_means")
+_NAMES = ("bias", "row_shift", "softmax_finish", "colsum", "dtanh", "decay", "decay_step",
+          "row_shift_into", "row_sums", "shard_nll_means")
 
 
 def _compile():
@@ -239,28 +262,19 @@ def _compile():
     g = globals()
     for name in ("_pw_block", "_pairwise"):
         g[name] = jit(g[name])
-    k = {name: jit(g["_" + name]) for name in _NAMES}
-    return k if _libm_agrees(jit(_exp_all), jit(_log_all)) else False
+    return {name: jit(g["_" + name]) for name in _NAMES}
 
 
-def _libm_agrees(exp_all, log_all) -> bool:
-    """Whether the compiled ``exp`` and ``log`` give numpy's bits on the arguments a softmax and
-    a cross-entropy see (``z - max <= 0`` down to underflow; sums of exponentials in [1, C])
-    and at the special values."""
-    rng = np.random.default_rng(2024)
-    x = np.concatenate([-np.abs(rng.standard_normal(20_000)) * s for s in (0.01, 1.0, 10.0, 100.0)]
-                       + [np.array([0.0, -0.0, -np.inf, -745.2, -708.4, -1e-300, 1.0, 2.5])])
-    u = np.concatenate([1.0 + rng.random(40_000) * 200.0, np.array([1.0, 0.0, np.inf, 1e-300, 5e-324, 2.0])])
-    out, lo = np.empty_like(x), np.empty_like(u)
-    exp_all(x, out)
-    log_all(u, lo)
-    with np.errstate(divide="ignore"):
-        return bool(np.array_equal(out, np.exp(x)) and np.array_equal(lo, np.log(u)))
+def pow2_inverse(f: float) -> float:
+    """``1 / f`` if ``f`` is a positive power of two whose inverse is a normal number (then
+    dividing by ``f`` and multiplying by ``1 / f`` round alike), else 0."""
+    m, _ = math.frexp(f)
+    inv = 1.0 / f if f > 0 and m == 0.5 else 0.0
+    return inv if inv >= 2.2250738585072014e-308 and inv * f == 1.0 else 0.0
 
 
 def kernels():
-    """The compiled loops (a dict), or False: numba missing, ``TWOPHASE_ENGINE=numpy``, or its
-    ``exp`` not numpy's on this machine."""
+    """The compiled loops (a dict), or False: numba missing or ``TWOPHASE_ENGINE=numpy``."""
     global _KERNELS
     if (os.environ.get("TWOPHASE_ENGINE", "auto").strip() or "auto") == "numpy":
         return False

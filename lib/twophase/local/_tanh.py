@@ -114,8 +114,40 @@ def _tanh_flat(z, kb, xb, ib):
             zz[i] = math.copysign(em / (em + 2.0), xb[i])
 
 
+def _bias_tanh_rows(z, theta, off, rows, kb, xb, ib, bb):
+    """``z[w, :rows] <- tanh(z[w, :rows] + theta[w, off:off + n])`` for ``z (N, T, n)``, the
+    bias added as the first step of :func:`_tanh_flat`'s loop (``z + b`` rounded, then the
+    same operations); rows past ``rows`` are left as they are. Blocks of whole rows (at most
+    256 entries, ``n <= 256``), so that one tiled copy of the bias (``bb``) lines up with
+    every block."""
+    N, T, n = z.shape
+    blk = (256 // n) * n
+    fb = ib.view(np.float64)
+    total = rows * n
+    for w in range(N):
+        for i in range(blk):
+            bb[i] = theta[w, off + i % n]
+        zw = z[w].reshape(-1)
+        for j0 in range(0, total, blk):
+            m = min(blk, total - j0)
+            zz = zw[j0:j0 + m]
+            for i in range(m):
+                xb[i] = zz[i] + bb[i]
+            for i in range(m):
+                p, k = _reduce_one(xb[i])
+                kb[i] = k
+                zz[i] = p
+            for i in range(m):
+                ib[i] = (np.int64(kb[i]) + 1023) << 52
+            for i in range(m):
+                s = fb[i]
+                em = s * zz[i] + (s - 1.0)
+                zz[i] = math.copysign(em / (em + 2.0), xb[i])
+
+
 _LOCK = threading.Lock()
 _COMPILED = None   # None: not tried; then the compiled function, or False (numba missing)
+_BIAS = None       # the compiled _bias_tanh_rows, once _compiled() has run
 
 
 def _compiled():
@@ -132,6 +164,7 @@ def _compiled():
                     jit = numba.njit(error_model="numpy", nogil=True, cache=True)
                     g = globals()
                     g["_reduce_one"] = jit(g["_reduce_one"])
+                    g["_BIAS"] = jit(_bias_tanh_rows)
                     _COMPILED = jit(_tanh_flat)
     return _COMPILED
 
@@ -151,3 +184,23 @@ def tanh_(z: np.ndarray) -> np.ndarray:
     else:
         tanh_numpy(z)
     return z
+
+
+def bias_tanh_(z: np.ndarray, theta: np.ndarray, off: int, rows: int | None = None) -> bool:
+    """``z[w, :rows] <- tanh(z[w, :rows] + theta[w, off:off + n])`` in place by the compiled
+    loop, for ``z (N, T, n)`` and ``theta (N, P)`` (C-contiguous float64, ``n <= 256``):
+    the numbers of ``z += b; tanh_(z)`` on those rows. Returns False, doing nothing, where the
+    compiled loop does not apply (numba missing, ``TWOPHASE_ENGINE=numpy``, other arrays):
+    the caller then adds and calls :func:`tanh_`."""
+    kern = _compiled() if _backend() == "compiled" else False
+    if not (kern and z.ndim == 3 and theta.ndim == 2 and z.shape[0] == theta.shape[0]
+            and 1 <= z.shape[2] <= _BLOCK and off + z.shape[2] <= theta.shape[1]
+            and z.dtype == np.float64 and theta.dtype == np.float64
+            and z.flags.c_contiguous and theta.flags.c_contiguous):
+        return False
+    rows = z.shape[1] if rows is None else rows
+    if not 0 <= rows <= z.shape[1]:
+        raise ValueError(f"rows must lie in [0, {z.shape[1]}], got {rows}")
+    _BIAS(z, theta, int(off), int(rows), np.empty(_BLOCK), np.empty(_BLOCK), np.empty(_BLOCK, dtype=np.int64),
+          np.empty(_BLOCK))
+    return True

@@ -22,7 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..parallel import map_chunks
-from . import _tanh
+from . import _mlp_kernel, _tanh
 from ._checks import (boolean, choice, float_list, int_list, nonneg_float, positive_float,
                       positive_int, seed_int)
 from .method import run_local_many
@@ -204,13 +204,15 @@ _PROCESS_MIN_WORK = 2000
 
 def _where(executor, work):
     """This module's default executor (see :func:`digits_grid`): every local core, in processes,
-    for at least :data:`_PROCESS_MIN_WORK` of work; serial below. The tanh kernel is loaded
-    first, so that forked processes inherit it instead of each loading it again."""
+    for at least :data:`_PROCESS_MIN_WORK` of work; serial below. The compiled loops (tanh, the
+    MLP's passes) are loaded first, so that forked processes inherit them instead of each
+    loading them again."""
     if executor is not None:
         return executor
     if work < _PROCESS_MIN_WORK:
         return "serial"
     _tanh._compiled()
+    _mlp_kernel.kernels()
     return "processes"
 
 

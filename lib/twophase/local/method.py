@@ -459,10 +459,7 @@ def _run(stack, X0, gam, gens, H, rounds, pc, stats, average_stats, mode, n_prob
             De = expand(Dhat)
             step = np.empty_like(X)
             for _ in range(H):     # X <- X - g * (G / De), the same operations in place
-                G = st.stoch_grad(X, rs_steps)
-                np.divide(G, De, out=step)
-                step *= g
-                X -= step
+                G = st.local_step(X, rs_steps, De, g, step)
         else:  # local_adam: per-worker refresh at every local step
             lo = np.full(live.size, np.inf)
             hi = np.full(live.size, -np.inf)

@@ -25,7 +25,7 @@ import numpy as np
 
 from ._checks import boolean, positive_int, real_array, seed_int
 from . import _mlp_kernel
-from ._tanh import tanh_
+from ._tanh import bias_tanh_, tanh_
 
 __all__ = ["MLP"]
 
@@ -166,11 +166,22 @@ class MLP:
         h = self._padded(features)
         J = h.shape[1]
         layers = self.unpack(theta)
+        kern = _mlp_kernel.kernels() if theta.dtype == np.float64 and theta.flags.c_contiguous else False
+        k = 0
         for li, (W, b) in enumerate(layers):
             z = np.matmul(h, W[:, None], out=self._work(("full", li), (N, J, self._CHUNK, W.shape[2])))
-            z += b[:, None, None, :]
-            if li < len(layers) - 1:
-                tanh_(z)
+            k += W.shape[1] * W.shape[2]
+            z3 = z.reshape(N, J * self._CHUNK, W.shape[2])
+            # hidden layers: bias and tanh in one pass, on the n data rows only (a padding row's
+            # values never reach a data row: every product is row by row)
+            if not (li < len(layers) - 1 and kern and bias_tanh_(z3, theta, k, n)):
+                if kern:
+                    kern["bias"](z3, theta, k)
+                else:
+                    z += b[:, None, None, :]
+                if li < len(layers) - 1:
+                    tanh_(z)
+            k += W.shape[2]
             h = z
         return h.reshape(N, -1, h.shape[-1])[:, :n]
 
@@ -224,8 +235,8 @@ class MLP:
         order, with fewer temporaries: updates in place, each layer's gradient written straight
         into its block of the result, the log-softmax formed only at the labels (the loss is
         not returned). The elementwise passes between the matrix products are compiled loops
-        where available (:mod:`twophase.local._mlp_kernel`, the same operations); ``_numpy``
-        keeps them in numpy. Tests compare both with :meth:`loss_grad` bit for bit."""
+        where available (:mod:`twophase.local._mlp_kernel`, the same operations; the ``exp`` is
+        numpy's); ``_numpy`` keeps them in numpy. Tests compare both with :meth:`loss_grad` bit for bit."""
         kern = _mlp_kernel.kernels()
         if not kern or self.sizes[-1] > 128 or theta.dtype != np.float64 or not theta.flags.c_contiguous:
             return self._loss_grad_into_numpy(theta, A, y, wd)
@@ -244,7 +255,9 @@ class MLP:
             h = z
             hs.append(h)
         delta = hs[-1]                  # the logits are not needed after this
-        kern["softmax_delta"](delta, np.ascontiguousarray(y, dtype=np.int64), float(B))
+        kern["row_shift"](delta, self._work("zmax", (N, B)))
+        np.exp(delta, out=delta)        # numpy's exp, as in the numpy passes
+        kern["softmax_finish"](delta, np.ascontiguousarray(y, dtype=np.int64), float(B), _mlp_kernel.pow2_inverse(B))
         G = np.empty((N, self.n_params))
         for li in range(L - 1, -1, -1):
             W, _ = layers[li]

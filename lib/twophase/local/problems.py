@@ -551,6 +551,17 @@ class _RunStack:
             return self.problems[0].stoch_grad(X[0], rngs[0])[None]
         return np.stack([p.stoch_grad(x, g) for p, x, g in zip(self.problems, X, rngs)])
 
+    def local_step(self, X, rngs, De, g, step):
+        """One local step of every run in place: ``G = stoch_grad(X, rngs)``, then
+        ``X -= g * (G / De)`` as ``np.divide(G, De, out=step); step *= g; X -= step``
+        (``De (R, 1, d)`` or ``(R, M, d)``, ``g (R, 1, 1)``, ``step`` scratch like ``X``).
+        Returns ``G``."""
+        G = self.stoch_grad(X, rngs)
+        np.divide(G, De, out=step)
+        step *= g
+        X -= step
+        return G
+
     def probe(self, X, rngs):
         """One Hutchinson probe per run: ``z * hvp(X, z)``, ``z`` Rademacher, drawn first."""
         out = np.empty_like(X)
@@ -595,7 +606,7 @@ class _MLPStack(_RunStack):
     def take(self, idx):
         return _MLPStack([self.problems[i] for i in idx])
 
-    def _grad(self, X, rows):
+    def _grad(self, X, rows, decay=True):
         R, M, d = X.shape
         b = rows.shape[-1]
         flat = X.reshape(R * M, d)
@@ -603,19 +614,61 @@ class _MLPStack(_RunStack):
         # through a temporary when given ``out`` (2.5x slower here)
         A = np.take(self.a, rows.reshape(-1), axis=0, out=self.net._work("batch", (R * M * b, self.a.shape[1])),
                     mode="clip")
-        g = self.net._loss_grad_into(flat, A.reshape(R * M, b, -1), self.y[rows].reshape(R * M, b), self.wd)
+        g = self.net._loss_grad_into(flat, A.reshape(R * M, b, -1), self.y[rows].reshape(R * M, b),
+                                     self.wd if decay else 0.0)
         return g.reshape(R, M, d)
 
+    def _shard_arrays(self):
+        """Every run's shards as arrays: ``sizes (R, M, 1)``, ``offsets (R, M, 1)`` and the
+        flat index of run r's ``_order`` entries, ``orders (R * n,)`` (kept: built once)."""
+        cached = self.__dict__.get("_sample_cache")
+        if cached is None:
+            sizes = np.stack([p._sizes for p in self.problems])[:, :, None]
+            offsets = np.stack([p._offsets for p in self.problems])[:, :, None]
+            orders = np.stack([p._order for p in self.problems])
+            offsets = offsets + (np.arange(len(self.problems)) * orders.shape[1])[:, None, None]
+            self._sample_cache = cached = (sizes, sizes - 1, offsets, orders.reshape(-1))
+        return cached
+
+    def sample_rows(self, rngs, batch=None, before=None):
+        """Row indices ``(R, M, batch)``: run r's are ``problems[r].sample(rngs[r], batch)``, the
+        same draws and the same operations, with the arithmetic for all runs at once (one draw
+        per run, then vectorised). ``before(r, rng)``, if given, is called with each run's
+        generator just before its draw (the probes draw their Rademacher vectors there)."""
+        b = self.problems[0].batch if batch is None else batch
+        U = np.empty((len(self.problems), self.M, b))
+        for r, g in enumerate(rngs):
+            if before is not None:
+                before(r, g)
+            g.random(out=U[r])
+        sizes, top, offsets, orders = self._shard_arrays()
+        local = np.minimum((U * sizes).astype(int), top)
+        local += offsets
+        return orders[local]
+
     def stoch_grad(self, X, rngs):
-        return self._grad(X, np.stack([p.sample(g) for p, g in zip(self.problems, rngs)]))
+        return self._grad(X, self.sample_rows(rngs))
+
+    def local_step(self, X, rngs, De, g, step):
+        """:meth:`_RunStack.local_step`; with the compiled passes the data gradient is formed
+        without the weight decay, and one loop adds ``wd * X`` to it and takes the step
+        (:func:`~twophase.local._mlp_kernel._decay_step`: the same operations, in the same
+        order, as the decay in :meth:`MLP._loss_grad_into` and the numpy step)."""
+        kern = _mlp_kernel.kernels()
+        if not (kern and X.dtype == np.float64 and X.flags.c_contiguous and De.dtype == np.float64):
+            return super().local_step(X, rngs, De, g, step)
+        G = self._grad(X, self.sample_rows(rngs), decay=False)
+        kern["decay_step"](X, G, De, np.ascontiguousarray(g, dtype=np.float64).reshape(-1), float(self.wd))
+        return G
 
     def probe(self, X, rngs):
         R, M, d = X.shape
-        Z, rows = np.empty_like(X), []
-        for r, (p, g) in enumerate(zip(self.problems, rngs)):
+        Z = np.empty_like(X)
+
+        def draw(r, g):            # each run's probe vector, then its rows, from its generator
             Z[r] = rademacher(g, (M, d))
-            rows.append(p.sample(g, p.hvp_batch))
-        rows = np.stack(rows)
+
+        rows = self.sample_rows(rngs, self.problems[0].hvp_batch, before=draw)
         hz = fd_hvp(lambda F: self._grad(F.reshape(R, M, d), rows).reshape(R * M, d),
                     X.reshape(R * M, d), Z.reshape(R * M, d), eps=self.problems[0].fd_eps)
         return Z * hz.reshape(R, M, d)
@@ -629,8 +682,14 @@ class _MLPStack(_RunStack):
             idx, offs = self._shard_index(R)
             vals = np.empty((R, M))
             n = self.a.shape[0]
-            kern["shard_nll_means"](self.net._full_logits(Xbar, self.a), self.y, idx, offs,
-                                    self.net._work("k_nll", (n,)), self.net._work("k_tmp", (n,)), vals)
+            z = self.net._full_logits(Xbar, self.a)
+            work = self.net._work
+            zmax, se, e = work("k_zmax", (R, n)), work("k_se", (R, n)), work("k_e", z.shape)
+            kern["row_shift_into"](z, zmax, e)
+            np.exp(e, out=e)                 # numpy's exp and log, as in MLP._nll
+            kern["row_sums"](e, se)
+            np.log(se, out=se)
+            kern["shard_nll_means"](z, zmax, se, self.y, idx, offs, work("k_nll", (n,)), work("k_tmp", (n,)), vals)
             return np.array([float(np.mean(vals[r]) + 0.5 * self.wd * Xbar[r] @ Xbar[r]) for r in range(R)])
         nll = self.net._nll(Xbar, self.a, self.y)                          # (R, n)
         vals = np.empty((R, M))
