@@ -136,6 +136,33 @@ def _decay_step(X, G, De, g, wd):
                 xr[j] = xr[j] - (gq[j] / dr[j]) * gr
 
 
+def _sample_rows(U, sizes, offsets, orders, out):
+    """``out[r, m, i] = orders[offsets[r, m] + min(int(U[r, m, i] * sizes[r, m]), sizes[r, m] - 1)]``:
+    the arithmetic of :meth:`~twophase.local.problems._Sharded.sample` (the product in float64,
+    truncated to an integer, capped at the shard's last row)."""
+    R, M, b = U.shape
+    for r in range(R):
+        for m in range(M):
+            s = sizes[r, m]
+            fs = np.float64(s)
+            base = offsets[r, m]
+            for i in range(b):
+                loc = np.int64(U[r, m, i] * fs)
+                if loc > s - 1:
+                    loc = s - 1
+                out[r, m, i] = orders[base + loc]
+
+
+def _gather(a, y, rows, A, Y):
+    """``A[q] = a[rows[q]]`` and ``Y[q] = y[rows[q]]`` (the mini-batch's inputs and labels)."""
+    n_in = a.shape[1]
+    for q in range(rows.size):
+        k = rows[q]
+        for j in range(n_in):
+            A[q, j] = a[k, j]
+        Y[q] = y[k]
+
+
 def _pw_block(a, lo, n):
     """numpy's pairwise sum of ``a[lo:lo + n]`` for n <= 128: in turn below 8, else 8 partial
     sums combined as a tree, then the rest in turn."""
@@ -252,7 +279,7 @@ def _shard_nll_means(z, zmax, lse, y, idx, offs, nll, tmp, out):
 _LOCK = threading.Lock()
 _KERNELS = None        # None: not tried; a dict of compiled functions, or False
 _NAMES = ("bias", "row_shift", "softmax_finish", "colsum", "dtanh", "decay", "decay_step",
-          "row_shift_into", "row_sums", "shard_nll_means")
+          "row_shift_into", "row_sums", "shard_nll_means", "sample_rows", "gather")
 
 
 def _compile():

@@ -610,12 +610,17 @@ class _MLPStack(_RunStack):
         R, M, d = X.shape
         b = rows.shape[-1]
         flat = X.reshape(R * M, d)
-        # mode="clip": the rows come from sample() and are in range; numpy's default mode copies
-        # through a temporary when given ``out`` (2.5x slower here)
-        A = np.take(self.a, rows.reshape(-1), axis=0, out=self.net._work("batch", (R * M * b, self.a.shape[1])),
-                    mode="clip")
-        g = self.net._loss_grad_into(flat, A.reshape(R * M, b, -1), self.y[rows].reshape(R * M, b),
-                                     self.wd if decay else 0.0)
+        A = self.net._work("batch", (R * M * b, self.a.shape[1]))
+        kern = _mlp_kernel.kernels()
+        if kern and self.a.flags.c_contiguous and self.a.dtype == np.float64 and self.y.dtype == np.int64:
+            Y = np.empty(R * M * b, dtype=np.int64)    # the batch's inputs and labels in one loop
+            kern["gather"](self.a, self.y, np.ascontiguousarray(rows.reshape(-1), dtype=np.int64), A, Y)
+        else:
+            # mode="clip": the rows come from sample() and are in range; numpy's default mode
+            # copies through a temporary when given ``out`` (2.5x slower here)
+            np.take(self.a, rows.reshape(-1), axis=0, out=A, mode="clip")
+            Y = self.y[rows]
+        g = self.net._loss_grad_into(flat, A.reshape(R * M, b, -1), Y.reshape(R * M, b), self.wd if decay else 0.0)
         return g.reshape(R, M, d)
 
     def _shard_arrays(self):
@@ -627,7 +632,7 @@ class _MLPStack(_RunStack):
             offsets = np.stack([p._offsets for p in self.problems])[:, :, None]
             orders = np.stack([p._order for p in self.problems])
             offsets = offsets + (np.arange(len(self.problems)) * orders.shape[1])[:, None, None]
-            self._sample_cache = cached = (sizes, sizes - 1, offsets, orders.reshape(-1))
+            self._sample_cache = cached = (sizes, sizes - 1, offsets, np.ascontiguousarray(orders.reshape(-1)))
         return cached
 
     def sample_rows(self, rngs, batch=None, before=None):
@@ -642,6 +647,11 @@ class _MLPStack(_RunStack):
                 before(r, g)
             g.random(out=U[r])
         sizes, top, offsets, orders = self._shard_arrays()
+        kern = _mlp_kernel.kernels()
+        if kern:                                 # the same arithmetic in one compiled loop
+            out = np.empty(U.shape, dtype=orders.dtype)
+            kern["sample_rows"](U, sizes[:, :, 0], offsets[:, :, 0], orders, out)
+            return out
         local = np.minimum((U * sizes).astype(int), top)
         local += offsets
         return orders[local]
