@@ -224,7 +224,7 @@ def test_compiled_exp_and_log_are_numpys(monkeypatch):
 
     monkeypatch.delenv("TWOPHASE_ENGINE", raising=False)
     kern = _mlp_kernel.kernels()
-    assert kern and "softmax_delta" not in kern and {"row_shift", "softmax_finish"} <= set(kern)
+    assert kern and "softmax_delta" not in kern and {"row_shift_into", "softmax_finish"} <= set(kern)
     net = MLP((3, 12))
     rng = np.random.default_rng(11)
     theta = rng.standard_normal((5, net.n_params)) * np.array([1e-3, 1.0, 30.0, 300.0, 3000.0])[:, None]

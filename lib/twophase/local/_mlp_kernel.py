@@ -45,25 +45,6 @@ def _bias(z, theta, off):
                 zi[j] = zi[j] + theta[w, off + j]
 
 
-def _row_shift(z, zmax):
-    """``zmax[w, i] = max(z[w, i])`` and ``z[w, i] -= zmax[w, i]`` in place for ``z (N, B, C)``
-    (a NaN propagates to the max, as in numpy's)."""
-    N, B, C = z.shape
-    for w in range(N):
-        for i in range(B):
-            zi = z[w, i]
-            zm = zi[0]
-            for j in range(1, C):
-                v = zi[j]
-                if v > zm or v != v:
-                    zm = v
-                if zm != zm:
-                    break
-            zmax[w, i] = zm
-            for j in range(C):
-                zi[j] = zi[j] - zm
-
-
 def _softmax_finish(e, y, fB, inv):
     """``e (N, B, C)`` holding ``exp(z - max)`` -> ``(e / sum(e) - e_y) / B`` in place, numpy's
     operations: the row sum (numpy's pairwise sum; rows of at most 128 classes are one block),
@@ -226,7 +207,8 @@ def _pairwise(a, lo, n, frames, vals):
 
 
 def _row_shift_into(z, zmax, e):
-    """``zmax[r, i] = max(z[r, i])`` and ``e[r, i] = z[r, i] - zmax[r, i]`` for ``z (R, n, C)``."""
+    """``zmax[r, i] = max(z[r, i])`` and ``e[r, i] = z[r, i] - zmax[r, i]`` for ``z (R, n, C)``
+    (``e`` may be ``z``: in place; a NaN propagates to the max, as in numpy's)."""
     R, n, C = z.shape
     for r in range(R):
         for i in range(n):
@@ -278,7 +260,7 @@ def _shard_nll_means(z, zmax, lse, y, idx, offs, nll, tmp, out):
 # ---------------------------------------------------------------------------- compiling
 _LOCK = threading.Lock()
 _KERNELS = None        # None: not tried; a dict of compiled functions, or False
-_NAMES = ("bias", "row_shift", "softmax_finish", "colsum", "dtanh", "decay", "decay_step",
+_NAMES = ("bias", "softmax_finish", "colsum", "dtanh", "decay", "decay_step",
           "row_shift_into", "row_sums", "shard_nll_means", "sample_rows", "gather")
 
 

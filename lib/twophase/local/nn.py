@@ -255,7 +255,7 @@ class MLP:
             h = z
             hs.append(h)
         delta = hs[-1]                  # the logits are not needed after this
-        kern["row_shift"](delta, self._work("zmax", (N, B)))
+        kern["row_shift_into"](delta, self._work("zmax", (N, B)), delta)   # in place
         np.exp(delta, out=delta)        # numpy's exp, as in the numpy passes
         kern["softmax_finish"](delta, np.ascontiguousarray(y, dtype=np.int64), float(B), _mlp_kernel.pow2_inverse(B))
         G = np.empty((N, self.n_params))
