@@ -725,25 +725,32 @@ _SLA_BLOCK = 256  # the working arrays of a block of modes stay in L1
 _CH_MAX_S = 24    # longest inner phase whose free orbit uses the 3-term recurrence (see _k_sla_orbit)
 
 
-def _k_sla_coef(l, s, bi, invB, exact, cf, i):
-    """Row ``i`` of the block coefficients ``cf``: ``a = 1 - s l``, ``l``, ``c = -s bi``, ``s``,
-    ``s^2``, ``l / B`` and the self term ``l^2 / B`` (0 in the hd form)."""
-    cf[0, i] = 1.0 - s * l
-    cf[1, i] = l
-    cf[2, i] = -s * bi
-    cf[3, i] = s
-    cf[4, i] = s * s
-    cf[5, i] = l * invB
-    q = l * l * invB if exact else 0.0
-    cf[6, i] = q
-    # invariants of the free step T (3 x 3 on (ee, eu, uu)): T^3 = t1 T^2 - t2 T + t3 (Cayley-Hamilton)
-    a, c = cf[0, i], cf[2, i]
-    T00, T01, T02 = a * a + s * s * q, 2.0 * a * c, c * c
-    T10, T11, T12 = a * l - s * q, a * bi + c * l, c * bi
-    T20, T21, T22 = l * l + q, 2.0 * l * bi, bi * bi
-    cf[7, i] = T00 + T11 + T22
-    cf[8, i] = T00 * T11 - T01 * T10 + T00 * T22 - T02 * T20 + T11 * T22 - T12 * T21
-    cf[9, i] = T00 * (T11 * T22 - T12 * T21) - T01 * (T10 * T22 - T12 * T20) + T02 * (T10 * T21 - T11 * T20)
+def _k_sla_coefs(lam, p, e, bi, invB, exact, i0, m, cf):
+    """Rows of the block coefficients ``cf`` for modes ``i0 .. i0 + m``: ``a = 1 - s l``, ``l``,
+    ``c = -s bi``, ``s``, ``s^2``, ``l / B``, the self term ``q = l^2 / B`` (0 in the hd form),
+    and the invariants ``t1, t2, t3`` of the free step T (3 x 3 on (ee, eu, uu)), for which
+    ``T^3 = t1 T^2 - t2 T + t3`` (Cayley-Hamilton). Computed from locals, each row written
+    once, so the loop vectorizes (a per-mode call that read its rows back ran scalar)."""
+    scaled = p.size > 0
+    for i in range(m):
+        l = lam[i0 + i]
+        s = e * p[i0 + i] if scaled else e
+        a = 1.0 - s * l
+        c = -s * bi
+        q = l * l * invB if exact else 0.0
+        T00, T01, T02 = a * a + s * s * q, 2.0 * a * c, c * c
+        T10, T11, T12 = a * l - s * q, a * bi + c * l, c * bi
+        T20, T21, T22 = l * l + q, 2.0 * l * bi, bi * bi
+        cf[0, i] = a
+        cf[1, i] = l
+        cf[2, i] = c
+        cf[3, i] = s
+        cf[4, i] = s * s
+        cf[5, i] = l * invB
+        cf[6, i] = q
+        cf[7, i] = T00 + T11 + T22
+        cf[8, i] = T00 * T11 - T01 * T10 + T00 * T22 - T02 * T20 + T11 * T22 - T12 * T21
+        cf[9, i] = T00 * (T11 * T22 - T12 * T21) - T01 * (T10 * T22 - T12 * T20) + T02 * (T10 * T21 - T11 * T20)
 
 
 def _k_sla_step(W, cf, bi, fk, m):
@@ -872,8 +879,8 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
         A[:] = 0.0  # A_k of the first cycle
         for i0 in range(0, D, nb):
             m = min(nb, D - i0)
+            _k_sla_coefs(lam, p, e, bi, invB, exact, i0, m, cf)
             for i in range(m):
-                _k_sla_coef(lam[i0 + i], e * p[i0 + i] if p.size else e, bi, invB, exact, cf, i)
                 W[0, i], W[1, i], W[2, i] = cf[4, i] * cf[5, i], -cf[3, i] * cf[5, i], cf[5, i]
             _k_sla_orbit(W, cf, bi, S, C, U, m)
             _k_sla_load(W, st, carry, r, i0, m)
@@ -884,8 +891,7 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
             Fg = 0.0
             for i0 in range(0, D, nb):
                 m = min(nb, D - i0)
-                for i in range(m):
-                    _k_sla_coef(lam[i0 + i], e * p[i0 + i] if p.size else e, bi, invB, exact, cf, i)
+                _k_sla_coefs(lam, p, e, bi, invB, exact, i0, m, cf)
                 _k_sla_load(W, st, carry, r, i0, m)
                 for k in range(S):
                     _k_sla_step(W, cf, bi, F[k] + s2, m)
@@ -935,7 +941,7 @@ def _k_sla_run(st, carry, lam, p, eta, bi, R, B, S, s2, exact, outer, cycles, li
     return out
 
 
-_KERNELS = ("_k_sum", "_k_dot", "_k_feedback", "_k_nm_coef", "_k_nm_orbit", "_k_nm_coefs", "_k_nm_run", "_k_sla_coef",
+_KERNELS = ("_k_sum", "_k_dot", "_k_feedback", "_k_nm_coef", "_k_nm_orbit", "_k_nm_coefs", "_k_nm_run", "_k_sla_coefs",
             "_k_sla_step",
             "_k_mat_mul", "_k_mat_square", "_k_mat_power", "_k_sla_orbit", "_k_sla_load", "_k_sla_run")
 _CACHE = True
