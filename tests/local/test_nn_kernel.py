@@ -336,12 +336,14 @@ def test_stacked_sampling_equals_each_problems_sample():
                                                                  st.problems[0].sample(b[1])]))
 
 
-def test_small_grid_equals_the_old_grid_bit_for_bit():
+def test_small_grid_equals_the_old_grid_steps_and_iterates_bit_for_bit():
     """digits_grid (compiled passes, fused step, batched sampling) and the old grid
     (_reference.digits_grid_reference) give the same tuned steps and final iterates, bit for
-    bit, for all four methods; the curves too (the benchmark's agreement check; the losses are
-    formed in other matrix products by the two, identical on this machine, see
-    test_local_batch for the 1e-13 bound kept there)."""
+    bit, for all four methods, and the accuracy curves; the loss curves and tuning scores to
+    1e-13 relative. The two form the losses in other matrix products, and BLAS may round a row
+    at the edge of a product differently by CPU: identical on the machine this was written on,
+    1 ulp in one of 200 entries on an AMD EPYC (the bound test_local_batch keeps for the same
+    reason)."""
     from twophase.local._reference import digits_grid_reference
 
     kw = dict(Ms=[3], Hs=[1, 3], splits=["dirichlet"], methods=["identity", "rmsprop", "adam", "oasis"],
@@ -356,9 +358,12 @@ def test_small_grid_equals_the_old_grid_bit_for_bit():
         if new[k]["x_final"] is not None:
             for a, b in zip(new[k]["x_final"], old[k]["x_final"]):
                 np.testing.assert_array_equal(a, b, err_msg=f"{k} x_final")
-        for f in ("loss", "acc", "tune_scores", "loss_long"):
+        if "acc" in old[k]:
+            np.testing.assert_array_equal(new[k]["acc"], old[k]["acc"], err_msg=f"{k} acc")
+        for f in ("loss", "tune_scores", "loss_long"):
             if f in old[k]:
-                np.testing.assert_array_equal(new[k][f], old[k][f], err_msg=f"{k} {f}")
+                np.testing.assert_allclose(new[k][f], old[k][f], rtol=1e-13, atol=0,
+                                           err_msg=f"{k} {f}")
 
 
 def test_pow2_inverse_only_where_multiplying_is_dividing():
