@@ -47,3 +47,20 @@ def test_socket_directory_of_a_stopped_executor_is_removed_by_pid():
         assert not os.path.exists(d) and os.path.isdir(other), (d, other)
     finally:
         os.rmdir(other)
+
+
+def test_graceful_shutdown_waits_one_second_not_five():
+    """A finished notebook's kernel gets SHUTDOWN_WAIT (1 s) to leave before SIGTERM, not
+    jupyter_client's 5 s default (ipykernel 6.29.5 sometimes hangs on exit; see the class), and
+    a graceful shutdown of a started kernel still ends with the process gone."""
+    km = DyingKernelManager(kernel_name="python3")
+    assert km.shutdown_wait_time == DyingKernelManager.SHUTDOWN_WAIT == 1.0, km.shutdown_wait_time
+    km.start_kernel()
+    try:
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        kc.stop_channels()
+    finally:
+        km.shutdown_kernel()
+    assert not km.is_alive(), "the kernel survived a graceful shutdown"
