@@ -54,7 +54,7 @@ def _problem(lam, m0, B, steps, sigma, **grid):
 
 def _work(what, steps, D, n_rates, calls=1, seeds=0):
     """Refuse runs of minutes by naming ``steps`` (the engine's and the sampler's measured speeds)."""
-    seconds = n_rates * steps * (calls * (D * 1e-8 + 8e-6) + seeds * D * 1.5e-8)
+    seconds = n_rates * steps * (calls * (D * 1e-8 + 8e-6) + seeds * D * 8e-9)
     v.work_estimate(seconds, f"{what} ({steps:,} steps x {n_rates} rates at D = {D}"
                     + (f", {seeds:,} runs each)" if seeds else ")"), "reduce steps, the number of rates, seeds or D")
 
