@@ -142,25 +142,19 @@ def _fast_gradient_into(g, e, w, lam, sqrt_lam, B, sigma, rng, scale):
     return g
 
 
-def _draw_fast(rng, xi, B, sigma, scaled=True, fill=None):
+def _draw_fast(rng, xi, B, sigma):
     """The fast sampler's draws, in this order: ``ξ ~ N(0, I)`` into ``xi`` (rows x D), then per
     row ``χ²_B``, ``a ~ N(0, σ²)`` and ``σ² χ²_{B-1}`` (the last two only when ``sigma > 0``, else
-    zeros). Returns ``(χ²_B, a, σ² χ²_{B-1})``; with ``scaled=False`` ``a / σ`` and ``χ²_{B-1}``
-    (the compiled kernel multiplies by ``σ`` and ``σ²`` itself, the same products).
-    ``fill``: the compiled :func:`_normals_into` (the same numbers as ``rng.standard_normal``),
-    or ``None`` for numpy's own."""
+    zeros). Returns ``(χ²_B, a, σ² χ²_{B-1})``. :func:`_draw_step_python` draws the same
+    numbers in the same order, compiled, and keeps ``a / σ`` and ``χ²_{B-1}`` unscaled."""
     n = xi.shape[0]
-    if fill is None:
-        rng.standard_normal(out=xi)
-    else:
-        fill(rng, xi)
+    rng.standard_normal(out=xi)
     chi2_B = rng.chisquare(B, size=n)
     if sigma > 0:
         a = rng.standard_normal(n)
         rest = rng.chisquare(B - 1, size=n) if B > 1 else np.zeros(n)
-        if scaled:
-            a *= sigma
-            rest *= sigma ** 2
+        a *= sigma
+        rest *= sigma ** 2
     else:
         a, rest = np.zeros(n), np.zeros(n)
     return chi2_B, a, rest
@@ -174,7 +168,7 @@ def _fast_step_python(rows, xi, lam, sqrt_lam, scale, lr, chi2_B, a, rest, sigma
     with it (``u`` of the rows' shape, else empty; ``scale = sqrt_lam / B``):
     ``u <- beta_in u + g``, ``rows -= lr u`` (``beta_in = 0`` here: ``u <- g``, the first step
     after a reset). ``c``, ``d`` as in :func:`_fast_gradient_into`; ``a``, ``rest`` unscaled
-    draws (:func:`_draw_fast` with ``scaled=False``), ``sigma2 = sigma ** 2``. If ``sq`` is not
+    draws (as :func:`_draw_step_python` makes them), ``sigma2 = sigma ** 2``. If ``sq`` is not
     empty it receives ``sum_j lam_j rows_j^2`` after the step (the loss's sum).
     Two passes over a row (the second also sums the loss when it can). Compiled in strict IEEE
     arithmetic; each sum keeps four partial sums in a fixed order, so the result does not
@@ -284,6 +278,40 @@ def _normals_into(rng, out):
             out[i, j] = rng.standard_normal()
 
 
+def _draw_step_python(rng, rows, xi, lam, sqrt_lam, scale, lr, B, sigma, u, beta_in, sq, chi2_B, a,
+                      rest):
+    """One local step of the fast sampler with its draws, in one compiled call (the body of the
+    compiled kernel; ``_NORMALS`` and ``_STEP`` are then the compiled :func:`_normals_into` and
+    :func:`_fast_step_python`).
+
+    The draws of :func:`_draw_fast` in its order, from the same ``rng``, unscaled:
+    ``ξ`` into ``xi``, then ``χ²_B`` into ``chi2_B``, and with ``sigma > 0`` the normals ``a``
+    and ``χ²_{B-1}`` into ``rest`` (zeros otherwise), one number at a time (numba's
+    ``Generator`` gives each the number numpy's ``size=n`` call gives, tested); then the step.
+    One call instead of five saves the per-call unboxing of ``rng`` and four numpy calls, the
+    part of a step that holds the GIL.
+    """
+    _NORMALS(rng, xi)
+    n = xi.shape[0]
+    for r in range(n):
+        chi2_B[r] = rng.chisquare(B)
+    if sigma > 0:
+        for r in range(n):
+            a[r] = rng.standard_normal()
+        for r in range(n):
+            rest[r] = rng.chisquare(B - 1) if B > 1 else 0.0
+    else:
+        for r in range(n):
+            a[r] = 0.0
+            rest[r] = 0.0
+    _STEP(rows, xi, lam, sqrt_lam, scale, lr, chi2_B, a, rest, sigma, sigma * sigma, u, beta_in, sq)
+
+
+#: the compiled callees of :func:`_draw_step_python` (set by :func:`_kernels` before compiling it)
+_NORMALS = _normals_into
+_STEP = None
+
+
 def _outer_step_python(e0, er, buf, nu, b, nesterov, lam, mean, sq):
     """The outer step fused in one pass over each seed (the body of the compiled kernel).
 
@@ -331,9 +359,9 @@ _KERNEL_LOCK = threading.Lock()
 
 
 def _kernels():
-    """The compiled ``(local step, outer step, normals)`` (:func:`_fast_step_python`,
-    :func:`_outer_step_python`, :func:`_normals_into`; numba, ``nogil``: threads run them in
-    parallel), or ``None``
+    """The compiled ``(local step, outer step, normals, draws and step)``
+    (:func:`_fast_step_python`, :func:`_outer_step_python`, :func:`_normals_into`,
+    :func:`_draw_step_python`; numba, ``nogil``: threads run them in parallel), or ``None``
     when numba is not importable or ``_USE_NUMBA`` is false (then the numpy path runs)."""
     if not _USE_NUMBA:
         return None
@@ -346,8 +374,10 @@ def _kernels():
             else:
                 # strict IEEE (no fastmath): the same numbers whatever the CPU or the specialisation
                 jit = numba.njit(nogil=True, cache=True)
-                _KERNEL["kernels"] = (jit(_fast_step_python), jit(_outer_step_python),
-                                      jit(_normals_into))
+                global _NORMALS, _STEP
+                step, fill = jit(_fast_step_python), jit(_normals_into)
+                _NORMALS, _STEP = fill, step
+                _KERNEL["kernels"] = (step, jit(_outer_step_python), fill, jit(_draw_step_python))
     return _KERNEL["kernels"]
 
 
@@ -531,13 +561,14 @@ def _simulate_chunk(method, lam, m0, sigma, sampler, lr, cycles, n, seed_seq, st
     compiled = _kernels()
     kernel = compiled[0] if compiled is not None and sampler == "fast" else None
     outer_kernel = compiled[1] if compiled is not None and not plain else None
-    fill = compiled[2] if kernel is not None else None  # xi drawn compiled: the same numbers
+    draw_step = compiled[3] if kernel is not None else None  # draws and step in one call
     sq = np.empty(n)  # sum_j lam_j e_j^2 from a compiled kernel (the loss)
     if kernel is not None:
         lr_vec = np.ascontiguousarray(np.broadcast_to(lr, (D,)), dtype=np.float64)
         scale = np.ascontiguousarray(np.broadcast_to(scale, (D,)), dtype=np.float64)
         u_k = u if u is not None else np.empty((0, D))
         no_sq = np.empty(0)
+        chi2_B, a_k, rest_k = np.empty(n * R), np.empty(n * R), np.empty(n * R)  # the step's scalars
     if outer_kernel is not None:
         buf_k = buf if buf is not None else np.empty((0, D))
         mean = np.empty(D)
@@ -561,10 +592,10 @@ def _simulate_chunk(method, lam, m0, sigma, sampler, lr, cycles, n, seed_seq, st
                     g[...] = _minibatch_gradient(rows, lam, B, sigma, rng, sampler)
                     if not beta_in:
                         g *= lr
-                elif kernel is not None:
-                    chi2_B, a, rest = _draw_fast(rng, g, B, sigma, scaled=False, fill=fill)
-                    kernel(rows, g, lam, sqrt_lam, scale, lr_vec, chi2_B, a, rest, sigma, sigma ** 2,
-                           u_k, 0.0 if reset and k == 0 else beta_in, sq if plain else no_sq)
+                elif kernel is not None:  # the draws of _draw_fast, in its order, then the step
+                    draw_step(rng, rows, g, lam, sqrt_lam, scale, lr_vec, B, float(sigma), u_k,
+                              0.0 if reset and k == 0 else beta_in, sq if plain else no_sq,
+                              chi2_B, a_k, rest_k)
                     continue
                 else:
                     _fast_gradient_into(g, rows, w, lam, sqrt_lam, B, sigma, rng, scale)
