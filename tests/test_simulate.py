@@ -297,6 +297,29 @@ def test_compiled_normals_are_numpys_stream_bit_for_bit():
         assert np.array_equal(a.chisquare(5, size=4), b.chisquare(5, size=4)), "streams drifted apart"
 
 
+@pytest.mark.parametrize("B, sigma", [(16, 0.3), (1, 0.3), (4, 0.0)])
+def test_compiled_draw_step_draws_what_draw_fast_draws(B, sigma):
+    """The one-call kernel draws xi, chi2_B, a and chi2_{B-1} in _draw_fast's order, bit for bit
+    (its a and rest unscaled: times sigma and sigma**2 they are _draw_fast's), and leaves the
+    generator where _draw_fast leaves it."""
+    pytest.importorskip("numba", reason="numba not installed (pinned in requirements.txt)")
+    draw_step = sim._kernels()[3]
+    n, D = 5, 33
+    lam = np.linspace(0.1, 1.0, D)
+    g1, g2 = sim._chunk_generator(4, 1), sim._chunk_generator(4, 1)
+    xi, chi2, a, rest = np.empty((n, D)), np.empty(n), np.empty(n), np.empty(n)
+    rows = np.ones((n, D))
+    ones = np.ones(D)
+    draw_step(g1, rows, xi, lam, np.sqrt(lam), ones * 0.01, ones * 0.1, B, sigma, np.empty((0, D)),
+              0.0, np.empty(0), chi2, a, rest)
+    xi2 = np.empty((n, D))
+    chi2_2, a2, rest2 = sim._draw_fast(g2, xi2, B, sigma)
+    assert np.array_equal(xi, xi2), "xi differs"
+    assert np.array_equal(chi2, chi2_2), (chi2, chi2_2)
+    assert np.array_equal(a * sigma, a2) and np.array_equal(rest * sigma ** 2, rest2), (a, a2, rest, rest2)
+    assert g1.random() == g2.random(), "the generators ended in different states"
+
+
 @pytest.mark.parametrize("sigma", [0.0, 0.3])
 @pytest.mark.parametrize("sampler", ["fast", "naive"])
 @pytest.mark.parametrize("method", LOOP_METHODS, ids=repr)
