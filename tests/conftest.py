@@ -109,6 +109,24 @@ def _built_fake_book_template(tmp_path_factory) -> Path:
     return _shared_path(tmp_path_factory, "fakebook_built", make) / "fakebook"
 
 
+@pytest.fixture(scope="session")
+def html_fake_book(tmp_path_factory, _built_fake_book_template) -> Path:
+    """The fake book with its HTML: the template's executed chapters (reused from its cache)
+    and one Jupyter Book run, made once per test run. Read-only: for tests that only read the
+    pages of a default build."""
+    def make(dst):
+        from twophase.book import Runner
+
+        root = dst / "fakebook"
+        shutil.copytree(_built_fake_book_template, root, symlinks=True)
+        lines = []
+        res = Runner(root=root, progress=False, out=lines.append).build("quick", jobs=1)
+        assert res.ok and res.sphinx_status == "ok", "\n".join(lines)
+        assert {c.action for c in res.chapters} == {"reused"}, "\n".join(lines)
+
+    return _shared_path(tmp_path_factory, "fakebook_html", make) / "fakebook"
+
+
 @pytest.fixture
 def built_fake_book(tmp_path, _built_fake_book_template) -> Path:
     """A fresh copy of the fake book with both chapters already executed at ``quick`` (its
@@ -119,6 +137,7 @@ def built_fake_book(tmp_path, _built_fake_book_template) -> Path:
 
 
 _EXECUTIONS: dict = {}  # this worker's real executions under ``replay``: inputs -> (outputs, error)
+_SEEDED: set = set()    # the kinds of key (``sources`` true or false) the template was entered under
 
 
 def _tree_bytes(d: Path) -> tuple:
@@ -150,6 +169,21 @@ def replay(monkeypatch, tmp_path_factory, _built_fake_book_template):
     For tests of the runner's bookkeeping around an execution (cache decisions, notes,
     clean-up, HTML staging), not of the execution itself. Returns a list to which each
     replayed chapter name is appended."""
+    return _install_replay(monkeypatch, tmp_path_factory, _built_fake_book_template, sources=True)
+
+
+@pytest.fixture
+def replay_by_parameters(monkeypatch, tmp_path_factory, _built_fake_book_template):
+    """:func:`replay` with inputs that leave out the chapter's source and the fake library:
+    an execution after an edit of either copies the outputs of a real run with the same
+    chapter, profile, parameters and thread caps. Only for tests of the cache's decisions
+    (which edits make the runner execute a chapter again), where the edit is a comment or a
+    sentence that no output shows; the decision itself is the runner's, made before it asks
+    for an execution."""
+    return _install_replay(monkeypatch, tmp_path_factory, _built_fake_book_template, sources=False)
+
+
+def _install_replay(monkeypatch, tmp_path_factory, template, sources):
     from twophase.book import Runner
     from twophase.book.runner import THREAD_VARS
 
@@ -157,13 +191,16 @@ def replay(monkeypatch, tmp_path_factory, _built_fake_book_template):
     replayed = []
 
     def inputs(chapter, profile, params, cwd, env):
-        return (chapter, profile, json.dumps(params, sort_keys=True),
-                (Path(cwd) / f"{chapter}.md").read_bytes(), _tree_bytes(Path(cwd).parent / "lib"),
-                tuple(env.get(v) for v in THREAD_VARS))
+        key = (chapter, profile, json.dumps(params, sort_keys=True),
+               tuple(env.get(v) for v in THREAD_VARS))
+        if not sources:
+            return ("by parameters",) + key
+        return key + ((Path(cwd) / f"{chapter}.md").read_bytes(), _tree_bytes(Path(cwd).parent / "lib"))
 
-    if not _EXECUTIONS:
+    if sources not in _SEEDED:   # the template's two executions, once per kind of key
+        _SEEDED.add(sources)
         fixture = FIXTURES / "fakebook"
-        for rec in sorted((_built_fake_book_template / "_build" / "chapters").iterdir()):
+        for rec in sorted((template / "_build" / "chapters").iterdir()):
             record = json.loads((rec / "cache.json").read_text())
             key = inputs(rec.name, record["profile"], record["parameters"], fixture / "book", {})
             _EXECUTIONS[key] = (rec, None)
