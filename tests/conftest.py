@@ -137,7 +137,6 @@ def built_fake_book(tmp_path, _built_fake_book_template) -> Path:
 
 
 _EXECUTIONS: dict = {}  # this worker's real executions under ``replay``: inputs -> (outputs, error)
-_SEEDED: set = set()    # the kinds of key (``sources`` true or false) the template was entered under
 
 
 def _tree_bytes(d: Path) -> tuple:
@@ -197,13 +196,11 @@ def _install_replay(monkeypatch, tmp_path_factory, template, sources):
             return ("by parameters",) + key
         return key + ((Path(cwd) / f"{chapter}.md").read_bytes(), _tree_bytes(Path(cwd).parent / "lib"))
 
-    if sources not in _SEEDED:   # the template's two executions, once per kind of key
-        _SEEDED.add(sources)
-        fixture = FIXTURES / "fakebook"
-        for rec in sorted((template / "_build" / "chapters").iterdir()):
-            record = json.loads((rec / "cache.json").read_text())
-            key = inputs(rec.name, record["profile"], record["parameters"], fixture / "book", {})
-            _EXECUTIONS[key] = (rec, None)
+    fixture = FIXTURES / "fakebook"
+    for rec in sorted((template / "_build" / "chapters").iterdir()):   # the template's executions
+        record = json.loads((rec / "cache.json").read_text())
+        key = inputs(rec.name, record["profile"], record["parameters"], fixture / "book", {})
+        _EXECUTIONS.setdefault(key, (rec, None))
 
     def papermill(self, inp, outp, params, cwd, env, timeout=None):
         chapter, out = env["TWOPHASE_CHAPTER"], Path(env["TWOPHASE_OUT"])
